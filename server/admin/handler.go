@@ -1,0 +1,171 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/server/auth"
+	"github.com/softphone/softphone/server/store"
+)
+
+// MaxClockSkew is how far CurTime may be from the server's clock.
+const MaxClockSkew = 300 * time.Second
+
+const maxBody = 16 << 10
+
+// Handler serves /admin/v1/... .
+type Handler struct {
+	st        *store.Store
+	appKey    string
+	appSecret string
+	log       *slog.Logger
+	mux       *http.ServeMux
+}
+
+// NewHandler builds the admin API over st, checking requests against the
+// key pair.
+func NewHandler(st *store.Store, appKey, appSecret string, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{st: st, appKey: appKey, appSecret: appSecret, log: log, mux: http.NewServeMux()}
+	h.mux.HandleFunc("POST /admin/v1/users", h.createUser)
+	h.mux.HandleFunc("GET /admin/v1/users", h.listUsers)
+	h.mux.HandleFunc("DELETE /admin/v1/users/{account}", h.removeUser)
+	h.mux.HandleFunc("POST /admin/v1/users/{account}/token", h.resetToken)
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h.authenticate(r); err != nil {
+		h.log.Info("admin request refused", "path", r.URL.Path, "remote", r.RemoteAddr, "why", err.Error())
+		writeError(w, err)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// authenticate checks AppKey, CurTime (±MaxClockSkew), CheckSum and that the
+// Nonce is new. The nonce is recorded only for correctly signed requests,
+// so nobody can burn nonces without the secret.
+func (h *Handler) authenticate(r *http.Request) error {
+	key, nonce, cur, sum := r.Header.Get("AppKey"), r.Header.Get("Nonce"), r.Header.Get("CurTime"), r.Header.Get("CheckSum")
+	if key == "" || nonce == "" || cur == "" || sum == "" {
+		return protocol.Errorf(protocol.CodeUnauthorized, "missing AppKey, Nonce, CurTime or CheckSum header")
+	}
+	if len(nonce) > 128 {
+		return protocol.Errorf(protocol.CodeUnauthorized, "nonce too long")
+	}
+	if !auth.SecretEqual(key, h.appKey) {
+		return protocol.Errorf(protocol.CodeUnauthorized, "unknown AppKey")
+	}
+	ts, err := strconv.ParseInt(cur, 10, 64)
+	if err != nil {
+		return protocol.Errorf(protocol.CodeUnauthorized, "CurTime must be unix seconds")
+	}
+	if d := time.Since(time.Unix(ts, 0)); d > MaxClockSkew || d < -MaxClockSkew {
+		return protocol.Errorf(protocol.CodeUnauthorized, "CurTime is outside ±%s of server time", MaxClockSkew)
+	}
+	if !auth.CheckSumMatches(sum, h.appSecret, nonce, cur) {
+		return protocol.Errorf(protocol.CodeUnauthorized, "bad CheckSum")
+	}
+	used, err := h.st.UseNonce(r.Context(), key, nonce)
+	if err != nil {
+		return err
+	}
+	if used {
+		return protocol.Errorf(protocol.CodeUnauthorized, "Nonce already used")
+	}
+	return nil
+}
+
+type createUserRequest struct {
+	Account string `json:"account"`
+	Name    string `json:"name,omitempty"`
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
+	var req createUserRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, protocol.Errorf(protocol.CodeBadRequest, "body: %v", err))
+		return
+	}
+	u, err := NewUser(r.Context(), h.st, req.Account, req.Name)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	h.log.Info("user created", "account", u.Account)
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) {
+	accts, err := h.st.ListAccounts(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	users := make([]User, 0, len(accts))
+	for _, a := range accts {
+		users = append(users, User{Account: a.Account, Name: a.Name, CreatedAt: a.CreatedAt})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+}
+
+func (h *Handler) removeUser(w http.ResponseWriter, r *http.Request) {
+	account := r.PathValue("account")
+	err := h.st.DeleteAccount(r.Context(), account)
+	if store.IsNotFound(err) {
+		err = protocol.Errorf(protocol.CodeNotFound, "account %q not found", account)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	h.log.Info("user removed", "account", account)
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (h *Handler) resetToken(w http.ResponseWriter, r *http.Request) {
+	u, err := ResetUserToken(r.Context(), h.st, r.PathValue("account"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	h.log.Info("token reset", "account", u.Account)
+	writeJSON(w, http.StatusOK, map[string]string{"account": u.Account, "token": u.Token})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError maps protocol codes to HTTP statuses; anything else is a 500
+// whose details stay in the log.
+func writeError(w http.ResponseWriter, err error) {
+	var pe *protocol.Error
+	if !errors.As(err, &pe) {
+		status := http.StatusInternalServerError
+		if errors.Is(err, context.DeadlineExceeded) {
+			status = http.StatusServiceUnavailable
+		}
+		writeJSON(w, status, map[string]any{"code": int(protocol.CodeInternal), "error": "internal error"})
+		return
+	}
+	status := int(pe.Code)
+	if status < 400 || status > 599 {
+		status = http.StatusBadRequest
+	}
+	writeJSON(w, status, map[string]any{"code": int(pe.Code), "error": pe.Message})
+}

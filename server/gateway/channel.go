@@ -1,0 +1,182 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/server/store"
+)
+
+// transition applies f to the current channel and writes the result by
+// compare-and-set on its revision. When another actor wins the race the
+// channel is reloaded and f runs again, so it decides with the new state
+// (typically returning "already accepted" or similar). f returns false when
+// nothing needs writing.
+func (g *Gateway) transition(ctx context.Context, id string, f func(c *store.Channel) (bool, error)) (*store.Channel, bool, error) {
+	for {
+		c, rev, err := g.st.GetChannel(ctx, id)
+		if store.IsNotFound(err) {
+			return nil, false, protocol.Errorf(protocol.CodeChannelNotFound, "channel %s does not exist", id)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		changed, err := f(c)
+		if err != nil || !changed {
+			return c, false, err
+		}
+		if _, err := g.st.UpdateChannel(ctx, c, rev); err != nil {
+			if store.IsConflict(err) && ctx.Err() == nil {
+				continue
+			}
+			return nil, false, err
+		}
+		return c, true, nil
+	}
+}
+
+// endedError tells a loser of a race how the channel ended.
+func endedError(c *store.Channel) error {
+	switch c.Status {
+	case protocol.StatusRejected:
+		return protocol.Errorf(protocol.CodeAlreadyRejected, "invite already rejected")
+	case protocol.StatusCompleted:
+		return protocol.Errorf(protocol.CodeChannelNotFound, "call has ended")
+	case protocol.StatusTimeout:
+		return protocol.Errorf(protocol.CodeInviteExpired, "invite timed out")
+	case protocol.StatusCanceled:
+		return protocol.Errorf(protocol.CodeInviteExpired, "invite was cancelled")
+	}
+	return protocol.Errorf(protocol.CodeInviteExpired, "invite is no longer valid")
+}
+
+// end marks c ended with a record status; callers write it via transition.
+func end(c *store.Channel, status int, byAccount, byDevice, reason string, nowMs int64) {
+	c.State = protocol.ChannelEnded
+	c.Status = status
+	c.EndedAt = nowMs
+	c.EndedBy = byAccount
+	c.EndedDevice = byDevice
+	c.EndReason = reason
+	c.Switch = nil
+}
+
+// expireIfDue turns a ringing channel past its deadline into a timeout, so
+// every path (accept, reject, cancel, timer, sweeper) agrees on the outcome.
+func expireIfDue(c *store.Channel, nowMs int64) bool {
+	if c.State == protocol.ChannelRinging && nowMs >= c.ExpiresAt {
+		end(c, protocol.StatusTimeout, "", "", "timeout", nowMs)
+		return true
+	}
+	return false
+}
+
+// lock takes account's busy lock for channelID. A lock left by a channel
+// that no longer rings or runs (a crashed finisher) is dropped and retaken.
+func (g *Gateway) lock(ctx context.Context, account, channelID string) (bool, error) {
+	for range 2 {
+		err := g.st.LockBusy(ctx, account, channelID)
+		if err == nil {
+			return true, nil
+		}
+		if !store.IsConflict(err) {
+			return false, err
+		}
+		holder, rev, err := g.st.BusyHolder(ctx, account)
+		if store.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		c, _, err := g.st.GetChannel(ctx, holder)
+		switch {
+		case store.IsNotFound(err) || (err == nil && c.State == protocol.ChannelEnded):
+			if err := g.st.DropBusy(ctx, account, rev); err != nil && !store.IsConflict(err) && !store.IsNotFound(err) {
+				return false, err
+			}
+		case err != nil:
+			return false, err
+		default:
+			return false, nil
+		}
+	}
+	return false, nil
+}
+
+// finish does the work of the winner of a terminal transition: release both
+// busy locks and write the one record of the call. It returns the record.
+func (g *Gateway) finish(ctx context.Context, c *store.Channel) *protocol.Record {
+	g.stopTimer(c.ID)
+	for _, a := range []string{c.From, c.To} {
+		if err := g.st.UnlockBusy(ctx, a, c.ID); err != nil {
+			g.log.Warn("release busy lock failed", "account", a, "channel", c.ID, "err", err)
+		}
+	}
+	var secs int64
+	if c.Status == protocol.StatusCompleted && c.AcceptedAt > 0 {
+		secs = (c.EndedAt - c.AcceptedAt + 500) / 1000
+	}
+	rec := &protocol.Record{
+		Type: c.CallType, ChannelID: c.ID, Status: c.Status, From: c.From, To: c.To,
+		Durations: []protocol.Duration{{Accid: c.From, Duration: secs}, {Accid: c.To, Duration: secs}},
+		CreatedAt: c.CreatedAt, EndedAt: c.EndedAt,
+	}
+	if err := g.st.AddRecord(ctx, rec); err != nil {
+		g.log.Error("record write failed", "channel", c.ID, "err", err)
+	}
+	return rec
+}
+
+// announceEnd publishes the terminal events of an ended channel and then
+// the record to every device of both parties.
+func (g *Gateway) announceEnd(c *store.Channel, rec *protocol.Record) {
+	peer := func(user, device, reason string) *protocol.Peer {
+		return &protocol.Peer{ChannelID: c.ID, UserID: user, Device: device, Reason: reason}
+	}
+	switch c.Status {
+	case protocol.StatusBusy:
+		g.emit(c.From, route{only: c.FromDevice}, protocol.EvUserBusy, peer(c.To, "", "busy"))
+	case protocol.StatusCanceled:
+		g.emit(c.To, route{}, protocol.EvUserCancel, peer(c.From, c.FromDevice, c.EndReason))
+	case protocol.StatusRejected:
+		g.emit(c.From, route{only: c.FromDevice}, protocol.EvUserReject, peer(c.To, c.EndedDevice, ""))
+		g.emit(c.To, route{except: c.EndedDevice}, protocol.EvOtherClientReject, peer(c.To, c.EndedDevice, ""))
+	case protocol.StatusTimeout:
+		g.emit(c.From, route{only: c.FromDevice}, protocol.EvCallingTimeout, peer(c.To, "", "timeout"))
+		g.emit(c.To, route{}, protocol.EvCallingTimeout, peer(c.From, "", "timeout"))
+	case protocol.StatusCompleted:
+		if c.EndReason == reasonPeerGone {
+			g.emit(c.From, route{only: c.FromDevice}, protocol.EvCallEnd, peer(c.To, c.ToDevice, reasonPeerGone))
+			g.emit(c.To, route{only: c.ToDevice}, protocol.EvCallEnd, peer(c.From, c.FromDevice, reasonPeerGone))
+		} else {
+			other := c.Peer(c.EndedBy)
+			g.emit(other, route{only: c.DeviceOf(other)}, protocol.EvCallEnd, peer(c.EndedBy, c.EndedDevice, c.EndReason))
+		}
+	}
+	if rec != nil {
+		g.emit(c.From, route{}, protocol.EvMessageSent, rec)
+		if c.To != c.From {
+			g.emit(c.To, route{}, protocol.EvMessageSent, rec)
+		}
+	}
+	ctx, cancel := context.WithTimeout(g.ctx, requestTimeout)
+	defer cancel()
+	g.announcePresence(ctx, c.From)
+	g.announcePresence(ctx, c.To)
+}
+
+// emit encodes an event once and routes it.
+func (g *Gateway) emit(account string, r route, event string, payload any) {
+	b, err := protocol.EncodeEvent(event, payload)
+	if err != nil {
+		g.log.Error("encode event failed", "event", event, "err", err)
+		return
+	}
+	g.publish(account, b, r)
+}
+
+const (
+	reasonHangup   = "hangup"
+	reasonPeerGone = "peerGone"
+)

@@ -1,0 +1,129 @@
+package gateway
+
+import (
+	"context"
+	"slices"
+
+	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/server/store"
+)
+
+// contacts lists the account's contacts with their presence.
+func (s *session) contacts(ctx context.Context) (*protocol.ContactsReply, error) {
+	a, _, err := s.g.st.GetAccount(ctx, s.account)
+	if err != nil {
+		return nil, err
+	}
+	return s.g.contactList(ctx, a.Contacts)
+}
+
+func (s *session) addContact(ctx context.Context, account string) (*protocol.ContactsReply, error) {
+	g := s.g
+	if account == s.account {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "cannot add yourself as a contact")
+	}
+	if _, _, err := g.st.GetAccount(ctx, account); err != nil {
+		if store.IsNotFound(err) {
+			return nil, protocol.Errorf(protocol.CodeNotFound, "account %q not found", account)
+		}
+		return nil, err
+	}
+	a, err := g.st.UpdateAccount(ctx, s.account, func(a *store.Account) error {
+		if slices.Contains(a.Contacts, account) {
+			return nil
+		}
+		if len(a.Contacts) >= protocol.MaxContacts {
+			return protocol.Errorf(protocol.CodeTooLarge, "contact list is full (%d)", protocol.MaxContacts)
+		}
+		a.Contacts = append(a.Contacts, account)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.watch(s, []string{account})
+	return g.contactList(ctx, a.Contacts)
+}
+
+func (s *session) removeContact(ctx context.Context, account string) (*protocol.ContactsReply, error) {
+	a, err := s.g.st.UpdateAccount(ctx, s.account, func(a *store.Account) error {
+		a.Contacts = slices.DeleteFunc(a.Contacts, func(c string) bool { return c == account })
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.g.unwatch(s, []string{account})
+	return s.g.contactList(ctx, a.Contacts)
+}
+
+func (g *Gateway) contactList(ctx context.Context, accounts []string) (*protocol.ContactsReply, error) {
+	out := &protocol.ContactsReply{Contacts: make([]protocol.Contact, 0, len(accounts))}
+	alive := map[string]bool{}
+	for _, acct := range accounts {
+		c := protocol.Contact{Account: acct, Presence: g.presenceOf(ctx, acct, alive)}
+		if a, _, err := g.st.GetAccount(ctx, acct); err == nil {
+			c.NickName = a.Name
+		}
+		out.Contacts = append(out.Contacts, c)
+	}
+	return out, nil
+}
+
+// presenceOf reports inCall when the account holds a busy lock, online when
+// one of its devices is connected to a live node, else offline. alive caches
+// node liveness across one reply.
+func (g *Gateway) presenceOf(ctx context.Context, account string, alive map[string]bool) string {
+	if _, _, err := g.st.BusyHolder(ctx, account); err == nil {
+		return protocol.PresenceInCall
+	}
+	if g.accountOnlineCached(ctx, account, alive) {
+		return protocol.PresenceOnline
+	}
+	return protocol.PresenceOffline
+}
+
+// accountOnline reports whether any device of account is connected.
+func (g *Gateway) accountOnline(ctx context.Context, account string) bool {
+	return g.accountOnlineCached(ctx, account, map[string]bool{})
+}
+
+func (g *Gateway) accountOnlineCached(ctx context.Context, account string, alive map[string]bool) bool {
+	devices, err := g.st.AccountPresence(ctx, account)
+	if err != nil {
+		return false
+	}
+	for _, p := range devices {
+		if p.GoneAt == 0 && g.nodeAlive(ctx, p.Node, alive) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *Gateway) nodeAlive(ctx context.Context, node string, cache map[string]bool) bool {
+	if node == g.node {
+		return true
+	}
+	if v, ok := cache[node]; ok {
+		return v
+	}
+	v, err := g.st.NodeAlive(ctx, node)
+	if err != nil {
+		v = true // unknown: do not declare devices gone on a store hiccup
+	}
+	cache[node] = v
+	return v
+}
+
+// records answers the account's own call history.
+func (s *session) records(ctx context.Context, q *protocol.RecordsQuery) (*protocol.RecordsReply, error) {
+	recs, err := s.g.st.Records(ctx, s.account, q.Peer, q.Limit)
+	if err != nil {
+		return nil, err
+	}
+	if recs == nil {
+		recs = []protocol.Record{}
+	}
+	return &protocol.RecordsReply{Records: recs}, nil
+}

@@ -1,0 +1,260 @@
+// Package gateway is the WebSocket side of the signaling server: one session
+// per device connection, request handling, routing of events between
+// gateways over NATS, and the channel decisions (compare-and-set on
+// JetStream KV) including the server-side ring timeout.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/nats-io/nats.go"
+	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/server/auth"
+	"github.com/softphone/softphone/server/store"
+)
+
+// Config wires a gateway to its shared state.
+type Config struct {
+	Store           *store.Store
+	Conn            *nats.Conn
+	Signer          *auth.ChannelSigner
+	NodeID          string
+	Debug           bool          // admit checkSum=false logins
+	ReconnectGrace  time.Duration // a party's device may be gone this long
+	ChannelTokenTTL time.Duration
+	Logger          *slog.Logger
+}
+
+// Tunables that are not worth a config field.
+const (
+	dispatchShards   = 8
+	writeTimeout     = 5 * time.Second
+	readTimeout      = 60 * time.Second
+	pingInterval     = 20 * time.Second
+	loginTimeout     = 30 * time.Second
+	requestTimeout   = 10 * time.Second
+	sweepInterval    = time.Second
+	endedRetention   = 10 * time.Minute
+	heartbeatEvery   = 5 * time.Second
+	requestRate      = 50  // requests per second per connection
+	requestBurst     = 100 // burst per connection
+	hardFrameLimit   = 4 * protocol.MaxMessageSize
+	channelIDLength  = 24
+	requestIDLength  = 16
+	frameReadBufSize = 2048
+)
+
+// Gateway serves device WebSockets.
+type Gateway struct {
+	cfg    Config
+	st     *store.Store
+	nc     *nats.Conn
+	log    *slog.Logger
+	node   string
+	shards []chan *nats.Msg
+
+	upgrader websocket.Upgrader
+
+	mu       sync.Mutex
+	local    map[string]*accountSessions      // logged-in sessions by account
+	all      map[*session]struct{}            // every open connection
+	timers   map[string]*time.Timer           // ring timers of channels created here
+	watchers map[string]map[*session]struct{} // contact → local sessions listing it
+	presSub  *nats.Subscription
+	presCh   chan *nats.Msg
+	closing  bool
+	sessions sync.WaitGroup // reader goroutines
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	bg     sync.WaitGroup // background loops and dispatchers
+	seq    uint64
+}
+
+type accountSessions struct {
+	sub      *nats.Subscription
+	sessions map[*session]struct{}
+}
+
+// New builds a gateway; Start runs its background loops.
+func New(cfg Config) *Gateway {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	g := &Gateway{
+		cfg:    cfg,
+		st:     cfg.Store,
+		nc:     cfg.Conn,
+		log:    cfg.Logger,
+		node:   cfg.NodeID,
+		local:  map[string]*accountSessions{},
+		all:    map[*session]struct{}{},
+		timers: map[string]*time.Timer{},
+
+		watchers: map[string]map[*session]struct{}{},
+	}
+	g.upgrader = websocket.Upgrader{
+		ReadBufferSize:  frameReadBufSize,
+		WriteBufferSize: 4096,
+		WriteBufferPool: &sync.Pool{},
+		// Devices are terminal clients, not browsers; the token is the guard.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	return g
+}
+
+// Start runs dispatchers, the node heartbeat, the sweeper and the pinger.
+func (g *Gateway) Start(ctx context.Context) error {
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	if err := g.st.Heartbeat(ctx, g.node); err != nil {
+		g.cancel()
+		return err
+	}
+	updates, err := g.st.WatchChannels(g.ctx)
+	if err != nil {
+		g.cancel()
+		return err
+	}
+	for range dispatchShards {
+		ch := make(chan *nats.Msg, shardBuffer)
+		g.shards = append(g.shards, ch)
+		g.bg.Add(1)
+		go func() { defer g.bg.Done(); g.dispatch(ch) }()
+	}
+	g.presCh = make(chan *nats.Msg, shardBuffer)
+	if g.presSub, err = g.nc.ChanSubscribe(presencePrefix+"*", g.presCh); err != nil {
+		g.cancel()
+		return fmt.Errorf("subscribe presence: %w", err)
+	}
+	_ = g.presSub.SetPendingLimits(-1, -1)
+	g.bg.Add(4)
+	go func() { defer g.bg.Done(); g.presenceLoop(g.presCh) }()
+	go func() { defer g.bg.Done(); g.heartbeatLoop() }()
+	go func() { defer g.bg.Done(); g.sweepLoop(updates) }()
+	go func() { defer g.bg.Done(); g.pingLoop() }()
+	return nil
+}
+
+// Close ends every session, stops the loops and forgets this node so its
+// devices count as gone at once.
+func (g *Gateway) Close() error {
+	g.mu.Lock()
+	g.closing = true
+	for s := range g.all {
+		s.close()
+	}
+	for id, t := range g.timers {
+		t.Stop()
+		delete(g.timers, id)
+	}
+	g.mu.Unlock()
+	g.sessions.Wait()
+	if g.cancel != nil {
+		g.cancel()
+	}
+	g.mu.Lock()
+	for acct, as := range g.local {
+		_ = as.sub.Unsubscribe()
+		delete(g.local, acct)
+	}
+	g.mu.Unlock()
+	if g.presSub != nil {
+		_ = g.presSub.Unsubscribe()
+		close(g.presCh)
+	}
+	for _, ch := range g.shards {
+		close(ch)
+	}
+	g.bg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := g.st.RemoveNode(ctx, g.node); err != nil {
+		return fmt.Errorf("gateway close: %w", err)
+	}
+	return nil
+}
+
+// ServeHTTP upgrades a device connection and runs its reader in this
+// goroutine, so a connection costs exactly one goroutine.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	conn, err := g.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader already answered with an HTTP error
+	}
+	s := g.newSession(conn)
+	g.mu.Lock()
+	if g.closing {
+		g.mu.Unlock()
+		_ = conn.Close()
+		return
+	}
+	g.all[s] = struct{}{}
+	g.sessions.Add(1)
+	g.mu.Unlock()
+	defer g.sessions.Done()
+	s.run(g.ctx)
+}
+
+func (g *Gateway) heartbeatLoop() {
+	t := time.NewTicker(heartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(g.ctx, heartbeatEvery)
+			if err := g.st.Heartbeat(ctx, g.node); err != nil && !errors.Is(err, context.Canceled) {
+				g.log.Warn("heartbeat failed", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// pingLoop pings every connection from one goroutine (no writer goroutine
+// per connection) and closes connections that never logged in.
+func (g *Gateway) pingLoop() {
+	t := time.NewTicker(pingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case now := <-t.C:
+			g.mu.Lock()
+			all := make([]*session, 0, len(g.all))
+			for s := range g.all {
+				all = append(all, s)
+			}
+			g.mu.Unlock()
+			for _, s := range all {
+				if !s.loggedIn() && now.Sub(s.opened) > loginTimeout {
+					s.close()
+					continue
+				}
+				s.ping()
+			}
+		}
+	}
+}
+
+func (g *Gateway) nextSessionID() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.seq++
+	return fmt.Sprintf("%s-%d", g.node, g.seq)
+}
+
+func (g *Gateway) forget(s *session) {
+	g.mu.Lock()
+	delete(g.all, s)
+	g.mu.Unlock()
+}

@@ -1,0 +1,188 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/server/auth"
+	"github.com/softphone/softphone/server/store"
+)
+
+// login authenticates the device. The account is stamped on the session
+// here and every later request acts as it; requests carry no sender.
+func (s *session) login(ctx context.Context, l *protocol.Login) (any, func(), error) {
+	g := s.g
+	if s.loggedIn() {
+		return nil, nil, protocol.Errorf(protocol.CodeBadRequest, "already logged in as %s; log out first", s.account)
+	}
+	if !l.CheckSum && !g.cfg.Debug {
+		return nil, nil, protocol.Errorf(protocol.CodeForbidden,
+			"checkSum=false (debug mode) is refused: this server runs in secure mode, log in with the account token")
+	}
+	acct, _, err := g.st.GetAccount(ctx, l.Account)
+	if store.IsNotFound(err) {
+		if l.CheckSum {
+			return nil, nil, protocol.Errorf(protocol.CodeUnauthorized, "wrong account or token")
+		}
+		return nil, nil, protocol.Errorf(protocol.CodeNotFound, "account %q not found", l.Account)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if l.CheckSum && !auth.TokenMatches(l.Token, acct.TokenHash) {
+		g.log.Info("login refused", "login", *l)
+		return nil, nil, protocol.Errorf(protocol.CodeUnauthorized, "wrong account or token")
+	}
+	s.account, s.device, s.nick, s.checkSum = acct.Account, l.Device, acct.Name, l.CheckSum
+	dev := l.Device
+	s.routeDevice.Store(&dev)
+	created, err := g.addLocal(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	if created {
+		// Make sure the subscription is live before anyone can be told this
+		// device is online.
+		if err := g.nc.FlushTimeout(requestTimeout); err != nil {
+			g.removeLocal(s)
+			return nil, nil, err
+		}
+	}
+	now := time.Now()
+	rev, err := g.st.SetPresence(ctx, s.account, s.device, store.Presence{Node: g.node, Since: now.UnixMilli()})
+	if err != nil {
+		g.removeLocal(s)
+		return nil, nil, err
+	}
+	s.presRev = rev
+	s.authed.Store(true)
+	g.kick(s.account, s.device, s.id)
+	g.watch(s, acct.Contacts)
+	g.announcePresence(ctx, s.account)
+	g.log.Info("login", "login", *l, "node", g.node)
+
+	calls, invites, err := g.sessionCalls(ctx, s)
+	if err != nil {
+		g.log.Warn("login: loading calls failed", "account", s.account, "err", err)
+	}
+	reply := &protocol.LoginReply{
+		Account: s.account, NickName: acct.Name, Device: s.device, Node: g.node,
+		ServerTime: now.UnixMilli(), DefaultTimeoutMs: protocol.DefaultCallTimeout.Milliseconds(),
+		MaxTimeoutMs: protocol.MaxCallTimeout.Milliseconds(), Debug: g.cfg.Debug, Calls: calls,
+	}
+	after := func() {
+		for _, inv := range invites {
+			if b, err := protocol.EncodeEvent(protocol.EvInvited, inv); err == nil {
+				s.write(b)
+			}
+		}
+	}
+	return reply, after, nil
+}
+
+// sessionCalls finds the channel this device takes part in or rings for.
+// The busy lock of the account points at it, so no scan is needed.
+func (g *Gateway) sessionCalls(ctx context.Context, s *session) ([]protocol.ChannelState, []*protocol.Invite, error) {
+	holder, _, err := g.st.BusyHolder(ctx, s.account)
+	if store.IsNotFound(err) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	ch, _, err := g.st.GetChannel(ctx, holder)
+	if store.IsNotFound(err) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case ch.State == protocol.ChannelRinging && ch.To == s.account:
+		inv := inviteOf(ch)
+		inv.Offline = true
+		return []protocol.ChannelState{g.channelState(ch, "")}, []*protocol.Invite{inv}, nil
+	case ch.State == protocol.ChannelRinging && ch.From == s.account && ch.FromDevice == s.device:
+		return []protocol.ChannelState{g.channelState(ch, "")}, nil, nil
+	case ch.State == protocol.ChannelActive && ch.DeviceOf(s.account) == s.device:
+		return []protocol.ChannelState{g.channelState(ch, s.account)}, nil, nil
+	}
+	return nil, nil, nil
+}
+
+// logout ends the session's calls at once (no reconnect grace: the user
+// left on purpose) and returns the connection to the logged-out state.
+func (s *session) logout(ctx context.Context) (any, func(), error) {
+	g := s.g
+	var after func()
+	if holder, _, err := g.st.BusyHolder(ctx, s.account); err == nil {
+		if ch, _, err := g.st.GetChannel(ctx, holder); err == nil {
+			switch {
+			case ch.State == protocol.ChannelActive && ch.DeviceOf(s.account) == s.device:
+				_, after, _ = s.hangup(ctx, &protocol.ChannelRef{ChannelID: ch.ID})
+			case ch.State == protocol.ChannelRinging && ch.From == s.account && ch.FromDevice == s.device:
+				_, after, _ = s.cancelCall(ctx, &protocol.ChannelRef{ChannelID: ch.ID})
+			}
+		}
+	}
+	s.leave(true)
+	return struct{}{}, after, nil
+}
+
+// leave takes the device out of routing and marks its presence gone. After
+// the reconnect grace the entry is removed, unless the device came back.
+func (s *session) leave(explicit bool) {
+	g := s.g
+	s.authed.Store(false)
+	g.removeLocal(s)
+	g.unwatch(s, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	defer g.announcePresence(ctx, s.account)
+	account, device := s.account, s.device
+	now := time.Now()
+	rev, err := g.st.MarkGone(ctx, account, device, store.Presence{Node: g.node, GoneAt: now.UnixMilli()}, s.presRev)
+	if err != nil {
+		return // a newer session of this device owns the entry
+	}
+	if explicit {
+		_ = g.st.ClearPresence(ctx, account, device, rev)
+		return
+	}
+	time.AfterFunc(g.cfg.ReconnectGrace+2*sweepInterval, func() {
+		if g.ctx.Err() != nil {
+			return // the gateway closed; the node entry's removal covers it
+		}
+		ctx, cancel := context.WithTimeout(g.ctx, writeTimeout)
+		defer cancel()
+		_ = g.st.ClearPresence(ctx, account, device, rev)
+	})
+}
+
+// channelState is a channel as a device sees it; forAccount, when set, gets
+// a fresh channel token for an active call.
+func (g *Gateway) channelState(ch *store.Channel, forAccount string) protocol.ChannelState {
+	cs := protocol.ChannelState{
+		ChannelID: ch.ID, RequestID: ch.RequestID, ChannelName: ch.Name, State: ch.State,
+		From: ch.From, FromNick: ch.FromNick, To: ch.To, CallType: ch.CallType, Attachment: ch.Attachment,
+		CreatedAt: ch.CreatedAt, ExpiresAt: ch.ExpiresAt, AcceptedAt: ch.AcceptedAt,
+	}
+	if forAccount != "" {
+		cs.MediaToken, _ = g.channelToken(forAccount, ch.ID)
+	}
+	return cs
+}
+
+func inviteOf(ch *store.Channel) *protocol.Invite {
+	return &protocol.Invite{
+		ChannelID: ch.ID, RequestID: ch.RequestID, ChannelName: ch.Name, From: ch.From, FromNick: ch.FromNick,
+		To: ch.To, CallType: ch.CallType, Attachment: ch.Attachment, CreatedAt: ch.CreatedAt, ExpiresAt: ch.ExpiresAt,
+	}
+}
+
+// channelToken issues the media token of account for a channel.
+func (g *Gateway) channelToken(account, channelID string) (string, int64) {
+	exp := time.Now().Add(g.cfg.ChannelTokenTTL)
+	return g.cfg.Signer.Issue(account, channelID, exp), exp.UnixMilli()
+}

@@ -1,0 +1,184 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/server/store"
+)
+
+// The ring timeout has one authority: the server. The node that created a
+// channel arms a timer for its deadline; every node also sweeps its index of
+// live channels each second, so a deadline is enforced even if that node
+// died. Both paths end the channel by compare-and-set, so exactly one wins.
+
+func (g *Gateway) armTimer(id string, deadline time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing {
+		return
+	}
+	g.timers[id] = time.AfterFunc(time.Until(deadline), func() {
+		g.mu.Lock()
+		delete(g.timers, id)
+		g.mu.Unlock()
+		ctx, cancel := context.WithTimeout(g.ctx, requestTimeout)
+		defer cancel()
+		g.expire(ctx, id)
+	})
+}
+
+func (g *Gateway) stopTimer(id string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if t := g.timers[id]; t != nil {
+		t.Stop()
+		delete(g.timers, id)
+	}
+}
+
+// expire ends a ringing channel whose deadline passed.
+func (g *Gateway) expire(ctx context.Context, id string) {
+	c, changed, err := g.transition(ctx, id, func(c *store.Channel) (bool, error) {
+		return expireIfDue(c, time.Now().UnixMilli()), nil
+	})
+	if err != nil || !changed {
+		return
+	}
+	g.log.Info("call timed out", "channel", id)
+	g.announceEnd(c, g.finish(ctx, c))
+}
+
+// partyGone ends a channel whose device has been away longer than the
+// reconnect grace: a connected call completes, a ringing one is cancelled.
+func (g *Gateway) partyGone(ctx context.Context, id, account, device string) {
+	c, changed, err := g.transition(ctx, id, func(c *store.Channel) (bool, error) {
+		if c.DeviceOf(account) != device {
+			return false, nil
+		}
+		now := time.Now().UnixMilli()
+		switch {
+		case expireIfDue(c, now):
+		case c.State == protocol.ChannelActive:
+			end(c, protocol.StatusCompleted, "", "", reasonPeerGone, now)
+		case c.State == protocol.ChannelRinging && account == c.From:
+			end(c, protocol.StatusCanceled, "", "", reasonPeerGone, now)
+		default:
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil || !changed {
+		return
+	}
+	g.log.Info("call ended: device gone", "channel", id, "account", account, "device", device)
+	g.announceEnd(c, g.finish(ctx, c))
+}
+
+// sweeper holds this node's view of live channels (from a KV watch) and
+// when each party device was first seen missing.
+type sweeper struct {
+	live     map[string]*store.Channel
+	revs     map[string]uint64
+	goneSeen map[string]time.Time // "<account>.<device>" → first seen missing
+}
+
+func (g *Gateway) sweepLoop(updates <-chan store.ChannelUpdate) {
+	sw := &sweeper{live: map[string]*store.Channel{}, revs: map[string]uint64{}, goneSeen: map[string]time.Time{}}
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case u, ok := <-updates:
+			if !ok {
+				return
+			}
+			if u.Channel == nil {
+				delete(sw.live, u.ID)
+				delete(sw.revs, u.ID)
+				continue
+			}
+			sw.live[u.ID] = u.Channel
+			sw.revs[u.ID] = u.Revision
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(g.ctx, 5*sweepInterval)
+			g.sweep(ctx, sw)
+			cancel()
+		}
+	}
+}
+
+func (g *Gateway) sweep(ctx context.Context, sw *sweeper) {
+	now := time.Now()
+	alive := map[string]bool{}
+	seen := map[string]bool{}
+	for id, c := range sw.live {
+		if ctx.Err() != nil {
+			return
+		}
+		switch c.State {
+		case protocol.ChannelEnded:
+			if now.Sub(time.UnixMilli(c.EndedAt)) > endedRetention {
+				_ = g.st.DeleteChannel(ctx, id, sw.revs[id])
+			}
+			continue
+		case protocol.ChannelRinging:
+			if now.UnixMilli() >= c.ExpiresAt {
+				g.expire(ctx, id)
+				continue
+			}
+		}
+		for _, acct := range []string{c.From, c.To} {
+			dev := c.DeviceOf(acct)
+			if dev == "" {
+				continue // a ringing callee has no device yet
+			}
+			key := acct + "." + dev
+			seen[key] = true
+			since, gone := g.deviceGoneSince(ctx, acct, dev, alive)
+			if !gone {
+				delete(sw.goneSeen, key)
+				continue
+			}
+			if since.IsZero() {
+				if first, ok := sw.goneSeen[key]; ok {
+					since = first
+				} else {
+					sw.goneSeen[key] = now
+					since = now
+				}
+			}
+			if now.Sub(since) > g.cfg.ReconnectGrace {
+				g.partyGone(ctx, id, acct, dev)
+				break
+			}
+		}
+	}
+	for key := range sw.goneSeen {
+		if !seen[key] {
+			delete(sw.goneSeen, key)
+		}
+	}
+}
+
+// deviceGoneSince reports whether a device is away, and since when if its
+// presence entry says so (zero when it is missing or its node died).
+func (g *Gateway) deviceGoneSince(ctx context.Context, account, device string, alive map[string]bool) (time.Time, bool) {
+	p, err := g.st.DevicePresence(ctx, account, device)
+	if store.IsNotFound(err) {
+		return time.Time{}, true
+	}
+	if err != nil {
+		return time.Time{}, false
+	}
+	if p.GoneAt != 0 {
+		return time.UnixMilli(p.GoneAt), true
+	}
+	if !g.nodeAlive(ctx, p.Node, alive) {
+		return time.Time{}, true
+	}
+	return time.Time{}, false
+}

@@ -1,0 +1,220 @@
+// Package server is `softphone serve`: the WebSocket signaling gateway and
+// the admin API on one listener, over NATS JetStream (embedded on the data
+// directory, or an external cluster).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/softphone/softphone/server/admin"
+	"github.com/softphone/softphone/server/auth"
+	"github.com/softphone/softphone/server/gateway"
+	"github.com/softphone/softphone/server/store"
+)
+
+// Config configures a server. Zero values get the documented defaults.
+type Config struct {
+	Listen          string        // default "127.0.0.1:7800"; "127.0.0.1:0" picks a port
+	DataDir         string        // embedded NATS/JetStream store dir (required when NATSURL == "")
+	NATSURL         string        // "" = embedded NATS+JetStream; else external cluster, no local state
+	AppKey          string        // admin API key; AppSecret signs admin requests and channel tokens
+	AppSecret       string        // if both empty: generated once, kept in KV "meta" and <DataDir>/credentials.json
+	Debug           bool          // accept checkSum=false logins without a token
+	NodeID          string        // default random
+	ReconnectGrace  time.Duration // default 15s
+	ChannelTokenTTL time.Duration // default 10m
+	Logger          *slog.Logger  // default discard
+}
+
+// Defaults.
+const (
+	DefaultListen          = "127.0.0.1:7800"
+	DefaultReconnectGrace  = 15 * time.Second
+	DefaultChannelTokenTTL = 10 * time.Minute
+)
+
+// Server is one signaling node.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	embedded *embeddedNATS
+	nc       *nats.Conn
+	st       *store.Store
+	gw       *gateway.Gateway
+	ln       net.Listener
+	http     *http.Server
+	serveErr chan error
+
+	appKey, appSecret string
+	closeOnce         sync.Once
+	closeErr          error
+}
+
+// New validates cfg and fills defaults; Start does the work.
+func New(cfg Config) (*Server, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.NATSURL == "" && cfg.DataDir == "" {
+		return nil, errors.New("server: DataDir is required for the embedded NATS server (or set NATSURL)")
+	}
+	if (cfg.AppKey == "") != (cfg.AppSecret == "") {
+		return nil, errors.New("server: set both AppKey and AppSecret, or neither to generate them")
+	}
+	if cfg.NodeID == "" {
+		cfg.NodeID = "node-" + auth.RandomID(8)
+	}
+	if cfg.ReconnectGrace <= 0 {
+		cfg.ReconnectGrace = DefaultReconnectGrace
+	}
+	if cfg.ChannelTokenTTL <= 0 {
+		cfg.ChannelTokenTTL = DefaultChannelTokenTTL
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Start connects to (or starts) NATS, creates the buckets, and listens. It
+// returns once the server accepts connections.
+func (s *Server) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+	replicas := 1
+	if s.cfg.NATSURL == "" {
+		s.embedded, err = startEmbedded(s.cfg.DataDir, s.cfg.NodeID)
+		if err != nil {
+			return err
+		}
+		s.nc, err = s.embedded.connect(s.cfg.NodeID)
+	} else {
+		s.nc, err = nats.Connect(s.cfg.NATSURL, nats.Name("softphone-"+s.cfg.NodeID), nats.MaxReconnects(-1))
+	}
+	if err != nil {
+		return fmt.Errorf("server: connect NATS: %w", err)
+	}
+	js, err := jetstream.New(s.nc)
+	if err != nil {
+		return fmt.Errorf("server: jetstream: %w", err)
+	}
+	if s.cfg.NATSURL != "" {
+		replicas = clusterReplicas(s.nc)
+	}
+	if s.st, err = store.Open(ctx, js, replicas); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	if err := s.loadCredentials(ctx); err != nil {
+		return err
+	}
+	s.gw = gateway.New(gateway.Config{
+		Store: s.st, Conn: s.nc, Signer: auth.NewChannelSigner(s.appSecret), NodeID: s.cfg.NodeID,
+		Debug: s.cfg.Debug, ReconnectGrace: s.cfg.ReconnectGrace, ChannelTokenTTL: s.cfg.ChannelTokenTTL,
+		Logger: s.log.With("component", "gateway"),
+	})
+	if err := s.gw.Start(ctx); err != nil {
+		return fmt.Errorf("server: gateway: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/ws", s.gw)
+	mux.Handle("/admin/", admin.NewHandler(s.st, s.appKey, s.appSecret, s.log.With("component", "admin")))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	var lc net.ListenConfig
+	s.ln, err = lc.Listen(ctx, "tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("server: listen %s: %w", s.cfg.Listen, err)
+	}
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.serveErr = make(chan error, 1)
+	go func() { s.serveErr <- s.http.Serve(s.ln) }()
+	s.log.Info("softphone server listening", "addr", s.Addr(), "node", s.cfg.NodeID, "embedded", s.embedded != nil, "debug", s.cfg.Debug)
+	return nil
+}
+
+// clusterReplicas picks R3 when the connection sees a cluster of at least
+// three servers, else R1. Every process of one cluster sees the same, so
+// concurrent starts agree on the bucket configuration.
+func clusterReplicas(nc *nats.Conn) int {
+	if nc.ConnectedClusterName() != "" && len(nc.Servers()) >= 3 {
+		return 3
+	}
+	return 1
+}
+
+// Addr is the bound host:port.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// URL is the device WebSocket URL.
+func (s *Server) URL() string { return "ws://" + s.Addr() + "/v1/ws" }
+
+// AdminURL is the base URL of the admin API.
+func (s *Server) AdminURL() string { return "http://" + s.Addr() }
+
+// Credentials returns the admin key pair in use.
+func (s *Server) Credentials() (appKey, appSecret string) { return s.appKey, s.appSecret }
+
+// CreateUser creates an account directly (tests, bots) and returns its token.
+func (s *Server) CreateUser(ctx context.Context, account, nick string) (string, error) {
+	if s.st == nil {
+		return "", errors.New("server: not started")
+	}
+	u, err := admin.NewUser(ctx, s.st, account, nick)
+	if err != nil {
+		return "", fmt.Errorf("create user %s: %w", account, err)
+	}
+	return u.Token, nil
+}
+
+// Close stops accepting, closes every device connection, drains NATS and
+// stops the embedded server.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			// Shutdown does not touch hijacked WebSockets; the gateway closes them.
+			if err := s.http.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
+			}
+			cancel()
+			if err := <-s.serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs = append(errs, err)
+			}
+		}
+		if s.gw != nil {
+			errs = append(errs, s.gw.Close())
+		}
+		if s.nc != nil {
+			if err := s.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+				errs = append(errs, err)
+			}
+			for i := 0; i < 200 && !s.nc.IsClosed(); i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			s.nc.Close()
+		}
+		if s.embedded != nil {
+			s.embedded.shutdown()
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}

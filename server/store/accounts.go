@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Account is one user. Only the SHA-256 of the token is kept.
+type Account struct {
+	Account   string    `json:"account"`
+	Name      string    `json:"name,omitempty"`
+	TokenHash string    `json:"tokenHash"`
+	CreatedAt time.Time `json:"createdAt"`
+	Contacts  []string  `json:"contacts,omitempty"`
+}
+
+// GetAccount returns the account and its revision.
+func (s *Store) GetAccount(ctx context.Context, account string) (*Account, uint64, error) {
+	e, err := s.accounts.Get(ctx, account)
+	if err != nil {
+		return nil, 0, fmt.Errorf("get account %s: %w", account, err)
+	}
+	var a Account
+	if err := json.Unmarshal(e.Value(), &a); err != nil {
+		return nil, 0, fmt.Errorf("decode account %s: %w", account, err)
+	}
+	return &a, e.Revision(), nil
+}
+
+// CreateAccount stores a new account; it fails with a conflict if it exists.
+func (s *Store) CreateAccount(ctx context.Context, a *Account) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode account: %w", err)
+	}
+	if _, err := s.accounts.Create(ctx, a.Account, b); err != nil {
+		return fmt.Errorf("create account %s: %w", a.Account, err)
+	}
+	return nil
+}
+
+// UpdateAccount applies f to the current account and writes it back by
+// compare-and-set, retrying when another writer got there first.
+func (s *Store) UpdateAccount(ctx context.Context, account string, f func(*Account) error) (*Account, error) {
+	for {
+		a, rev, err := s.GetAccount(ctx, account)
+		if err != nil {
+			return nil, err
+		}
+		if err := f(a); err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(a)
+		if err != nil {
+			return nil, fmt.Errorf("encode account: %w", err)
+		}
+		_, err = s.accounts.Update(ctx, account, b, rev)
+		if err == nil {
+			return a, nil
+		}
+		if !IsConflict(err) {
+			return nil, fmt.Errorf("update account %s: %w", account, err)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// DeleteAccount removes an account; a missing account is a not-found error.
+func (s *Store) DeleteAccount(ctx context.Context, account string) error {
+	e, err := s.accounts.Get(ctx, account)
+	if err != nil {
+		return fmt.Errorf("delete account %s: %w", account, err)
+	}
+	if err := s.accounts.Delete(ctx, account, jetstream.LastRevision(e.Revision())); err != nil {
+		return fmt.Errorf("delete account %s: %w", account, err)
+	}
+	return nil
+}
+
+// ListAccounts returns every account, sorted by id.
+func (s *Store) ListAccounts(ctx context.Context) ([]*Account, error) {
+	lister, err := s.accounts.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	var out []*Account
+	for k := range lister.Keys() {
+		a, _, err := s.GetAccount(ctx, k)
+		if IsNotFound(err) {
+			continue // removed while listing
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Account < out[j].Account })
+	return out, nil
+}
