@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/softphone/softphone/call"
+	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/server"
+)
+
+// runDemo shows the whole call flow on one machine with nothing set up: an
+// embedded server in a temporary directory, two accounts, and an audio call
+// from alice to bob that bob accepts and alice hangs up. It exits 0 when the
+// call completed and both sides got the record.
+func runDemo(ctx context.Context, c *cli, args []string) (int, error) {
+	cf := newCommandFlags(c, "demo", synopsisOf("demo"))
+	cf.bind("language", "language", "`LANG` of call record texts: zh or en (env SOFTPHONE_LANGUAGE)")
+	asJSON := cf.fs.Bool("json", false, "print each event as one JSON object per line (prefixed with the party)")
+	talk := cf.fs.Duration("talk", 2*time.Second, "how long the call lasts before alice hangs up")
+	cfg, pos, err := cf.load(args, c.getenv)
+	if err != nil {
+		return exitError, err
+	}
+	if len(pos) != 0 {
+		return exitError, usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+	}
+	if err := nonNegative("talk", *talk); err != nil {
+		return exitError, err
+	}
+
+	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	dir, err := os.MkdirTemp("", "softphone-demo-")
+	if err != nil {
+		return exitError, fmt.Errorf("create temporary data directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	srv, err := server.New(server.Config{Listen: "127.0.0.1:0", DataDir: dir})
+	if err != nil {
+		return exitError, fmt.Errorf("configure embedded server: %w", err)
+	}
+	if err := srv.Start(sigCtx); err != nil {
+		_ = srv.Close()
+		return exitError, fmt.Errorf("start embedded server: %w", err)
+	}
+	defer srv.Close()
+	fmt.Fprintf(c.stdout, "embedded server at %s (data in %s)\n", srv.URL(), dir)
+
+	out := &sync.Mutex{}
+	party := func(account string) (*call.Engine, *eventPrinter, error) {
+		token, err := srv.CreateUser(sigCtx, account, account)
+		if err != nil {
+			return nil, nil, fmt.Errorf("create account %s: %w", account, err)
+		}
+		fmt.Fprintf(c.stdout, "created account %s\n", account)
+		eng := call.New(call.Config{Server: srv.URL(), Language: cfg.Language, Logger: slog.New(slog.DiscardHandler)})
+		if err := eng.Login(sigCtx, account, token); err != nil {
+			_ = eng.Close()
+			return nil, nil, fmt.Errorf("log in %s: %w", account, err)
+		}
+		return eng, &eventPrinter{w: c.stdout, mu: out, json: *asJSON, prefix: fmt.Sprintf("%-6s", account)}, nil
+	}
+	alice, aliceOut, err := party("alice")
+	if err != nil {
+		return exitError, err
+	}
+	defer alice.Close()
+	bob, bobOut, err := party("bob")
+	if err != nil {
+		return exitError, err
+	}
+	defer bob.Close()
+
+	// bob answers on his own goroutine, owned here: it ends with its call,
+	// and ctx bounds it if alice's side fails.
+	bobCtx, cancelBob := context.WithCancel(sigCtx)
+	defer cancelBob()
+	var bobStatus int
+	var bobErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f := &follower{eng: bob, out: bobOut, events: bob.Events(), stopSignals: func() {}}
+		inv, err := f.waitInvite(bobCtx)
+		if err != nil {
+			bobErr = err
+			return
+		}
+		bobStatus, bobErr = f.follow(bobCtx, callPlan{
+			channelID: inv.ChannelID,
+			actAfter:  500 * time.Millisecond, // let it ring a moment
+			act:       func(ctx context.Context) error { return bob.Accept(ctx, &inv) },
+		})
+	}()
+
+	f := &follower{eng: alice, out: aliceOut, events: alice.Events(), signals: sigCtx.Done(), stopSignals: stop}
+	reply, err := alice.Call(sigCtx, "bob", protocol.CallAudio, nil)
+	if err != nil {
+		cancelBob()
+		wg.Wait()
+		return exitError, fmt.Errorf("alice calls bob: %w", err)
+	}
+	status, err := f.follow(ctx, callPlan{channelID: reply.ChannelID, hangupAfter: *talk})
+	if err != nil {
+		cancelBob()
+	}
+	wg.Wait()
+	if err := errors.Join(err, bobErr); err != nil {
+		return exitError, err
+	}
+	if status != exitOK || bobStatus != exitOK {
+		return exitError, fmt.Errorf("call did not complete: alice exit status %d, bob %d", status, bobStatus)
+	}
+	fmt.Fprintln(c.stdout, "demo call completed: both sides got the record")
+	return exitOK, nil
+}

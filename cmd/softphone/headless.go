@@ -1,0 +1,370 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/softphone/softphone/call"
+	"github.com/softphone/softphone/call/protocol"
+)
+
+// How long the headless commands wait for things the server owes them.
+const (
+	// recordWait bounds the wait for a call's MESSAGE_SENT record after the
+	// call ended (or after we acted to end it).
+	recordWait = 5 * time.Second
+	// settleWait is how long to keep reading for the call's ending event when
+	// the record arrived first, so the output shows both.
+	settleWait = time.Second
+	// actionTimeout bounds one request we send on our own (cancel, hangup).
+	actionTimeout = 5 * time.Second
+)
+
+// outcomeStatus maps a record status to the exit status: 0 for a completed
+// call, 10 + status otherwise (12 canceled, 13 rejected, 14 no answer, 15 busy).
+func outcomeStatus(status int) (int, error) {
+	switch status {
+	case protocol.StatusCompleted:
+		return exitOK, nil
+	case protocol.StatusCanceled, protocol.StatusRejected, protocol.StatusTimeout, protocol.StatusBusy:
+		return 10 + status, nil
+	}
+	return exitError, fmt.Errorf("call record with unknown status %d", status)
+}
+
+// connect creates an engine for the configured identity and logs it in.
+// Errors are phrased for the one stderr line: bad token, unreachable server.
+func connect(ctx context.Context, c *cli, cfg *Config) (*call.Engine, error) {
+	if cfg.Account == "" {
+		return nil, errors.New("no account: give --account, SOFTPHONE_ACCOUNT or account: in the config")
+	}
+	if cfg.CheckSum && cfg.IMToken == "" {
+		return nil, fmt.Errorf("no token for %s: give --token, SOFTPHONE_TOKEN or imToken: in the config", cfg.Account)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if cfg.Debug {
+		logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	checkSum := cfg.CheckSum
+	eng := call.New(call.Config{
+		Server:   cfg.Server,
+		CheckSum: &checkSum,
+		Language: cfg.Language,
+		Logger:   logger,
+	})
+	if err := eng.Login(ctx, cfg.Account, cfg.IMToken); err != nil {
+		_ = eng.Close()
+		return nil, loginError(cfg, err)
+	}
+	if err := eng.SetCallTimeout(cfg.CallTimeout); err != nil {
+		_ = eng.Close()
+		return nil, fmt.Errorf("callTimeout: %w", err)
+	}
+	return eng, nil
+}
+
+func loginError(cfg *Config, err error) error {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case protocol.CodeUnauthorized:
+			return fmt.Errorf("login as %s refused: bad or expired token (%s)", cfg.Account, pe.Message)
+		case protocol.CodeForbidden:
+			return fmt.Errorf("login as %s refused: %s", cfg.Account, pe.Message)
+		case protocol.CodeNotFound:
+			return fmt.Errorf("login as %s refused: unknown account", cfg.Account)
+		}
+		return fmt.Errorf("login as %s failed: %w", cfg.Account, err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("login as %s interrupted", cfg.Account)
+	}
+	return err // the engine's error names the server and why it is unreachable
+}
+
+// eventPrinter writes engine events: exactly the Event JSON, one per line,
+// with --json; a short human line otherwise. prefix tags lines (the demo
+// prints two parties into one stream).
+type eventPrinter struct {
+	w      io.Writer
+	mu     *sync.Mutex // shared by printers writing to the same stream
+	json   bool
+	prefix string
+}
+
+func (p *eventPrinter) print(ev call.Event) error {
+	var line string
+	if p.json {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("encode %s event: %w", ev.Name, err)
+		}
+		line = string(b)
+	} else {
+		line = ev.Time.Format("15:04:05.000") + " " + ev.Name
+		if d := describe(ev); d != "" {
+			line += "  " + d
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, line)
+	return err
+}
+
+// describe summarises an event's data for the human output.
+func describe(ev call.Event) string {
+	switch d := ev.Data.(type) {
+	case protocol.Invite:
+		off := ""
+		if d.Offline {
+			off = " (delivered at login)"
+		}
+		return fmt.Sprintf("%s call from %s%s", d.CallType, d.From, off)
+	case protocol.Peer:
+		s := d.UserID
+		if d.Reason != "" {
+			s += " (" + d.Reason + ")"
+		}
+		return s
+	case call.RecordMessage:
+		secs := int64(0)
+		for _, du := range d.Durations {
+			secs = max(secs, du.Duration)
+		}
+		return fmt.Sprintf("%s · status %d · %s %s → %s · %ds", d.Text, d.Status, d.Type, d.From, d.To, secs)
+	case protocol.CallTypeChange:
+		return fmt.Sprintf("%s %s by %s", d.CallType, d.State, d.UserID)
+	case protocol.Presence:
+		return d.Account + " " + d.Presence
+	case call.DisconnectInfo:
+		return d.Error
+	case call.ReconnectInfo:
+		return fmt.Sprintf("after %d attempts, state %s", d.Attempts, d.State)
+	}
+	return ""
+}
+
+// channelOf returns the channel an event is about, "" for none.
+func channelOf(ev call.Event) string {
+	switch d := ev.Data.(type) {
+	case protocol.Invite:
+		return d.ChannelID
+	case protocol.Peer:
+		return d.ChannelID
+	case call.RecordMessage:
+		return d.ChannelID
+	case protocol.CallTypeChange:
+		return d.ChannelID
+	}
+	return ""
+}
+
+// endsCall reports whether an event means the call on its channel is over
+// for this device (the record follows).
+func endsCall(name string) bool {
+	switch name {
+	case protocol.EvUserReject, protocol.EvUserBusy, protocol.EvCallingTimeout, protocol.EvUserCancel,
+		protocol.EvCallEnd, protocol.EvOtherClientAccept, protocol.EvOtherClientReject:
+		return true
+	}
+	return false
+}
+
+// callPlan says what a headless party does during one call. Durations of 0
+// mean "never".
+type callPlan struct {
+	channelID string
+	// act runs actAfter after the plan starts (answer: accept or reject);
+	// nil for a caller and for `answer --action ignore`.
+	act      func(ctx context.Context) error
+	actAfter time.Duration
+	// cancelAfter cancels the call if it is still ringing out by then.
+	cancelAfter time.Duration
+	// hangupAfter hangs up this long after the call is connected.
+	hangupAfter time.Duration
+}
+
+// follower drives one engine through calls, printing every event.
+type follower struct {
+	eng    *call.Engine
+	out    *eventPrinter
+	events <-chan call.Event
+	// signals is closed by the first SIGINT/SIGTERM; stopSignals then restores
+	// the default handling, so a second Ctrl-C ends the process at once.
+	signals     <-chan struct{}
+	stopSignals func()
+	// pending holds invites that arrived while another call was being
+	// followed (its record not in yet); waitInvite hands them out first.
+	pending []protocol.Invite
+}
+
+// errInterrupted is returned by waitInvite when a signal arrives first.
+var errInterrupted = errors.New("interrupted")
+
+// waitInvite prints events until an INVITED arrives and returns it.
+func (f *follower) waitInvite(ctx context.Context) (protocol.Invite, error) {
+	if len(f.pending) > 0 {
+		inv := f.pending[0]
+		f.pending = f.pending[1:]
+		return inv, nil
+	}
+	for {
+		select {
+		case <-f.signals:
+			return protocol.Invite{}, errInterrupted
+		case <-ctx.Done():
+			return protocol.Invite{}, ctx.Err()
+		case ev, ok := <-f.events:
+			if !ok {
+				return protocol.Invite{}, errors.New("engine closed")
+			}
+			if err := f.handle(ev); err != nil {
+				return protocol.Invite{}, err
+			}
+			if inv, ok := ev.Data.(protocol.Invite); ok && ev.Name == protocol.EvInvited {
+				return inv, nil
+			}
+		}
+	}
+}
+
+// handle prints an event and turns a disconnect the engine gave up on into
+// an error.
+func (f *follower) handle(ev call.Event) error {
+	if err := f.out.print(ev); err != nil {
+		return err
+	}
+	if d, ok := ev.Data.(call.DisconnectInfo); ok && !d.Reconnecting {
+		return fmt.Errorf("signaling lost: %s", d.Error)
+	}
+	return nil
+}
+
+// follow runs one call to its end: it acts on the plan's timers and on a
+// signal (cancel while ringing out, reject while ringing in, hang up in a
+// call), and returns the exit status from the call's MESSAGE_SENT record.
+//
+// The call is over when both its record and an ending event are in: the
+// record decides the status, and waiting for the ending event as well keeps
+// the output complete whichever of the two the server delivers first.
+func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
+	var (
+		record  *call.RecordMessage
+		ended   bool
+		signals = f.signals
+		actC    <-chan time.Time
+		cancelC <-chan time.Time
+		hangupC <-chan time.Time
+		armed   bool             // hangup timer started
+		recordC <-chan time.Time // no record by then is an error
+		settleC <-chan time.Time // record in hand, ending event still missing
+	)
+	if plan.act != nil {
+		actC = time.After(plan.actAfter)
+	}
+	if plan.cancelAfter > 0 {
+		cancelC = time.After(plan.cancelAfter)
+	}
+	armHangup := func() {
+		if !armed && plan.hangupAfter > 0 {
+			armed = true
+			hangupC = time.After(plan.hangupAfter)
+		}
+	}
+	// act runs one of our own operations and notes what it did to the call.
+	// A failure is not reported: the call is ending anyway then (the peer or
+	// the server acted first), and the record decides the outcome.
+	act := func(op func(context.Context) error) {
+		before := f.eng.State()
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), actionTimeout)
+		err := op(actx)
+		cancel()
+		switch {
+		case err == nil && f.eng.State() == protocol.StateInCall:
+			armHangup() // accepted
+			return
+		case err == nil && before == protocol.StateCalled:
+			ended = true // rejected: the engine emits no event of its own for it
+		}
+		if recordC == nil {
+			recordC = time.After(recordWait)
+		}
+	}
+	for {
+		select {
+		case ev, ok := <-f.events:
+			if !ok {
+				return exitError, errors.New("engine closed during the call")
+			}
+			if err := f.handle(ev); err != nil {
+				return exitError, err
+			}
+			if ch := channelOf(ev); ch != plan.channelID {
+				if inv, ok := ev.Data.(protocol.Invite); ok && ev.Name == protocol.EvInvited {
+					f.pending = append(f.pending, inv)
+				}
+				continue
+			}
+			switch {
+			case ev.Name == protocol.EvUserAccept:
+				armHangup()
+			case ev.Name == protocol.EvMessageSent:
+				rm, ok := ev.Data.(call.RecordMessage)
+				if !ok {
+					return exitError, fmt.Errorf("MESSAGE_SENT with unexpected data %T", ev.Data)
+				}
+				record = &rm
+				settleC = time.After(settleWait)
+			case endsCall(ev.Name):
+				ended = true
+				if recordC == nil {
+					recordC = time.After(recordWait)
+				}
+			}
+		case <-actC:
+			actC = nil
+			act(plan.act)
+		case <-cancelC:
+			cancelC = nil
+			if f.eng.State() == protocol.StateCalling {
+				act(f.eng.Cancel)
+			}
+		case <-hangupC:
+			hangupC = nil
+			act(f.eng.Hangup)
+		case <-signals:
+			signals = nil
+			f.stopSignals()
+			actC = nil // an interrupted callee accepts nothing more
+			act(f.eng.Hangup)
+		case <-settleC:
+			return outcomeStatus(record.Status)
+		case <-recordC:
+			return exitError, fmt.Errorf("call %s ended but no call record arrived within %s", plan.channelID, recordWait)
+		case <-ctx.Done():
+			return exitError, ctx.Err()
+		}
+		if ended && record != nil {
+			return outcomeStatus(record.Status)
+		}
+	}
+}
+
+// parseCallType accepts audio/video (and NeCallKit's 1/2).
+func parseCallType(s string) (protocol.CallType, error) {
+	switch strings.ToLower(s) {
+	case "audio", "1":
+		return protocol.CallAudio, nil
+	case "video", "2":
+		return protocol.CallVideo, nil
+	}
+	return 0, usageError{fmt.Errorf("--type %q: want audio or video", s)}
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// pollTimeout bounds the script helpers that wait for something to appear;
+// it only turns a hang into a failure, no timing is asserted.
+const pollTimeout = 30 * time.Second
+
+// TestMain makes the test binary double as the softphone command, so scripts
+// run the real CLI as a subprocess. exitcode wraps it to assert the exact exit
+// status (testscript itself only tells zero from non-zero).
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"softphone": func() {
+			os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+		},
+		"exitcode": func() { os.Exit(exitcodeMain(os.Args[1:])) },
+	})
+}
+
+// exitcodeMain is `exitcode [-out FILE] N softphone ARGS...`: it runs the CLI
+// in this process (so signals sent to it reach the CLI) and succeeds only if
+// the CLI exits with status N. -out also copies stdout into FILE as it is
+// written, so a script can wait for an event of a background process.
+func exitcodeMain(args []string) int {
+	var out string
+	if len(args) >= 2 && args[0] == "-out" {
+		out, args = args[1], args[2:]
+	}
+	if len(args) < 2 || args[1] != "softphone" {
+		fmt.Fprintln(os.Stderr, "usage: exitcode [-out FILE] N softphone ARGS...")
+		return 2
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "exitcode: bad status %q\n", args[0])
+		return 2
+	}
+	stdout := io.Writer(os.Stdout)
+	if out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "exitcode: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		stdout = io.MultiWriter(os.Stdout, f)
+	}
+	if got := run(context.Background(), args[2:], stdout, os.Stderr, os.Getenv); got != want {
+		fmt.Fprintf(os.Stderr, "exitcode: softphone exited with status %d, want %d\n", got, want)
+		return 1
+	}
+	return 0
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, scriptParams("testdata/script"))
+}
+
+// TestClusterScripts runs scripts that need an external nats-server binary
+// (scripts/test installs it). Without one the test is skipped, except in CI
+// (CI=true), where a missing binary is a failure.
+func TestClusterScripts(t *testing.T) {
+	if _, err := exec.LookPath("nats-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("nats-server not on PATH; scripts/test installs it into bin/")
+		}
+		t.Skip("nats-server not on PATH: run ./scripts/test (it installs it) for the cluster test")
+	}
+	testscript.Run(t, scriptParams("testdata/cluster"))
+}
+
+func scriptParams(dir string) testscript.Params {
+	return testscript.Params{
+		Dir: dir,
+		Setup: func(env *testscript.Env) error {
+			// Keep every default path (serve's data dir, the config file)
+			// inside the script's work directory.
+			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, ".data"))
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
+			env.Setenv("HOME", env.WorkDir)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"freeport":  cmdFreeport,
+			"waitfor":   cmdWaitFor,
+			"waitmatch": cmdWaitMatch,
+			"setjson":   cmdSetJSON,
+		},
+	}
+}
+
+// cmdFreeport sets each named variable to a free TCP port on 127.0.0.1.
+func cmdFreeport(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: freeport VAR...")
+	}
+	for _, name := range args {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		ts.Check(err)
+		ts.Setenv(name, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+		ts.Check(l.Close())
+	}
+}
+
+// cmdWaitFor polls an HTTP URL until it answers 200.
+func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfor URL")
+	}
+	hc := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(pollTimeout)
+	for {
+		resp, err := hc.Get(args[0])
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s not ready after %s: %v", args[0], pollTimeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// cmdWaitMatch polls a file until its content matches a regular expression.
+func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitmatch FILE REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(pollTimeout)
+	for {
+		b, _ := os.ReadFile(ts.MkAbs(args[0]))
+		if re.Match(b) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s does not match %q after %s; content:\n%s", args[0], args[1], pollTimeout, b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// cmdSetJSON sets VAR to a string field of the JSON object on the last
+// command's stdout: `setjson ALICE_TOKEN token`.
+func cmdSetJSON(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: setjson VAR FIELD")
+	}
+	var obj map[string]any
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile("stdout")), &obj))
+	v, ok := obj[args[1]].(string)
+	if !ok {
+		ts.Fatalf("stdout has no string field %q", args[1])
+	}
+	ts.Setenv(args[0], v)
+}

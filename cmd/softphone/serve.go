@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/softphone/softphone/server"
+)
+
+// runServe runs the signaling server until SIGINT or SIGTERM, then shuts it
+// down gracefully (WebSockets closed, NATS drained, embedded store stopped).
+func runServe(ctx context.Context, c *cli, args []string) (int, error) {
+	cf := newCommandFlags(c, "serve", synopsisOf("serve"))
+	cf.bind("listen", "serve.listen", "`ADDR` to listen on; port 0 picks a free port (env SOFTPHONE_SERVE_LISTEN)")
+	cf.bind("data", "serve.data", "`DIR`: data directory of the embedded NATS/JetStream store (env SOFTPHONE_SERVE_DATA)")
+	cf.bind("nats", "serve.nats", "use the NATS cluster at `URL` instead of the embedded one; keeps no local state (env SOFTPHONE_SERVE_NATS)")
+	cf.bind("debug", "serve.debug", "debug mode: also admit checkSum=false clients without a token (env SOFTPHONE_SERVE_DEBUG)")
+	cf.bind("app-key", "serve.appKey", "admin API `AppKey` (env SOFTPHONE_SERVE_APP_KEY); default generated once")
+	cf.bind("app-secret", "serve.appSecret", "admin API `AppSecret` (env SOFTPHONE_SERVE_APP_SECRET); default generated once")
+	cfg, pos, err := cf.load(args, c.getenv)
+	if err != nil {
+		return exitError, err
+	}
+	if len(pos) > 0 {
+		return exitError, usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+	}
+
+	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: logLevel(cfg.Debug)}))
+	sc := server.Config{
+		Listen:    cfg.Serve.Listen,
+		NATSURL:   cfg.Serve.NATS,
+		AppKey:    cfg.Serve.AppKey,
+		AppSecret: cfg.Serve.AppSecret,
+		Debug:     cfg.Serve.Debug,
+		Logger:    log,
+	}
+	// With an external NATS the server keeps no state of its own, so it gets
+	// no data directory (and writes no credentials file).
+	if sc.NATSURL == "" {
+		sc.DataDir = cfg.Serve.Data
+		if err := os.MkdirAll(sc.DataDir, 0o700); err != nil {
+			return exitError, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	srv, err := server.New(sc)
+	if err != nil {
+		return exitError, fmt.Errorf("configure server: %w", err)
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Start(ctx); err != nil {
+		_ = srv.Close()
+		return exitError, fmt.Errorf("start server: %w", err)
+	}
+	attrs := []any{"url", srv.URL(), "admin", srv.AdminURL(), "debug", sc.Debug}
+	if sc.NATSURL != "" {
+		attrs = append(attrs, "nats", sc.NATSURL)
+	} else {
+		attrs = append(attrs, "data", sc.DataDir)
+	}
+	log.Info("ready", attrs...)
+
+	<-ctx.Done()
+	stop() // a second signal kills the process at once
+	log.Info("shutting down")
+	if err := srv.Close(); err != nil {
+		return exitError, fmt.Errorf("shut down: %w", err)
+	}
+	log.Info("stopped")
+	return exitOK, nil
+}
+
+// logLevel maps the config's debug switch to a slog level.
+func logLevel(debug bool) slog.Level {
+	if debug {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
+}
