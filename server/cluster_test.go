@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/softphone/softphone/call/protocol"
 	"github.com/softphone/softphone/server"
 )
@@ -12,18 +11,7 @@ import (
 // TestTwoNodesShareOneNATS runs two gateways on one external NATS server:
 // caller on one, callee on the other, state shared through JetStream.
 func TestTwoNodesShareOneNATS(t *testing.T) {
-	ns, err := natsserver.NewServer(&natsserver.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-
+	ns := externalNATS(t)
 	shared := func(node string) func(*server.Config) {
 		return func(c *server.Config) {
 			c.NATSURL, c.DataDir, c.NodeID = ns.ClientURL(), "", node

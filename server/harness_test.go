@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/softphone/softphone/call/protocol"
 	"github.com/softphone/softphone/server"
 )
@@ -32,6 +33,32 @@ func startServer(t testing.TB, mod func(*server.Config)) *server.Server {
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	return srv
+}
+
+// externalNATS runs a NATS/JetStream server on loopback that several server
+// nodes and the test itself connect to.
+func externalNATS(t *testing.T) *natsserver.Server {
+	t.Helper()
+	ns, err := natsserver.NewServer(&natsserver.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(waitFor) {
+		t.Fatal("nats not ready")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns
+}
+
+// clusterNode configures a server as one node on the shared NATS server ns.
+func clusterNode(ns *natsserver.Server, node string) func(*server.Config) {
+	return func(c *server.Config) {
+		c.NATSURL, c.DataDir, c.NodeID = ns.ClientURL(), "", node
+		c.AppKey, c.AppSecret = "key", "secret"
+	}
 }
 
 func mustUser(t testing.TB, srv *server.Server, account string) string {

@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"call":   {"call PEER [--type audio|video] [--timeout D] [--hangup-after D] [--cancel-after D] [--attachment JSON] [--json]", runCall},
 		"answer": {"answer [--action accept|reject|ignore] [--after D] [--hangup-after D] [--count N] [--json]", runAnswer},
 		"demo":   {"demo [--json]", runDemo},
+		"bench":  {"bench signaling [--clients N] [--rate R] [--duration D] [--idle N] | bench hold (worker)", runBench},
 	}
 }
 
@@ -91,7 +92,7 @@ func usage(cmds map[string]command) string {
 
 func commandNames(cmds map[string]command) string {
 	// Fixed order: the order a newcomer needs them in.
-	order := []string{"demo", "serve", "user", "call", "answer"}
+	order := []string{"demo", "serve", "user", "call", "answer", "bench"}
 	var names []string
 	for _, n := range order {
 		if _, ok := cmds[n]; ok {

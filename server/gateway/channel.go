@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"time"
 
 	"github.com/softphone/softphone/call/protocol"
 	"github.com/softphone/softphone/server/store"
@@ -50,7 +51,8 @@ func endedError(c *store.Channel) error {
 	return protocol.Errorf(protocol.CodeInviteExpired, "invite is no longer valid")
 }
 
-// end marks c ended with a record status; callers write it via transition.
+// end marks c ended with a record status and its record still to write;
+// callers write it via transition, then finish writes the record.
 func end(c *store.Channel, status int, byAccount, byDevice, reason string, nowMs int64) {
 	c.State = protocol.ChannelEnded
 	c.Status = status
@@ -59,6 +61,7 @@ func end(c *store.Channel, status int, byAccount, byDevice, reason string, nowMs
 	c.EndedDevice = byDevice
 	c.EndReason = reason
 	c.Switch = nil
+	c.RecordPending = true
 }
 
 // expireIfDue turns a ringing channel past its deadline into a timeout, so
@@ -105,28 +108,104 @@ func (g *Gateway) lock(ctx context.Context, account, channelID string) (bool, er
 }
 
 // finish does the work of the winner of a terminal transition: release both
-// busy locks and write the one record of the call. It returns the record.
+// busy locks and write the one record of the call. It returns the record to
+// announce as MESSAGE_SENT, or nil when this actor must not announce it: the
+// write failed (a sweeper retries it, see recoverRecord) or another actor
+// already completed it.
 func (g *Gateway) finish(ctx context.Context, c *store.Channel) *protocol.Record {
 	g.stopTimer(c.ID)
+	g.releaseLocks(ctx, c)
+	rec := recordOf(c)
+	if err := g.st.AddRecord(ctx, rec); err != nil {
+		g.log.Error("record write failed; a sweeper will retry it", "channel", c.ID, "err", err)
+		return nil
+	}
+	if !g.recordWritten(ctx, c.ID) {
+		return nil
+	}
+	return rec
+}
+
+// releaseLocks drops both parties' busy locks if they still point at c.
+func (g *Gateway) releaseLocks(ctx context.Context, c *store.Channel) {
 	for _, a := range []string{c.From, c.To} {
 		if err := g.st.UnlockBusy(ctx, a, c.ID); err != nil {
 			g.log.Warn("release busy lock failed", "account", a, "channel", c.ID, "err", err)
 		}
 	}
+}
+
+// recordOf is the record of an ended channel. It depends only on the stored
+// channel, so every rewrite produces the same record.
+func recordOf(c *store.Channel) *protocol.Record {
 	var secs int64
 	if c.Status == protocol.StatusCompleted && c.AcceptedAt > 0 {
 		secs = (c.EndedAt - c.AcceptedAt + 500) / 1000
 	}
-	rec := &protocol.Record{
+	return &protocol.Record{
 		Type: c.CallType, ChannelID: c.ID, Status: c.Status, From: c.From, To: c.To,
 		Durations: []protocol.Duration{{Accid: c.From, Duration: secs}, {Accid: c.To, Duration: secs}},
 		CreatedAt: c.CreatedAt, EndedAt: c.EndedAt,
 	}
-	if err := g.st.AddRecord(ctx, rec); err != nil {
-		g.log.Error("record write failed", "channel", c.ID, "err", err)
-	}
-	return rec
 }
+
+// recordWritten clears the channel's recordPending flag by compare-and-set.
+// It reports whether this call cleared it: exactly one actor does, and only
+// that one announces the record.
+func (g *Gateway) recordWritten(ctx context.Context, id string) bool {
+	_, changed, err := g.transition(ctx, id, func(c *store.Channel) (bool, error) {
+		if !c.RecordPending {
+			return false, nil
+		}
+		c.RecordPending = false
+		return true, nil
+	})
+	if err != nil {
+		g.log.Warn("clearing record flag failed; a sweeper will retry", "channel", id, "err", err)
+	}
+	return changed
+}
+
+// recoverRecord completes an ended channel whose record is still pending
+// after its finisher should long have written it (the finisher crashed or
+// the store failed): locks are released, the record is written unless it
+// is already stored, and the actor that clears the flag sends MESSAGE_SENT.
+// Every node's sweeper may run this at once; the channel id deduplicates
+// the write and the flag's compare-and-set picks one announcer.
+func (g *Gateway) recoverRecord(ctx context.Context, id string) {
+	c, _, err := g.st.GetChannel(ctx, id)
+	if err != nil || c.State != protocol.ChannelEnded || !c.RecordPending {
+		return
+	}
+	g.releaseLocks(ctx, c)
+	rec := recordOf(c)
+	// Records are written after the channel ended; the margin covers clock
+	// skew between the node that ended it and the NATS server.
+	stored, err := g.st.HasRecord(ctx, c.From, c.To, c.ID, time.UnixMilli(c.EndedAt).Add(-recordClockSkew))
+	if err != nil {
+		g.log.Warn("record recovery: lookup failed", "channel", id, "err", err)
+		return
+	}
+	if !stored {
+		if err := g.st.AddRecord(ctx, rec); err != nil {
+			g.log.Warn("record recovery: write failed", "channel", id, "err", err)
+			return
+		}
+	}
+	if !g.recordWritten(ctx, id) {
+		return
+	}
+	g.log.Info("call record recovered", "channel", id, "alreadyStored", stored)
+	g.announceRecord(c, rec)
+	pctx, cancel := context.WithTimeout(g.ctx, requestTimeout)
+	defer cancel()
+	g.announcePresence(pctx, c.From)
+	g.announcePresence(pctx, c.To)
+}
+
+// recordClockSkew is how much earlier than a channel's end its record may
+// carry a stream timestamp.
+const recordClockSkew = 5 * time.Minute
 
 // announceEnd publishes the terminal events of an ended channel and then
 // the record to every device of both parties.
@@ -154,16 +233,23 @@ func (g *Gateway) announceEnd(c *store.Channel, rec *protocol.Record) {
 			g.emit(other, route{only: c.DeviceOf(other)}, protocol.EvCallEnd, peer(c.EndedBy, c.EndedDevice, c.EndReason))
 		}
 	}
-	if rec != nil {
-		g.emit(c.From, route{}, protocol.EvMessageSent, rec)
-		if c.To != c.From {
-			g.emit(c.To, route{}, protocol.EvMessageSent, rec)
-		}
-	}
+	g.announceRecord(c, rec)
 	ctx, cancel := context.WithTimeout(g.ctx, requestTimeout)
 	defer cancel()
 	g.announcePresence(ctx, c.From)
 	g.announcePresence(ctx, c.To)
+}
+
+// announceRecord sends MESSAGE_SENT to every device of both parties; a nil
+// record is not announced.
+func (g *Gateway) announceRecord(c *store.Channel, rec *protocol.Record) {
+	if rec == nil {
+		return
+	}
+	g.emit(c.From, route{}, protocol.EvMessageSent, rec)
+	if c.To != c.From {
+		g.emit(c.To, route{}, protocol.EvMessageSent, rec)
+	}
 }
 
 // emit encodes an event once and routes it.

@@ -5,6 +5,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -43,8 +44,11 @@ const (
 	sweepInterval    = time.Second
 	endedRetention   = 10 * time.Minute
 	heartbeatEvery   = 5 * time.Second
-	requestRate      = 50  // requests per second per connection
-	requestBurst     = 100 // burst per connection
+	recordRetryAfter = 3 * time.Second // an ended channel's record still pending this long is rewritten
+	queueFrames      = 1024            // outbound frames a session may have waiting: > MaxContacts PRESENCE events
+	queueBytes       = 1 << 20         // and their total size (a relay frame is up to ~48 KiB)
+	requestRate      = 50              // requests per second per connection
+	requestBurst     = 100             // burst per connection
 	hardFrameLimit   = 4 * protocol.MaxMessageSize
 	channelIDLength  = 24
 	requestIDLength  = 16
@@ -63,19 +67,35 @@ type Gateway struct {
 	upgrader websocket.Upgrader
 
 	mu       sync.Mutex
-	local    map[string]*accountSessions      // logged-in sessions by account
-	all      map[*session]struct{}            // every open connection
-	timers   map[string]*time.Timer           // ring timers of channels created here
-	watchers map[string]map[*session]struct{} // contact → local sessions listing it
+	local    map[string]*accountSessions    // logged-in sessions by account
+	all      map[*session]struct{}          // every open connection
+	timers   map[string]*time.Timer         // ring timers of channels created here
+	watchers map[string]map[*session]string // contact → local sessions listing it → their account
 	presSub  *nats.Subscription
 	presCh   chan *nats.Msg
 	closing  bool
 	sessions sync.WaitGroup // reader goroutines
+	writers  sync.WaitGroup // outbox writer goroutines (see startWriterLocked)
+	readBufs sync.Pool      // *bytes.Buffer for inbound frames
+
+	// Outbound limits, fixed by New; tests of this package may lower the
+	// bounds or lengthen the deadline before Start.
+	writeTimeout time.Duration
+	queueFrames  int
+	queueBytes   int
+
+	hooks hooks
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	bg     sync.WaitGroup // background loops and dispatchers
 	seq    uint64
+}
+
+// hooks let tests of this package act at points no client can reach
+// deterministically. All are nil in production.
+type hooks struct {
+	routed func(s *session) // login: the session is reachable by routing, reply not yet queued
 }
 
 type accountSessions struct {
@@ -98,8 +118,13 @@ func New(cfg Config) *Gateway {
 		all:    map[*session]struct{}{},
 		timers: map[string]*time.Timer{},
 
-		watchers: map[string]map[*session]struct{}{},
+		watchers: map[string]map[*session]string{},
+
+		writeTimeout: writeTimeout,
+		queueFrames:  queueFrames,
+		queueBytes:   queueBytes,
 	}
+	g.readBufs.New = func() any { return new(bytes.Buffer) }
 	g.upgrader = websocket.Upgrader{
 		ReadBufferSize:  frameReadBufSize,
 		WriteBufferSize: 4096,
@@ -122,6 +147,11 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.cancel()
 		return err
 	}
+	accounts, err := g.st.WatchAccounts(g.ctx)
+	if err != nil {
+		g.cancel()
+		return err
+	}
 	for range dispatchShards {
 		ch := make(chan *nats.Msg, shardBuffer)
 		g.shards = append(g.shards, ch)
@@ -134,8 +164,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 		return fmt.Errorf("subscribe presence: %w", err)
 	}
 	_ = g.presSub.SetPendingLimits(-1, -1)
-	g.bg.Add(4)
+	g.bg.Add(5)
 	go func() { defer g.bg.Done(); g.presenceLoop(g.presCh) }()
+	go func() { defer g.bg.Done(); g.accountLoop(accounts) }()
 	go func() { defer g.bg.Done(); g.heartbeatLoop() }()
 	go func() { defer g.bg.Done(); g.sweepLoop(updates) }()
 	go func() { defer g.bg.Done(); g.pingLoop() }()
@@ -156,6 +187,7 @@ func (g *Gateway) Close() error {
 	}
 	g.mu.Unlock()
 	g.sessions.Wait()
+	g.writers.Wait()
 	if g.cancel != nil {
 		g.cancel()
 	}
@@ -181,8 +213,12 @@ func (g *Gateway) Close() error {
 	return nil
 }
 
-// ServeHTTP upgrades a device connection and runs its reader in this
-// goroutine, so a connection costs exactly one goroutine.
+// ServeHTTP upgrades a device connection and hands it to a reader goroutine
+// of its own, then returns: net/http's per-request state (its buffered
+// reader and writer, the request) is released instead of staying pinned
+// under a reader that runs for the life of the connection. An idle
+// connection thus costs one goroutine, the reader, with a fresh small stack;
+// a writer exists only while frames wait to be written.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn, err := g.upgrader.Upgrade(w, r, nil)
 	if err != nil {
@@ -198,8 +234,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.all[s] = struct{}{}
 	g.sessions.Add(1)
 	g.mu.Unlock()
-	defer g.sessions.Done()
-	s.run(g.ctx)
+	go func() {
+		defer g.sessions.Done()
+		s.run(g.ctx)
+	}()
 }
 
 func (g *Gateway) heartbeatLoop() {
@@ -219,8 +257,9 @@ func (g *Gateway) heartbeatLoop() {
 	}
 }
 
-// pingLoop pings every connection from one goroutine (no writer goroutine
-// per connection) and closes connections that never logged in.
+// pingLoop pings every connection from one goroutine (the ping goes through
+// the session's outbox, so this never blocks on a slow client) and closes
+// connections that never logged in.
 func (g *Gateway) pingLoop() {
 	t := time.NewTicker(pingInterval)
 	defer t.Stop()

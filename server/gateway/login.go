@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/softphone/softphone/call/protocol"
@@ -11,7 +14,12 @@ import (
 
 // login authenticates the device. The account is stamped on the session
 // here and every later request acts as it; requests carry no sender.
-func (s *session) login(ctx context.Context, l *protocol.Login) (any, func(), error) {
+//
+// The session becomes reachable by routing before the reply is written, so
+// that no event sent meanwhile is lost; its events are held until the reply
+// is queued, then follow it (offline invites first), so the login reply is
+// always the first frame of the session.
+func (s *session) login(ctx context.Context, l *protocol.Login) (_ any, _ func(), err error) {
 	g := s.g
 	if s.loggedIn() {
 		return nil, nil, protocol.Errorf(protocol.CodeBadRequest, "already logged in as %s; log out first", s.account)
@@ -35,8 +43,13 @@ func (s *session) login(ctx context.Context, l *protocol.Login) (any, func(), er
 		return nil, nil, protocol.Errorf(protocol.CodeUnauthorized, "wrong account or token")
 	}
 	s.account, s.device, s.nick, s.checkSum = acct.Account, l.Device, acct.Name, l.CheckSum
-	dev := l.Device
-	s.routeDevice.Store(&dev)
+	s.beginLogin(identity{account: acct.Account, device: l.Device, created: acct.CreatedAt})
+	defer func() {
+		if err != nil {
+			g.removeLocal(s)
+			s.clearIdentity()
+		}
+	}()
 	created, err := g.addLocal(s)
 	if err != nil {
 		return nil, nil, err
@@ -45,14 +58,18 @@ func (s *session) login(ctx context.Context, l *protocol.Login) (any, func(), er
 		// Make sure the subscription is live before anyone can be told this
 		// device is online.
 		if err := g.nc.FlushTimeout(requestTimeout); err != nil {
-			g.removeLocal(s)
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("flush subscription: %w", err)
 		}
+	}
+	if err := g.confirmAccount(ctx, acct); err != nil {
+		return nil, nil, err
+	}
+	if g.hooks.routed != nil {
+		g.hooks.routed(s)
 	}
 	now := time.Now()
 	rev, err := g.st.SetPresence(ctx, s.account, s.device, store.Presence{Node: g.node, Since: now.UnixMilli()})
 	if err != nil {
-		g.removeLocal(s)
 		return nil, nil, err
 	}
 	s.presRev = rev
@@ -65,6 +82,7 @@ func (s *session) login(ctx context.Context, l *protocol.Login) (any, func(), er
 	calls, invites, err := g.sessionCalls(ctx, s)
 	if err != nil {
 		g.log.Warn("login: loading calls failed", "account", s.account, "err", err)
+		err = nil // the login stands; the device learns of a call by its next events
 	}
 	reply := &protocol.LoginReply{
 		Account: s.account, NickName: acct.Name, Device: s.device, Node: g.node,
@@ -72,13 +90,43 @@ func (s *session) login(ctx context.Context, l *protocol.Login) (any, func(), er
 		MaxTimeoutMs: protocol.MaxCallTimeout.Milliseconds(), Debug: g.cfg.Debug, Calls: calls,
 	}
 	after := func() {
-		for _, inv := range invites {
-			if b, err := protocol.EncodeEvent(protocol.EvInvited, inv); err == nil {
-				s.write(b)
-			}
-		}
+		s.releaseLogin(func(held [][]byte) [][]byte { return offlineInvites(invites, held) })
 	}
 	return reply, after, nil
+}
+
+// offlineInvites encodes the INVITED events of invites pending at login,
+// leaving out a channel whose live INVITED arrived while the login ran (it
+// is among the held frames), so a device is invited once per call.
+func offlineInvites(invites []*protocol.Invite, held [][]byte) [][]byte {
+	var out [][]byte
+	for _, inv := range invites {
+		if heldInvite(held, inv.ChannelID) {
+			continue
+		}
+		if b, err := protocol.EncodeEvent(protocol.EvInvited, inv); err == nil {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func heldInvite(held [][]byte, channelID string) bool {
+	for _, f := range held {
+		if !bytes.Contains(f, []byte(protocol.EvInvited)) {
+			continue
+		}
+		var m struct {
+			Event string `json:"event"`
+			Data  struct {
+				ChannelID string `json:"channelId"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(f, &m) == nil && m.Event == protocol.EvInvited && m.Data.ChannelID == channelID {
+			return true
+		}
+	}
+	return false
 }
 
 // sessionCalls finds the channel this device takes part in or rings for.
@@ -135,6 +183,7 @@ func (s *session) logout(ctx context.Context) (any, func(), error) {
 func (s *session) leave(explicit bool) {
 	g := s.g
 	s.authed.Store(false)
+	s.clearIdentity()
 	g.removeLocal(s)
 	g.unwatch(s, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)

@@ -34,10 +34,10 @@ func (g *Gateway) watch(s *session, contacts []string) {
 	for _, c := range contacts {
 		set := g.watchers[c]
 		if set == nil {
-			set = map[*session]struct{}{}
+			set = map[*session]string{}
 			g.watchers[c] = set
 		}
-		set[s] = struct{}{}
+		set[s] = s.account
 	}
 }
 
@@ -58,18 +58,24 @@ func (g *Gateway) unwatch(s *session, contacts []string) {
 	}
 }
 
-// presenceLoop forwards presence changes to the local watchers.
+// presenceLoop forwards presence changes to the local watchers. A watcher
+// gets the event only while still logged in as the account that listed the
+// contact.
 func (g *Gateway) presenceLoop(ch <-chan *nats.Msg) {
+	type target struct {
+		s       *session
+		account string
+	}
 	for msg := range ch {
 		account := msg.Subject[len(presencePrefix):]
 		g.mu.Lock()
-		targets := make([]*session, 0, len(g.watchers[account]))
-		for s := range g.watchers[account] {
-			targets = append(targets, s)
+		targets := make([]target, 0, len(g.watchers[account]))
+		for s, watcher := range g.watchers[account] {
+			targets = append(targets, target{s, watcher})
 		}
 		g.mu.Unlock()
-		for _, s := range targets {
-			s.write(msg.Data)
+		for _, t := range targets {
+			t.s.deliver(t.account, "", "", msg.Data)
 		}
 	}
 }

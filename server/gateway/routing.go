@@ -101,28 +101,27 @@ func (g *Gateway) kick(account, device, keepSession string) {
 }
 
 // dispatch delivers messages of one shard to local sessions until the
-// channel is closed.
+// channel is closed. Delivering only appends to the sessions' outboxes, so a
+// slow client never holds up the other accounts of its shard.
 func (g *Gateway) dispatch(ch <-chan *nats.Msg) {
 	for msg := range ch {
-		account := msg.Subject[len(subjectPrefix):]
-		only, except, kick := msg.Header.Get(hdrOnly), msg.Header.Get(hdrExcept), msg.Header.Get(hdrKick)
-		for _, s := range g.sessionsOf(account) {
-			dev := ""
-			if p := s.routeDevice.Load(); p != nil {
-				dev = *p
+		g.route(msg)
+	}
+}
+
+// route hands one account message to the local sessions it is meant for.
+func (g *Gateway) route(msg *nats.Msg) {
+	account := msg.Subject[len(subjectPrefix):]
+	only, except, kick := msg.Header.Get(hdrOnly), msg.Header.Get(hdrExcept), msg.Header.Get(hdrKick)
+	for _, s := range g.sessionsOf(account) {
+		if kick != "" {
+			if s.id != kick && s.routedAs(account, only) {
+				g.log.Info("closing duplicate device session", "account", account, "device", only)
+				s.close()
 			}
-			if (only != "" && dev != only) || (except != "" && dev == except) {
-				continue
-			}
-			if kick != "" {
-				if s.id != kick {
-					g.log.Info("closing duplicate device session", "account", account, "device", dev)
-					s.close()
-				}
-				continue
-			}
-			s.write(msg.Data)
+			continue
 		}
+		s.deliver(account, only, except, msg.Data)
 	}
 }
 

@@ -3,8 +3,9 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
-	"sync"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -13,27 +14,24 @@ import (
 )
 
 // session is one device connection. Only its reader goroutine mutates the
-// login fields; other goroutines read them after finding the session in the
-// gateway's maps (under the gateway lock), which orders the accesses.
+// login fields below out; other goroutines go through out, whose lock
+// guards the routing identity and the outbound queue.
 type session struct {
 	g      *Gateway
 	conn   *websocket.Conn
 	id     string
 	opened time.Time
 
-	wmu    sync.Mutex // serialises writes; there is no writer goroutine
+	out    outbox
 	closed atomic.Bool
 	authed atomic.Bool
 
-	account string
-	device  string
-	// routeDevice is device as the dispatchers read it: they may still hold
-	// a session that logged out and in again on this connection.
-	routeDevice atomic.Pointer[string]
-	nick        string
-	checkSum    bool
-	presRev     uint64
-	watching    []string // contacts whose presence this session follows
+	account  string
+	device   string
+	nick     string
+	checkSum bool
+	presRev  uint64
+	watching []string // contacts whose presence this session follows
 
 	limiter tokenBucket
 }
@@ -50,67 +48,63 @@ func (g *Gateway) newSession(conn *websocket.Conn) *session {
 
 func (s *session) loggedIn() bool { return s.authed.Load() }
 
-// write sends one text frame; a failed or slow write closes the connection
-// (its reader then cleans up).
-func (s *session) write(frame []byte) {
-	if s.closed.Load() {
-		return
-	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if err := s.conn.WriteMessage(websocket.TextMessage, frame); err != nil {
-		s.close()
-	}
-}
+func (s *session) writeError(id string, err error) { s.send(protocol.EncodeError(id, err)) }
 
-func (s *session) writeError(id string, err error) { s.write(protocol.EncodeError(id, err)) }
-
-func (s *session) ping() {
-	if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
-		s.close()
-	}
-}
-
+// close closes the connection once; the reader then cleans up, and the
+// writer, if any, fails its write and exits.
 func (s *session) close() {
 	if s.closed.CompareAndSwap(false, true) {
+		s.out.mu.Lock()
+		s.dropLocked()
+		s.out.mu.Unlock()
 		_ = s.conn.Close()
 	}
 }
 
 // run is the reader loop. Frames larger than MaxMessageSize are drained and
 // answered with 413 so the connection survives; only frames beyond the hard
-// limit (4x) make gorilla close it.
+// limit (4x) make gorilla close it. The frame buffer comes from a pool and
+// goes back before the next read blocks, so an idle connection holds none.
 func (s *session) run(ctx context.Context) {
 	defer s.cleanup()
-	var buf bytes.Buffer
 	for {
 		_ = s.conn.SetReadDeadline(time.Now().Add(readTimeout))
 		typ, r, err := s.conn.NextReader()
 		if err != nil {
 			return
 		}
-		buf.Reset()
-		n, err := buf.ReadFrom(io.LimitReader(r, protocol.MaxMessageSize+1))
-		if err != nil {
+		if !s.readFrame(ctx, typ, r) {
 			return
 		}
-		if n > protocol.MaxMessageSize {
-			if _, err := io.Copy(io.Discard, r); err != nil {
-				return
-			}
-			s.writeError("", protocol.Errorf(protocol.CodeTooLarge, "message exceeds %d bytes", protocol.MaxMessageSize))
-			continue
-		}
-		if typ != websocket.TextMessage {
-			s.writeError("", protocol.Errorf(protocol.CodeBadRequest, "only JSON text frames are accepted"))
-			continue
-		}
-		s.handleFrame(ctx, buf.Bytes())
-		if buf.Cap() > 4*frameReadBufSize {
-			buf = bytes.Buffer{} // do not pin a large buffer on an idle connection
-		}
 	}
+}
+
+// readFrame reads and answers one frame; false means the connection failed.
+func (s *session) readFrame(ctx context.Context, typ int, r io.Reader) bool {
+	buf := s.g.readBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 4*frameReadBufSize {
+			buf.Reset()
+			s.g.readBufs.Put(buf)
+		}
+	}()
+	n, err := buf.ReadFrom(io.LimitReader(r, protocol.MaxMessageSize+1))
+	if err != nil {
+		return false
+	}
+	if n > protocol.MaxMessageSize {
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return false
+		}
+		s.writeError("", protocol.Errorf(protocol.CodeTooLarge, "message exceeds %d bytes", protocol.MaxMessageSize))
+		return true
+	}
+	if typ != websocket.TextMessage {
+		s.writeError("", protocol.Errorf(protocol.CodeBadRequest, "only JSON text frames are accepted"))
+		return true
+	}
+	s.handleFrame(ctx, buf.Bytes())
+	return true
 }
 
 // handleFrame validates one frame and answers it with exactly one reply.
@@ -139,28 +133,59 @@ func (s *session) handleFrame(ctx context.Context, frame []byte) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	reply, after, err := s.handle(rctx, m.Type, payload)
+	reply, after, err := s.handleSafely(rctx, m.Type, payload)
+	if err == nil {
+		var b []byte
+		if b, err = protocol.EncodeReply(m.ID, reply); err == nil {
+			s.send(b)
+		}
+	}
 	if err != nil {
-		if protocol.CodeOf(err) == protocol.CodeInternal {
+		if pe := (*protocol.Error)(nil); !errors.As(err, &pe) {
+			// A store or NATS failure: the details stay in the log.
 			s.g.log.Error("request failed", "type", m.Type, "account", s.account, "err", err)
 			err = protocol.Errorf(protocol.CodeUnavailable, "server state unavailable, try again")
 		}
 		s.writeError(m.ID, err)
-		return
 	}
-	b, err := protocol.EncodeReply(m.ID, reply)
-	if err != nil {
-		s.writeError(m.ID, err)
-		return
-	}
-	s.write(b)
+	// after runs even if the reply could not be encoded: what the request
+	// did has happened, and a login must not keep its events held.
 	if after != nil {
 		after()
 	}
 }
 
+// handleSafely runs handle and turns a panic into an internal error, so a
+// bug answers one request with 500 instead of leaving it unanswered and
+// dropping the connection.
+func (s *session) handleSafely(ctx context.Context, typ string, p any) (reply any, after func(), err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.g.log.Error("request handler panicked", "type", typ, "account", s.account, "panic", v, "stack", string(debug.Stack()))
+			reply, err = nil, protocol.Errorf(protocol.CodeInternal, "internal server error")
+			after = s.settleAfterPanic
+		}
+	}()
+	return s.handle(ctx, typ, p)
+}
+
+// settleAfterPanic settles a login that a panic interrupted: its reply
+// said it failed, so the session must not stay logged in or routed. After
+// any other request it changes nothing.
+func (s *session) settleAfterPanic() {
+	if !s.loginInProgress() {
+		return
+	}
+	if s.loggedIn() {
+		s.leave(true)
+		return
+	}
+	s.g.removeLocal(s)
+	s.clearIdentity()
+}
+
 // handle dispatches a parsed request. after, when set, runs once the reply
-// is written, so events caused by a request never overtake its reply.
+// is queued, so events caused by a request never overtake its reply.
 func (s *session) handle(ctx context.Context, typ string, p any) (reply any, after func(), err error) {
 	switch typ {
 	case protocol.ReqLogin:

@@ -12,6 +12,8 @@ import (
 // channel arms a timer for its deadline; every node also sweeps its index of
 // live channels each second, so a deadline is enforced even if that node
 // died. Both paths end the channel by compare-and-set, so exactly one wins.
+// The sweep also writes the record of an ended channel whose finisher died
+// before writing it (recoverRecord).
 
 func (g *Gateway) armTimer(id string, deadline time.Time) {
 	g.mu.Lock()
@@ -121,7 +123,16 @@ func (g *Gateway) sweep(ctx context.Context, sw *sweeper) {
 		}
 		switch c.State {
 		case protocol.ChannelEnded:
-			if now.Sub(time.UnixMilli(c.EndedAt)) > endedRetention {
+			ended := now.Sub(time.UnixMilli(c.EndedAt))
+			switch {
+			case c.RecordPending:
+				// The finisher writes the record within moments; one still
+				// missing after recordRetryAfter is written here. The
+				// channel is kept until then.
+				if ended >= recordRetryAfter {
+					g.recoverRecord(ctx, id)
+				}
+			case ended > endedRetention:
 				_ = g.st.DeleteChannel(ctx, id, sw.revs[id])
 			}
 			continue

@@ -104,3 +104,51 @@ func (s *Store) ListAccounts(ctx context.Context) ([]*Account, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Account < out[j].Account })
 	return out, nil
 }
+
+// AccountUpdate is one change seen by WatchAccounts; Account is nil when the
+// account was deleted.
+type AccountUpdate struct {
+	ID      string
+	Account *Account
+}
+
+// WatchAccounts streams changes of accounts made from now on until ctx
+// ends. Gateways use it to end the sessions of a removed account.
+func (s *Store) WatchAccounts(ctx context.Context) (<-chan AccountUpdate, error) {
+	w, err := s.accounts.WatchAll(ctx, jetstream.UpdatesOnly())
+	if err != nil {
+		return nil, fmt.Errorf("watch accounts: %w", err)
+	}
+	out := make(chan AccountUpdate, 64)
+	go func() {
+		defer close(out)
+		defer func() { _ = w.Stop() }()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil {
+					continue
+				}
+				u := AccountUpdate{ID: e.Key()}
+				if e.Operation() == jetstream.KeyValuePut {
+					var a Account
+					if err := json.Unmarshal(e.Value(), &a); err != nil {
+						continue
+					}
+					u.Account = &a
+				}
+				select {
+				case out <- u:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}

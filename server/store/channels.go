@@ -39,6 +39,10 @@ type Channel struct {
 	EndReason   string            `json:"endReason,omitempty"`   // hangup, peerGone, timeout, busy
 	Node        string            `json:"node"`                  // node that created it (arms the ring timer)
 	Switch      *PendingSwitch    `json:"switch,omitempty"`
+	// RecordPending is set by the terminal transition and cleared once the
+	// call's record is in the records stream, so a record whose writer
+	// died in between is written later by a sweeper.
+	RecordPending bool `json:"recordPending,omitempty"`
 }
 
 // Party reports whether account is the caller or the callee.

@@ -34,6 +34,53 @@ func (s *Store) AddRecord(ctx context.Context, r *protocol.Record) error {
 	return nil
 }
 
+// HasRecord reports whether the record of channelID (a call from → to) is
+// in the stream, looking only at records stored since since. A rewrite of a
+// record uses it so that a call gets exactly one record even when the first
+// write is older than the stream's duplicate window, where the channel id
+// no longer deduplicates.
+func (s *Store) HasRecord(ctx context.Context, from, to, channelID string, since time.Time) (bool, error) {
+	cons, err := s.records.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{recordSubjectPrefix + from + "." + to},
+		DeliverPolicy:  jetstream.DeliverByStartTimePolicy, OptStartTime: &since,
+		InactiveThreshold: 5 * time.Second,
+	})
+	if err != nil {
+		return false, fmt.Errorf("records consumer: %w", err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return false, fmt.Errorf("records consumer info: %w", err)
+	}
+	for pending := info.NumPending; pending > 0; {
+		batch, err := cons.FetchNoWait(256)
+		if err != nil {
+			return false, fmt.Errorf("fetch records: %w", err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			var r struct {
+				ChannelID string `json:"channelId"`
+			}
+			if json.Unmarshal(m.Data(), &r) == nil && r.ChannelID == channelID {
+				return true, nil
+			}
+			pending = 0
+			if md, err := m.Metadata(); err == nil {
+				pending = md.NumPending
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return false, fmt.Errorf("fetch records: %w", err)
+		}
+		if got == 0 {
+			break
+		}
+	}
+	return false, nil
+}
+
 // Records returns account's records (as caller or callee), optionally only
 // those with peer, newest first, at most limit (0 = DefaultRecordsLimit).
 func (s *Store) Records(ctx context.Context, account, peer string, limit int) ([]protocol.Record, error) {
