@@ -42,6 +42,10 @@ type Config struct {
 	// DialContext, when set, opens the TCP connections (tests use it to cut
 	// a live connection; proxies and custom transports too).
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Media, when set, gives every connected call a WebRTC media session
+	// (capture, playback, recording, stats); nil keeps the engine
+	// signaling-only.
+	Media *MediaConfig
 }
 
 func (c *Config) withDefaults() {
@@ -112,6 +116,13 @@ type Engine struct {
 	early       []earlyEvent
 	seen        map[string]struct{}
 	seenOrder   []string
+
+	// Media (see media_controls.go).
+	media      *mediaSession
+	earlyRelay []protocol.RelayEvent // negotiation that beat our session's start
+	micMuted   bool
+	camOff     bool
+	frames     *frameSlot
 }
 
 // New creates an engine and starts its event delivery. It does not connect;
@@ -125,6 +136,7 @@ func New(cfg Config) *Engine {
 		ctx:    ctx,
 		cancel: cancel,
 		seen:   make(map[string]struct{}),
+		frames: newFrameSlot(),
 	}
 	e.url, e.urlErr = normalizeServer(cfg.Server)
 	e.bus = newBus(e.log)
@@ -500,6 +512,7 @@ func (e *Engine) Accept(ctx context.Context, inv *protocol.Invite) error {
 		cur.MediaToken = ar.MediaToken
 		e.state = protocol.StateInCall
 		e.invite = nil
+		e.startMediaLocked()
 	})
 	if err != nil {
 		return fmt.Errorf("accept %s: %w", cur.ChannelID, err)

@@ -29,6 +29,7 @@ const maxSeenInvites = 512
 // All methods below run with e.mu held.
 
 func (e *Engine) toIdleLocked() {
+	e.stopMediaLocked()
 	e.state = protocol.StateIdle
 	e.cur = nil
 	e.invite = nil
@@ -71,6 +72,7 @@ func (e *Engine) handleEventLocked(name string, data any) {
 		}
 		if e.cur != nil && d.ChannelID == e.cur.ChannelID && d.State == protocol.SwitchAgree && d.CallType.Valid() {
 			e.cur.CallType = d.CallType
+			e.callTypeLocked(d.CallType)
 		}
 		e.bus.emit(name, *d)
 	case *protocol.Record:
@@ -78,6 +80,9 @@ func (e *Engine) handleEventLocked(name string, data any) {
 	case *protocol.Presence:
 		e.bus.emit(name, *d)
 	case *protocol.RelayEvent:
+		if e.relayLocked(*d) {
+			return // media negotiation, consumed by the session (SDP carries ICE credentials)
+		}
 		e.bus.emit(name, *d)
 	default:
 		e.log.Warn("event with unexpected payload", "event", name)
@@ -134,6 +139,7 @@ func (e *Engine) applyPeerLocked(name string, p protocol.Peer) {
 		if e.state == protocol.StateCalling {
 			e.state = protocol.StateInCall
 			e.cur.MediaToken = p.MediaToken
+			e.startMediaLocked()
 		}
 	case protocol.EvUserReject, protocol.EvUserBusy, protocol.EvUserCancel, protocol.EvCallingTimeout,
 		protocol.EvCallEnd, protocol.EvOtherClientAccept, protocol.EvOtherClientReject:
@@ -173,6 +179,7 @@ func (e *Engine) reconcileLocked(calls []protocol.ChannelState) {
 				// Our accept went through but its reply was lost.
 				e.state = protocol.StateInCall
 			}
+			e.startMediaLocked()
 		}
 	}
 	if e.state != protocol.StateIdle {
@@ -215,5 +222,6 @@ func (e *Engine) adoptLocked(cs protocol.ChannelState, st protocol.CallState) {
 		ChannelID: cs.ChannelID, RequestID: cs.RequestID, ChannelName: cs.ChannelName,
 		Peer: peer, CallType: cs.CallType, Outgoing: out, MediaToken: cs.MediaToken,
 	}
+	e.startMediaLocked()
 	e.log.Info("resumed call from server state", "channelId", cs.ChannelID, "state", st.String())
 }

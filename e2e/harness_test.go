@@ -119,6 +119,7 @@ type devOpts struct {
 	device   string
 	checkSum *bool
 	token    *string // nil: the account's token
+	media    *call.MediaConfig
 }
 
 func newDevice(t *testing.T, srv *server.Server, account, token string, o devOpts) *device {
@@ -143,6 +144,7 @@ func tryDevice(t *testing.T, srv *server.Server, account, token string, o devOpt
 		ReconnectMin:   50 * time.Millisecond,
 		ReconnectMax:   300 * time.Millisecond,
 		DialContext:    cut.dial,
+		Media:          o.media,
 	})
 	t.Cleanup(func() { _ = e.Close() })
 	if o.token != nil {

@@ -169,9 +169,9 @@ func (r *Relay) validate() error {
 		return err
 	}
 	switch r.Kind {
-	case RelayOffer, RelayAnswer, RelayCandidate:
+	case RelayOffer, RelayAnswer, RelayCandidate, RelayControl:
 	default:
-		return badField("kind", "must be offer, answer or candidate")
+		return badField("kind", "must be offer, answer, candidate or control")
 	}
 	if len(r.Token) > 512 {
 		return badField("token", "too long")

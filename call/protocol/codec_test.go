@@ -64,6 +64,7 @@ func TestParseRequest(t *testing.T) {
 		{"switch ok", ReqSwitch, `{"channelId":"c","callType":2,"state":"invite"}`, CodeOK},
 		{"switch bad state", ReqSwitch, `{"channelId":"c","callType":2,"state":"maybe"}`, CodeBadRequest},
 		{"relay ok", ReqRelay, `{"channelId":"c","kind":"offer","payload":{"sdp":"v=0"}}`, CodeOK},
+		{"relay control", ReqRelay, `{"channelId":"c","kind":"control","payload":{"audioMuted":true}}`, CodeOK},
 		{"relay bad kind", ReqRelay, `{"channelId":"c","kind":"bye","payload":{}}`, CodeBadRequest},
 		{"relay no payload", ReqRelay, `{"channelId":"c","kind":"offer"}`, CodeBadRequest},
 		{"records limit", ReqRecords, `{"limit":501}`, CodeBadRequest},

@@ -130,6 +130,9 @@ const (
 	RelayOffer     = "offer"
 	RelayAnswer    = "answer"
 	RelayCandidate = "candidate"
+	// RelayControl carries in-call media control between the two devices
+	// (mute state, a request for a new offer); added within version 1.
+	RelayControl = "control"
 )
 
 // Relay forwards media negotiation to the peer device of an active call.

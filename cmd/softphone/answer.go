@@ -27,6 +27,7 @@ func runAnswer(ctx context.Context, c *cli, args []string) (int, error) {
 	hangupAfter := cf.fs.Duration("hangup-after", 0, "hang up this long after accepting (default: wait for the caller to hang up)")
 	count := cf.fs.Int("count", 1, "handle this many calls, then exit with the status of the last (0 = until interrupted)")
 	asJSON := cf.fs.Bool("json", false, "print each event as one JSON object per line")
+	media := addMediaFlags(cf.fs)
 	cfg, pos, err := cf.load(args, c.getenv)
 	if err != nil {
 		return exitError, err
@@ -48,7 +49,7 @@ func runAnswer(ctx context.Context, c *cli, args []string) (int, error) {
 
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	eng, err := connect(sigCtx, c, cfg)
+	eng, err := connect(sigCtx, c, cfg, media.config(cfg))
 	if err != nil {
 		return exitError, err
 	}

@@ -24,6 +24,7 @@ func runCall(ctx context.Context, c *cli, args []string) (int, error) {
 	cancelAfter := cf.fs.Duration("cancel-after", 0, "cancel the call if it is still ringing after this long")
 	attachment := cf.fs.String("attachment", "", "JSON value handed to the callee with the invite")
 	asJSON := cf.fs.Bool("json", false, "print each event as one JSON object per line")
+	media := addMediaFlags(cf.fs)
 	cfg, pos, err := cf.load(args, c.getenv)
 	if err != nil {
 		return exitError, err
@@ -52,7 +53,7 @@ func runCall(ctx context.Context, c *cli, args []string) (int, error) {
 
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	eng, err := connect(sigCtx, c, cfg)
+	eng, err := connect(sigCtx, c, cfg, media.config(cfg))
 	if err != nil {
 		return exitError, err
 	}

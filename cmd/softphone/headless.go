@@ -41,7 +41,7 @@ func outcomeStatus(status int) (int, error) {
 
 // connect creates an engine for the configured identity and logs it in.
 // Errors are phrased for the one stderr line: bad token, unreachable server.
-func connect(ctx context.Context, c *cli, cfg *Config) (*call.Engine, error) {
+func connect(ctx context.Context, c *cli, cfg *Config, media *call.MediaConfig) (*call.Engine, error) {
 	if cfg.Account == "" {
 		return nil, errors.New("no account: give --account, SOFTPHONE_ACCOUNT or account: in the config")
 	}
@@ -58,6 +58,7 @@ func connect(ctx context.Context, c *cli, cfg *Config) (*call.Engine, error) {
 		CheckSum: &checkSum,
 		Language: cfg.Language,
 		Logger:   logger,
+		Media:    media,
 	})
 	if err := eng.Login(ctx, cfg.Account, cfg.IMToken); err != nil {
 		_ = eng.Close()
@@ -148,6 +149,14 @@ func describe(ev call.Event) string {
 		return d.Error
 	case call.ReconnectInfo:
 		return fmt.Sprintf("after %d attempts, state %s", d.Attempts, d.State)
+	case call.CallStats:
+		return describeStats(d)
+	case call.Availability:
+		return fmt.Sprintf("%s available=%t", d.UserID, d.Available)
+	case call.MuteInfo:
+		return fmt.Sprintf("%s mute=%t", d.UserID, d.Mute)
+	case call.MediaWarning:
+		return d.Kind + ": " + d.Error
 	}
 	return ""
 }

@@ -35,14 +35,18 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":  {"serve [--listen ADDR] [--data DIR] [--nats URL] [--debug] [--app-key K --app-secret S]", runServe},
-		"user":   {"user create ACCOUNT [--name NICK] | list | remove ACCOUNT | reset-token ACCOUNT", runUser},
-		"call":   {"call PEER [--type audio|video] [--timeout D] [--hangup-after D] [--cancel-after D] [--attachment JSON] [--json]", runCall},
-		"answer": {"answer [--action accept|reject|ignore] [--after D] [--hangup-after D] [--count N] [--json]", runAnswer},
-		"demo":   {"demo [--json]", runDemo},
-		"bench":  {"bench signaling [--clients N] [--rate R] [--duration D] [--idle N] | bench hold (worker)", runBench},
+		"serve":   {"serve [--listen ADDR] [--data DIR] [--nats URL] [--debug] [--app-key K --app-secret S]", runServe},
+		"user":    {"user create ACCOUNT [--name NICK] | list | remove ACCOUNT | reset-token ACCOUNT", runUser},
+		"call":    {"call PEER [--type audio|video] [--timeout D] [--hangup-after D] [--cancel-after D] [--attachment JSON] [--json] " + mediaSynopsis, runCall},
+		"answer":  {"answer [--action accept|reject|ignore] [--after D] [--hangup-after D] [--count N] [--json] " + mediaSynopsis, runAnswer},
+		"devices": {"devices", runDevices},
+		"demo":    {"demo [--json]", runDemo},
+		"bench":   {"bench signaling [--clients N] [--rate R] [--duration D] [--idle N] | bench hold (worker)", runBench},
 	}
 }
+
+// mediaSynopsis lists the media flags of call and answer.
+const mediaSynopsis = "[--audio-in FILE.wav|tone|silence|default|DEVICE] [--audio-out default|none|DEVICE] [--video-in testsrc|FILE.y4m|/dev/videoN|none] [--record DIR] [--relay-only] [--no-media]"
 
 // Exit statuses besides the call outcomes (see outcomeStatus).
 const (
@@ -92,7 +96,7 @@ func usage(cmds map[string]command) string {
 
 func commandNames(cmds map[string]command) string {
 	// Fixed order: the order a newcomer needs them in.
-	order := []string{"demo", "serve", "user", "call", "answer", "bench"}
+	order := []string{"demo", "serve", "user", "call", "answer", "devices", "bench"}
 	var names []string
 	for _, n := range order {
 		if _, ok := cmds[n]; ok {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/softphone/softphone/media/audiosrc"
 )
 
 // pollTimeout bounds the script helpers that wait for something to appear;
@@ -102,6 +105,8 @@ func scriptParams(dir string) testscript.Params {
 			"waitfor":   cmdWaitFor,
 			"waitmatch": cmdWaitMatch,
 			"setjson":   cmdSetJSON,
+			"mkwav":     cmdMkWAV,
+			"wavlevel":  cmdWAVLevel,
 		},
 	}
 }
@@ -174,4 +179,54 @@ func cmdSetJSON(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("stdout has no string field %q", args[1])
 	}
 	ts.Setenv(args[0], v)
+}
+
+// cmdMkWAV writes a WAV file of a sine sweep: `mkwav FILE SECONDS`.
+func cmdMkWAV(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: mkwav FILE SECONDS")
+	}
+	secs, err := strconv.ParseFloat(args[1], 64)
+	ts.Check(err)
+	n := int(secs * audiosrc.SampleRate)
+	pcm := make([]float32, n)
+	var ph float64
+	for i := range pcm {
+		t := float64(i) / audiosrc.SampleRate
+		ph += 2 * math.Pi * (400 + 300*math.Sin(2*math.Pi*0.3*t)) / audiosrc.SampleRate
+		pcm[i] = float32(0.3 * math.Sin(ph))
+	}
+	w, err := audiosrc.CreateWAV(ts.MkAbs(args[0]), audiosrc.SampleRate, 1)
+	ts.Check(err)
+	ts.Check(w.Write(audiosrc.ToInt16(pcm)))
+	ts.Check(w.Close())
+}
+
+// cmdWAVLevel checks that a WAV file holds at least SECONDS of audio whose
+// RMS over the loudest second reaches MIN: `wavlevel FILE SECONDS MIN`.
+func cmdWAVLevel(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: wavlevel FILE SECONDS MIN")
+	}
+	f, err := os.Open(ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer f.Close()
+	pcm, _, err := audiosrc.LoadWAV(f)
+	ts.Check(err)
+	secs, err := strconv.ParseFloat(args[1], 64)
+	ts.Check(err)
+	minRMS, err := strconv.ParseFloat(args[2], 64)
+	ts.Check(err)
+	best := 0.0
+	for off := 0; off+audiosrc.SampleRate <= len(pcm); off += audiosrc.SampleRate / 2 {
+		var sum float64
+		for _, v := range pcm[off : off+audiosrc.SampleRate] {
+			sum += float64(v) * float64(v)
+		}
+		best = max(best, math.Sqrt(sum/audiosrc.SampleRate))
+	}
+	ok := float64(len(pcm)) >= secs*audiosrc.SampleRate && best >= minRMS
+	if ok == neg {
+		ts.Fatalf("%s: %.2f s, loudest second RMS %.0f (want ≥ %s s, RMS ≥ %s)", args[0], float64(len(pcm))/audiosrc.SampleRate, best, args[1], args[2])
+	}
 }

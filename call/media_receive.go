@@ -1,0 +1,299 @@
+package call
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+
+	"github.com/softphone/softphone/media/pa"
+	"github.com/softphone/softphone/media/playout"
+	"github.com/softphone/softphone/media/vp8"
+)
+
+// Receive tuning.
+const (
+	// videoStall is how long without a video packet before we ask for a
+	// keyframe (the sender may have lost our earlier PLI, or restarted).
+	videoStall = time.Second
+	// pliInterval rate-limits our keyframe requests.
+	pliInterval = 300 * time.Millisecond
+	// sampleMaxLate is the VP8 frame assembler's reorder window in packets.
+	sampleMaxLate = 256
+	// sampleMaxDelay drops a frame that waited this long for a missing
+	// packet (NACK had its chance); the next keyframe repairs the picture.
+	sampleMaxDelay = 400 * time.Millisecond
+)
+
+// audioPlayer mixes the remote audio tracks' playout buffers into what the
+// speaker (or the timer when there is none) pulls.
+type audioPlayer struct {
+	mu      sync.Mutex // held during Pull so a buffer is never closed under it
+	bufs    []*playout.Buffer
+	scratch []int16
+}
+
+func (p *audioPlayer) add(b *playout.Buffer) {
+	p.mu.Lock()
+	p.bufs = append(p.bufs, b)
+	p.mu.Unlock()
+}
+
+func (p *audioPlayer) remove(b *playout.Buffer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, x := range p.bufs {
+		if x == b {
+			p.bufs = append(p.bufs[:i:i], p.bufs[i+1:]...)
+			return
+		}
+	}
+}
+
+// pull fills out with the mix of every remote track.
+func (p *audioPlayer) pull(out []int16) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.bufs) == 0 {
+		clear(out)
+		return
+	}
+	p.bufs[0].Pull(out)
+	for _, b := range p.bufs[1:] {
+		if cap(p.scratch) < len(out) {
+			p.scratch = make([]int16, len(out))
+		}
+		sc := p.scratch[:len(out)]
+		b.Pull(sc)
+		for i, v := range sc {
+			out[i] = int16(min(max(int32(out[i])+int32(v), -32768), 32767))
+		}
+	}
+}
+
+// stats returns the first track's playout statistics.
+func (p *audioPlayer) stats() (playout.Stats, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.bufs) == 0 {
+		return playout.Stats{}, false
+	}
+	return p.bufs[0].Stats(), true
+}
+
+func (p *audioPlayer) closeAll() {
+	p.mu.Lock()
+	bufs := p.bufs
+	p.bufs = nil
+	p.mu.Unlock()
+	for _, b := range bufs {
+		_ = b.Close()
+	}
+}
+
+// speak is the audio output's pull: mix, apply the per-user playback mute,
+// record what is played.
+func (s *mediaSession) speak(out []int16) {
+	s.player.pull(out)
+	if s.remoteMutedF.Load() {
+		clear(out)
+	}
+	s.mu.Lock()
+	rec := s.rec
+	s.mu.Unlock()
+	if rec != nil {
+		_ = rec.WriteRemote(out, time.Now())
+	}
+}
+
+// openPlayback starts the audio output: a PortAudio callback stream pulling
+// from the playout buffers, or with "none" (or no device) a goroutine paced
+// by the clock, so recording and stats work the same.
+func (s *mediaSession) openPlayback() {
+	if s.cfg.AudioOut != SourceNone {
+		err := func() error {
+			sys, err := s.paSystem()
+			if err != nil {
+				return err
+			}
+			dev, err := sys.FindOutput(s.cfg.AudioOut)
+			if err != nil {
+				return err
+			}
+			pb, err := sys.OpenPlayback(dev, pa.PlaybackConfig{Pull: s.speak})
+			if err != nil {
+				return err
+			}
+			s.mu.Lock()
+			s.playback = pb
+			s.mu.Unlock()
+			return nil
+		}()
+		if err == nil {
+			return
+		}
+		s.log.Warn("no audio output; the call continues without playback", "device", s.cfg.AudioOut, "err", err)
+		s.emit(EvMediaWarning, MediaWarning{Kind: "audioOut", Error: err.Error()})
+	}
+	s.spawn(s.pacedSpeaker)
+}
+
+// pacedSpeaker pulls 20 ms of audio every 20 ms of wall-clock time.
+func (s *mediaSession) pacedSpeaker() {
+	const frame = 20 * time.Millisecond
+	buf := make([]int16, pa.FrameSamples)
+	next := time.Now()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.speak(buf)
+		next = next.Add(frame)
+		now := time.Now()
+		if now.Sub(next) > 10*frame {
+			next = now // descheduled for long: restart instead of bursting
+		}
+		t.Reset(max(next.Sub(now), 0))
+	}
+}
+
+// onTrack runs for each remote track.
+func (s *mediaSession) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	s.mu.Lock()
+	s.remote[track.Kind()] = uint32(track.SSRC())
+	s.mu.Unlock()
+	s.spawn(func() { drainRTCP(receiver.Read) })
+	switch track.Kind() {
+	case webrtc.RTPCodecTypeAudio:
+		s.spawn(func() { s.receiveAudio(track) })
+	case webrtc.RTPCodecTypeVideo:
+		s.spawn(func() { s.receiveVideo(track) })
+	}
+}
+
+func (s *mediaSession) receiveAudio(track *webrtc.TrackRemote) {
+	buf, err := playout.New(playout.Config{})
+	if err != nil {
+		s.log.Warn("audio playout buffer", "err", err)
+		return
+	}
+	s.player.add(buf)
+	s.emit(EvAudioAvailable, Availability{UserID: s.peer, Available: true})
+	for {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
+			break
+		}
+		buf.Push(pkt.SequenceNumber, pkt.Timestamp, time.Now(), pkt.Payload)
+	}
+	s.player.remove(buf)
+	_ = buf.Close()
+	if s.ctx.Err() == nil {
+		s.emit(EvAudioAvailable, Availability{UserID: s.peer, Available: false})
+	}
+}
+
+// receiveVideo assembles VP8 frames, decodes them and offers them to the UI
+// (latest frame wins) and the recorder. A gap, a decode error or a stall asks
+// the sender for a keyframe and skips frames until one arrives.
+func (s *mediaSession) receiveVideo(track *webrtc.TrackRemote) {
+	dec, err := vp8.NewDecoder()
+	if err != nil {
+		s.log.Warn("VP8 decoder", "err", err)
+		return
+	}
+	defer dec.Close()
+	vs := &videoStats{}
+	s.mu.Lock()
+	s.video = vs
+	s.mu.Unlock()
+	s.emit(EvVideoAvailable, Availability{UserID: s.peer, Available: true})
+	ssrc := uint32(track.SSRC())
+	var lastPLI time.Time
+	pli := func() {
+		if time.Since(lastPLI) < pliInterval {
+			return
+		}
+		lastPLI = time.Now()
+		if err := s.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+			s.log.Debug("send PLI", "err", err)
+		}
+	}
+	sb := samplebuilder.New(sampleMaxLate, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(sampleMaxDelay))
+	needKey := true
+	for {
+		_ = track.SetReadDeadline(time.Now().Add(videoStall))
+		pkt, _, err := track.ReadRTP()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			pli()
+			continue
+		}
+		if err != nil {
+			break
+		}
+		sb.Push(pkt)
+		for smp := sb.Pop(); smp != nil; smp = sb.Pop() {
+			if smp.PrevDroppedPackets > 0 {
+				needKey = true
+			}
+			key := len(smp.Data) > 0 && smp.Data[0]&1 == 0
+			if needKey && !key {
+				pli()
+				continue
+			}
+			s.mu.Lock()
+			rec := s.rec
+			s.mu.Unlock()
+			if rec != nil {
+				_ = rec.WriteVideo(smp.Data, smp.PacketTimestamp)
+			}
+			img, err := dec.Decode(smp.Data)
+			if errors.Is(err, vp8.ErrNoFrame) {
+				continue
+			}
+			if err != nil {
+				s.log.Debug("VP8 decode", "err", err)
+				needKey = true
+				pli()
+				continue
+			}
+			needKey = false
+			vs.frame(img.Bounds().Dx(), img.Bounds().Dy())
+			if s.frames != nil {
+				s.frames.put(img)
+			}
+		}
+	}
+	if s.ctx.Err() == nil {
+		s.emit(EvVideoAvailable, Availability{UserID: s.peer, Available: false})
+	}
+}
+
+// videoStats counts decoded remote frames for the STATS event.
+type videoStats struct {
+	mu     sync.Mutex
+	frames uint64
+	w, h   int
+}
+
+func (v *videoStats) frame(w, h int) {
+	v.mu.Lock()
+	v.frames++
+	v.w, v.h = w, h
+	v.mu.Unlock()
+}
+
+func (v *videoStats) get() (uint64, int, int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.frames, v.w, v.h
+}

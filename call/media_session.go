@@ -1,0 +1,752 @@
+package call
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/stats"
+	"github.com/pion/mediadevices"
+	"github.com/pion/mediadevices/pkg/codec"
+	"github.com/pion/mediadevices/pkg/codec/opus"
+	"github.com/pion/mediadevices/pkg/io/video"
+	"github.com/pion/mediadevices/pkg/prop"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/media/pa"
+	"github.com/softphone/softphone/media/record"
+	"github.com/softphone/softphone/media/vp8"
+)
+
+// Session timing. DTLS's default first retransmit (1 s) and ICE's
+// acceptance waits would otherwise hide in every call's setup time.
+const (
+	dtlsRetransmit     = 100 * time.Millisecond
+	iceDisconnected    = 5 * time.Second
+	iceFailed          = 15 * time.Second
+	iceKeepalive       = time.Second
+	relayTimeout       = 5 * time.Second
+	maxPendingSignals  = 256
+	maxQueuedRelays    = 256
+	rtcpBufferSize     = 1500
+	transportOverheadF = 0.9 // share of the congestion target left for media
+)
+
+// mediaSignal is the payload of a relay of kind "candidate" (a trickled ICE
+// candidate) or "control" (the session's own control messages).
+type mediaSignal struct {
+	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
+	// Renegotiate asks the offering side (the caller) for a new offer: the
+	// answering side added a track after its last answer.
+	Renegotiate bool `json:"renegotiate,omitempty"`
+	// AudioMuted / VideoMuted announce the sender's mute state (AUDIO_MUTED,
+	// VIDEO_MUTED at the peer).
+	AudioMuted *bool `json:"audioMuted,omitempty"`
+	VideoMuted *bool `json:"videoMuted,omitempty"`
+}
+
+type outRelay struct {
+	kind    string
+	payload json.RawMessage
+}
+
+// sessionParams is what the engine hands a new media session.
+type sessionParams struct {
+	cfg      MediaConfig
+	log      *slog.Logger
+	emit     func(name string, data any)
+	relay    func(ctx context.Context, kind string, payload json.RawMessage) error
+	channel  string
+	self     string
+	peer     string
+	offerer  bool
+	callType protocol.CallType
+	micMuted bool
+	camOff   bool
+	frames   *frameSlot
+}
+
+// mediaSession is one call's WebRTC session: a PeerConnection negotiated
+// through the signaling relay, local capture, remote playback, recording
+// and stats. Every goroutine it starts is counted in wg and ends in close.
+type mediaSession struct {
+	sessionParams
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	runWG  sync.WaitGroup // the signaling loop and the relay sender
+	inbox  chan protocol.RelayEvent
+	outbox chan outRelay
+	typeCh chan protocol.CallType
+
+	micMutedF    atomic.Bool
+	camOffF      atomic.Bool
+	remoteMutedF atomic.Bool
+
+	mu       sync.Mutex // guards the fields below
+	closing  bool
+	pc       *webrtc.PeerConnection
+	sel      *mediadevices.CodecSelector
+	mic      *micSource
+	cam      *cameraSource
+	aTrack   mediadevices.Track
+	vTrack   mediadevices.Track
+	aSender  *webrtc.RTPSender
+	vSender  *webrtc.RTPSender
+	venc     *encoderHook
+	est      cc.BandwidthEstimator
+	getter   stats.Getter
+	remote   map[webrtc.RTPCodecType]uint32 // remote SSRCs
+	video    *videoStats
+	paSys    *pa.System
+	ownPA    bool
+	playback *pa.Playback
+	rec      *record.Recorder
+
+	// Signaling-loop state (only the loop goroutine touches these).
+	pendingCands []webrtc.ICECandidateInit
+	wantOffer    bool
+
+	player audioPlayer
+	stats  statsState
+}
+
+// newMediaSession starts a session; it never blocks on the network.
+func newMediaSession(p sessionParams) *mediaSession {
+	p.cfg = p.cfg.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &mediaSession{
+		sessionParams: p,
+		ctx:           ctx,
+		cancel:        cancel,
+		inbox:         make(chan protocol.RelayEvent, maxPendingSignals),
+		outbox:        make(chan outRelay, maxQueuedRelays),
+		typeCh:        make(chan protocol.CallType, 4),
+		remote:        map[webrtc.RTPCodecType]uint32{},
+	}
+	s.micMutedF.Store(p.micMuted)
+	s.camOffF.Store(p.camOff)
+	s.runWG.Add(2)
+	go s.run()
+	go s.sendRelays()
+	return s
+}
+
+// deliver hands the session a relay from the peer; it never blocks.
+func (s *mediaSession) deliver(ev protocol.RelayEvent) {
+	select {
+	case s.inbox <- ev:
+	default:
+		s.log.Warn("media signaling backlog full; dropping", "kind", ev.Kind)
+	}
+}
+
+// setCallType switches between audio and video (renegotiating).
+func (s *mediaSession) setCallType(t protocol.CallType) {
+	select {
+	case s.typeCh <- t:
+	default:
+	}
+}
+
+// send queues a relay to the peer, in order.
+func (s *mediaSession) send(kind string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.log.Warn("encode media signal", "kind", kind, "err", err)
+		return
+	}
+	select {
+	case s.outbox <- outRelay{kind: kind, payload: b}:
+	default:
+		s.log.Warn("media relay queue full; dropping", "kind", kind)
+	}
+}
+
+func (s *mediaSession) sendRelays() {
+	defer s.runWG.Done()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case m := <-s.outbox:
+			ctx, cancel := context.WithTimeout(s.ctx, relayTimeout)
+			err := s.relay(ctx, m.kind, m.payload)
+			cancel()
+			if err != nil && s.ctx.Err() == nil {
+				s.log.Warn("media relay failed", "kind", m.kind, "err", err)
+			}
+		}
+	}
+}
+
+// spawn runs f on a goroutine owned by the session unless it is closing.
+func (s *mediaSession) spawn(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
+func (s *mediaSession) run() {
+	defer s.runWG.Done()
+	if err := s.setup(); err != nil {
+		s.log.Error("media session setup failed; the call continues without media", "err", err)
+		return
+	}
+	s.spawn(s.statsLoop)
+	if s.offerer {
+		s.negotiate()
+	}
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case ev := <-s.inbox:
+			s.handleSignal(ev)
+		case t := <-s.typeCh:
+			s.applyCallType(t)
+		}
+	}
+}
+
+// encoderHook wraps media/vp8's encoder builder to keep a handle on the
+// encoder mediadevices builds at Bind, for bitrate and keyframe control
+// without racing mediadevices' own (unsynchronised) controller field.
+type encoderHook struct {
+	params vp8.Params
+	mu     sync.Mutex
+	ctl    codec.EncoderController
+	closed bool
+}
+
+func (h *encoderHook) RTPCodec() *codec.RTPCodec { return h.params.RTPCodec() }
+
+func (h *encoderHook) BuildVideoEncoder(r video.Reader, p prop.Media) (codec.ReadCloser, error) {
+	rc, err := h.params.BuildVideoEncoder(r, p)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	h.ctl = rc.Controller()
+	h.mu.Unlock()
+	return rc, nil
+}
+
+func (h *encoderHook) setBitRate(bps int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if b, ok := h.ctl.(codec.BitRateController); ok && !h.closed {
+		_ = b.SetBitRate(bps)
+	}
+}
+
+func (h *encoderHook) forceKeyFrame() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if k, ok := h.ctl.(codec.KeyFrameController); ok && !h.closed {
+		_ = k.ForceKeyFrame()
+	}
+}
+
+func (h *encoderHook) close() {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+}
+
+// setup builds the API (codecs, then interceptors), the PeerConnection, the
+// capture tracks, playback and recording.
+func (s *mediaSession) setup() error {
+	cfg := &s.cfg
+	venc := &encoderHook{params: vp8.NewParams()}
+	venc.params.BitRate = cfg.MinBitrate * 1000
+	op, err := opus.NewParams()
+	if err != nil {
+		return fmt.Errorf("opus params: %w", err)
+	}
+	op.BitRate = cfg.audioBitrate()
+	op.Latency = opus.Latency20ms
+	sel := mediadevices.NewCodecSelector(mediadevices.WithVideoEncoders(venc), mediadevices.WithAudioEncoders(&op))
+
+	me := &webrtc.MediaEngine{}
+	sel.Populate(me) // before the interceptors, which add feedback to registered codecs
+	reg := &interceptor.Registry{}
+	lf := pionLogs{log: s.log}
+	sf, err := stats.NewInterceptor(stats.WithLoggerFactory(lf))
+	if err != nil {
+		return fmt.Errorf("stats interceptor: %w", err)
+	}
+	var getter stats.Getter
+	sf.OnNewPeerConnection(func(_ string, g stats.Getter) { getter = g })
+	reg.Add(sf) // first: it must see the reports the default interceptors write
+	minBps := cfg.MinBitrate*1000 + cfg.audioBitrate()
+	maxBps := cfg.MaxBitrate*1000 + cfg.audioBitrate()
+	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(minBps),
+			gcc.SendSideBWEMinBitrate(minBps),
+			gcc.SendSideBWEMaxBitrate(maxBps),
+			gcc.WithLoggerFactory(lf),
+		)
+	})
+	if err != nil {
+		return fmt.Errorf("congestion controller: %w", err)
+	}
+	var est cc.BandwidthEstimator
+	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { est = e })
+	reg.Add(ccf)
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, reg); err != nil {
+		return fmt.Errorf("twcc: %w", err)
+	}
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, reg, webrtc.WithInterceptorLoggerFactory(lf)); err != nil {
+		return fmt.Errorf("interceptors: %w", err)
+	}
+
+	se := webrtc.SettingEngine{LoggerFactory: lf}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetDTLSRetransmissionInterval(dtlsRetransmit)
+	se.SetICETimeouts(iceDisconnected, iceFailed, iceKeepalive)
+	se.SetHostAcceptanceMinWait(0)
+	se.SetSrflxAcceptanceMinWait(0)
+	se.SetPrflxAcceptanceMinWait(0)
+	se.SetRelayAcceptanceMinWait(0)
+	if cfg.Net != nil {
+		se.SetNet(cfg.Net)
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	pcCfg := webrtc.Configuration{ICEServers: cfg.ICEServers}
+	if cfg.RelayOnly {
+		pcCfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	pc, err := api.NewPeerConnection(pcCfg)
+	if err != nil {
+		return fmt.Errorf("peer connection: %w", err)
+	}
+
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		_ = pc.Close()
+		return errors.New("session closed during setup")
+	}
+	s.pc, s.sel, s.venc, s.est, s.getter = pc, sel, venc, est, getter
+	s.mu.Unlock()
+
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		init := c.ToJSON()
+		s.send(protocol.RelayCandidate, mediaSignal{Candidate: &init})
+	})
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		s.log.Debug("media connection", "state", st.String())
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			// The first keyframe was encoded before DTLS was up and lost.
+			venc.forceKeyFrame()
+		case webrtc.PeerConnectionStateFailed:
+			s.log.Warn("media connection failed (no ICE path to the peer)")
+		}
+	})
+	pc.OnTrack(s.onTrack)
+	if est != nil {
+		est.OnTargetBitrateChange(func(int) { s.applyTarget() })
+	}
+
+	if err := s.openRecorder(); err != nil {
+		s.log.Warn("recording disabled", "err", err)
+	}
+	s.openPlayback()
+	s.addAudio()
+	if s.callType == protocol.CallVideo {
+		s.addVideo()
+	}
+	return nil
+}
+
+// paSystem returns the PortAudio system, opening one on first use.
+func (s *mediaSession) paSystem() (*pa.System, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paSys != nil {
+		return s.paSys, nil
+	}
+	if s.cfg.Audio != nil {
+		s.paSys = s.cfg.Audio
+		return s.paSys, nil
+	}
+	sys, err := pa.Open(pa.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("portaudio: %w", err)
+	}
+	s.paSys, s.ownPA = sys, true
+	return sys, nil
+}
+
+func (s *mediaSession) openRecorder() error {
+	if s.cfg.RecordDir == "" {
+		return nil
+	}
+	rec, err := record.New(s.cfg.RecordDir, record.Options{})
+	if err != nil {
+		return fmt.Errorf("record to %s: %w", s.cfg.RecordDir, err)
+	}
+	s.mu.Lock()
+	s.rec = rec
+	s.mu.Unlock()
+	return nil
+}
+
+// addAudio publishes the microphone, or receives only when there is none.
+func (s *mediaSession) addAudio() {
+	mic, err := openMicrophone(&s.cfg, s.paSystem)
+	if err != nil {
+		if !errors.Is(err, errNoSource) {
+			s.log.Warn("no microphone; the call continues without sending audio", "err", err)
+			s.emit(EvMediaWarning, MediaWarning{Kind: "audio", Error: err.Error()})
+		}
+		if _, err := s.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			s.log.Warn("audio transceiver", "err", err)
+		}
+		return
+	}
+	mic.muted = &s.micMutedF
+	s.mu.Lock()
+	if rec := s.rec; rec != nil {
+		mic.tap = func(pcm []int16, at time.Time) { _ = rec.WriteLocal(pcm, at) }
+	}
+	s.mu.Unlock()
+	track := mediadevices.NewAudioTrack(mic, s.sel)
+	sender, err := s.pc.AddTrack(track)
+	if err != nil {
+		s.log.Warn("add audio track", "err", err)
+		_ = track.Close()
+		return
+	}
+	s.mu.Lock()
+	s.mic, s.aTrack, s.aSender = mic, track, sender
+	s.mu.Unlock()
+	// Opus has no keyframe controller, so mediadevices never reads this
+	// sender's RTCP; unread, it would stall the interceptors' reports.
+	s.spawn(func() { drainRTCP(sender.Read) })
+}
+
+// addVideo publishes the camera (or receives only) for a video call.
+func (s *mediaSession) addVideo() {
+	s.mu.Lock()
+	have := s.vSender != nil
+	s.mu.Unlock()
+	if have {
+		return
+	}
+	cam, err := openCamera(&s.cfg)
+	if err != nil {
+		if !errors.Is(err, errNoSource) {
+			s.log.Warn("no camera; the call continues without sending video", "err", err)
+			s.emit(EvMediaWarning, MediaWarning{Kind: "video", Error: err.Error()})
+		}
+		s.ensureVideoRecv()
+		return
+	}
+	if s.camOffF.Load() {
+		cam.enabled.Store(false)
+	}
+	track := mediadevices.NewVideoTrack(cam, s.sel)
+	sender, err := s.pc.AddTrack(track)
+	if err != nil {
+		s.log.Warn("add video track", "err", err)
+		_ = track.Close()
+		return
+	}
+	s.mu.Lock()
+	s.cam, s.vTrack, s.vSender = cam, track, sender
+	s.mu.Unlock()
+	// No RTCP drain here: mediadevices reads this sender's RTCP for PLI/FIR.
+}
+
+// ensureVideoRecv makes sure an offer carries a video section even when we
+// have no camera.
+func (s *mediaSession) ensureVideoRecv() {
+	for _, t := range s.pc.GetTransceivers() {
+		if t.Kind() == webrtc.RTPCodecTypeVideo {
+			return
+		}
+	}
+	if _, err := s.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		s.log.Warn("video transceiver", "err", err)
+	}
+}
+
+// removeVideo stops sending video (video → audio call).
+func (s *mediaSession) removeVideo() {
+	s.mu.Lock()
+	sender, track, cam := s.vSender, s.vTrack, s.cam
+	s.vSender, s.vTrack, s.cam = nil, nil, nil
+	s.mu.Unlock()
+	if sender != nil {
+		if err := s.pc.RemoveTrack(sender); err != nil {
+			s.log.Warn("remove video track", "err", err)
+		}
+	}
+	if track != nil {
+		_ = track.Close()
+	}
+	_ = cam
+}
+
+func (s *mediaSession) applyCallType(t protocol.CallType) {
+	if t == s.callType {
+		return
+	}
+	s.callType = t
+	if t == protocol.CallVideo {
+		s.addVideo()
+	} else {
+		s.removeVideo()
+	}
+	if s.offerer {
+		s.negotiate()
+	} else if s.pc.SignalingState() == webrtc.SignalingStateStable {
+		s.send(protocol.RelayControl, mediaSignal{Renegotiate: true})
+	}
+}
+
+// negotiate sends an offer (caller side), or notes that one is due once the
+// current exchange completes.
+func (s *mediaSession) negotiate() {
+	if s.pc.SignalingState() != webrtc.SignalingStateStable {
+		s.wantOffer = true
+		return
+	}
+	s.wantOffer = false
+	offer, err := s.pc.CreateOffer(nil)
+	if err != nil {
+		s.log.Warn("create offer", "err", err)
+		return
+	}
+	if err := s.pc.SetLocalDescription(offer); err != nil {
+		s.log.Warn("set local offer", "err", err)
+		return
+	}
+	s.send(protocol.RelayOffer, s.pc.LocalDescription())
+}
+
+func (s *mediaSession) handleSignal(ev protocol.RelayEvent) {
+	switch ev.Kind {
+	case protocol.RelayOffer, protocol.RelayAnswer:
+		var sd webrtc.SessionDescription
+		if err := json.Unmarshal(ev.Payload, &sd); err != nil {
+			s.log.Warn("bad session description from peer", "err", err)
+			return
+		}
+		if err := s.pc.SetRemoteDescription(sd); err != nil {
+			s.log.Warn("set remote description", "kind", ev.Kind, "err", err)
+			return
+		}
+		for _, c := range s.pendingCands {
+			if err := s.pc.AddICECandidate(c); err != nil {
+				s.log.Debug("add ICE candidate", "err", err)
+			}
+		}
+		s.pendingCands = nil
+		if sd.Type == webrtc.SDPTypeOffer {
+			ans, err := s.pc.CreateAnswer(nil)
+			if err != nil {
+				s.log.Warn("create answer", "err", err)
+				return
+			}
+			if err := s.pc.SetLocalDescription(ans); err != nil {
+				s.log.Warn("set local answer", "err", err)
+				return
+			}
+			s.send(protocol.RelayAnswer, s.pc.LocalDescription())
+			if s.unnegotiatedSender() {
+				s.send(protocol.RelayControl, mediaSignal{Renegotiate: true})
+			}
+		} else if s.wantOffer {
+			s.negotiate()
+		}
+	case protocol.RelayCandidate, protocol.RelayControl:
+		var m mediaSignal
+		if err := json.Unmarshal(ev.Payload, &m); err != nil {
+			s.log.Warn("bad media signal from peer", "err", err)
+			return
+		}
+		switch {
+		case m.Candidate != nil:
+			if s.pc.RemoteDescription() == nil {
+				s.pendingCands = append(s.pendingCands, *m.Candidate)
+				return
+			}
+			if err := s.pc.AddICECandidate(*m.Candidate); err != nil {
+				s.log.Debug("add ICE candidate", "err", err)
+			}
+		case m.Renegotiate:
+			if s.offerer {
+				s.negotiate()
+			}
+		}
+		if m.AudioMuted != nil {
+			s.emit(EvAudioMuted, MuteInfo{UserID: s.peer, Mute: *m.AudioMuted})
+		}
+		if m.VideoMuted != nil {
+			s.emit(EvVideoMuted, MuteInfo{UserID: s.peer, Mute: *m.VideoMuted})
+		}
+	}
+}
+
+// unnegotiatedSender reports a local track whose transceiver the last
+// answer could not make sending (we added it after the offer was made).
+func (s *mediaSession) unnegotiatedSender() bool {
+	for _, t := range s.pc.GetTransceivers() {
+		if t.Sender() != nil && t.Sender().Track() != nil {
+			d := t.Direction()
+			if d != webrtc.RTPTransceiverDirectionSendrecv && d != webrtc.RTPTransceiverDirectionSendonly {
+				return true
+			}
+			if t.Mid() == "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// applyTarget hands the congestion controller's current target to the video
+// encoder and the resolution/frame-rate ladder. gcc calls back on unordered
+// goroutines, so the current value is read rather than the one passed.
+func (s *mediaSession) applyTarget() {
+	s.mu.Lock()
+	est, venc, cam, closing := s.est, s.venc, s.cam, s.closing
+	s.mu.Unlock()
+	if closing || est == nil || venc == nil {
+		return
+	}
+	v := int(float64(est.GetTargetBitrate())*transportOverheadF) - s.cfg.audioBitrate()
+	v = min(max(v, s.cfg.MinBitrate*1000), s.cfg.MaxBitrate*1000)
+	venc.setBitRate(v)
+	if cam != nil {
+		cam.adapt(v, s.cfg.VideoWidth, s.cfg.VideoHeight)
+	}
+}
+
+// setMicMuted mutes the outgoing audio and tells the peer.
+func (s *mediaSession) setMicMuted(m bool) {
+	s.micMutedF.Store(m)
+	s.send(protocol.RelayControl, mediaSignal{AudioMuted: &m})
+}
+
+// setCameraOff sends black frames instead of the picture and tells the peer.
+func (s *mediaSession) setCameraOff(off bool) {
+	s.camOffF.Store(off)
+	s.mu.Lock()
+	cam := s.cam
+	s.mu.Unlock()
+	if cam != nil {
+		cam.enabled.Store(!off)
+	}
+	s.send(protocol.RelayControl, mediaSignal{VideoMuted: &off})
+}
+
+// close ends the session: signaling loop first, then the PeerConnection
+// (before the tracks: closing a track first freezes pc.Close), then the
+// receive goroutines, capture, playback and the recording.
+func (s *mediaSession) close() {
+	s.cancel()
+	s.runWG.Wait()
+	s.mu.Lock()
+	s.closing = true
+	pc, aTrack, vTrack, venc := s.pc, s.aTrack, s.vTrack, s.venc
+	s.mu.Unlock()
+	if pc != nil {
+		if err := pc.Close(); err != nil {
+			s.log.Debug("close peer connection", "err", err)
+		}
+	}
+	if venc != nil {
+		venc.close()
+	}
+	for _, t := range []mediadevices.Track{aTrack, vTrack} {
+		if t != nil {
+			_ = t.Close()
+		}
+	}
+	s.mu.Lock()
+	pb := s.playback
+	s.mu.Unlock()
+	if pb != nil {
+		_ = pb.Close()
+	}
+	s.wg.Wait()
+	s.player.closeAll()
+	s.mu.Lock()
+	rec, sys, own := s.rec, s.paSys, s.ownPA
+	s.mu.Unlock()
+	if rec != nil {
+		if err := rec.Close(); err != nil {
+			s.log.Warn("finish recording", "err", err)
+		}
+	}
+	if sys != nil && own {
+		_ = sys.Close()
+	}
+}
+
+// drainRTCP reads RTCP until the reader fails (the PeerConnection closed).
+func drainRTCP(read func([]byte) (int, interceptor.Attributes, error)) {
+	buf := make([]byte, rtcpBufferSize)
+	for {
+		if _, _, err := read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// frameSlot holds the latest decoded remote picture: latest frame wins.
+type frameSlot struct {
+	mu     sync.Mutex
+	img    *image.YCbCr
+	seq    uint64
+	notify chan struct{} // capacity 1
+}
+
+func newFrameSlot() *frameSlot { return &frameSlot{notify: make(chan struct{}, 1)} }
+
+func (f *frameSlot) put(img *image.YCbCr) {
+	f.mu.Lock()
+	f.img = img
+	f.seq++
+	f.mu.Unlock()
+	select {
+	case f.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (f *frameSlot) get() (*image.YCbCr, uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.img, f.seq
+}

@@ -1,0 +1,330 @@
+package call
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/mediadevices"
+	"github.com/pion/mediadevices/pkg/io/video"
+	"github.com/pion/mediadevices/pkg/prop"
+	"github.com/pion/mediadevices/pkg/wave"
+
+	"github.com/softphone/softphone/media/audiosrc"
+	"github.com/softphone/softphone/media/filter"
+	"github.com/softphone/softphone/media/pa"
+	"github.com/softphone/softphone/media/videosrc"
+)
+
+// errNoSource means the configuration asks for no capture of that kind.
+var errNoSource = errors.New("no source configured")
+
+// micSource is the outgoing audio: a file/tone/silence source or a
+// PortAudio capture, with mute and a tap for the local recording.
+type micSource struct {
+	id    string
+	read  func() (wave.Audio, func(), error)
+	close func() error
+	muted *atomic.Bool
+	tap   func(pcm []int16, at time.Time)
+}
+
+func (m *micSource) ID() string   { return m.id }
+func (m *micSource) Close() error { return m.close() }
+
+// Read passes chunks through; while muted it sends silence in their place,
+// so Opus keeps its clock and the peer hears a clean mute.
+func (m *micSource) Read() (wave.Audio, func(), error) {
+	a, release, err := m.read()
+	if err != nil {
+		return nil, func() {}, err
+	}
+	chunk, ok := a.(*wave.Int16Interleaved)
+	if !ok {
+		return a, release, nil
+	}
+	if m.muted.Load() {
+		// A fresh chunk: the source may still own chunk's memory.
+		silent := wave.NewInt16Interleaved(chunk.ChunkInfo())
+		chunk = silent
+		a = silent
+	}
+	if m.tap != nil {
+		m.tap(chunk.Data, time.Now())
+	}
+	return a, release, nil
+}
+
+// openMicrophone opens cfg.AudioIn. A device that is missing returns an error
+// wrapping pa.ErrNoInputDevice / pa.ErrDeviceNotFound; the caller goes on
+// without audio.
+func openMicrophone(cfg *MediaConfig, sys func() (*pa.System, error)) (*micSource, error) {
+	in := cfg.AudioIn
+	opts := audiosrc.Options{Loop: cfg.Loop, ID: "mic"}
+	var src *audiosrc.Source
+	var err error
+	switch {
+	case in == SourceNone:
+		return nil, errNoSource
+	case in == SourceTone:
+		src, err = audiosrc.NewTone(440, 0.25, opts)
+	case in == SourceSilence:
+		src = audiosrc.NewSilence(opts)
+	case strings.HasSuffix(strings.ToLower(in), ".wav"):
+		src, _, err = audiosrc.NewWAVFile(in, opts)
+	default:
+		s, serr := sys()
+		if serr != nil {
+			return nil, fmt.Errorf("audio input %q: %w", in, serr)
+		}
+		dev, derr := s.FindInput(in)
+		if derr != nil {
+			return nil, fmt.Errorf("audio input %q: %w", in, derr)
+		}
+		c, cerr := s.OpenCapture(dev, pa.CaptureConfig{})
+		if cerr != nil {
+			return nil, fmt.Errorf("audio input %s: %w", dev.Name, cerr)
+		}
+		r := c.AudioReader(pa.FrameSamples)
+		return &micSource{id: "mic-" + dev.Name, read: r.Read, close: c.Close}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audio input %q: %w", in, err)
+	}
+	return &micSource{id: src.ID(), read: src.Read, close: src.Close}, nil
+}
+
+// videoLevel is one step of the send ladder: a divisor of the capture size
+// and of the frame rate.
+type videoLevel struct {
+	scale, skip int
+}
+
+// videoLadder is tried top-down: full picture, half the frame rate, half the
+// size, then both. Bitrate alone cannot push VP8 below a content floor, so
+// the picture shrinks when the congestion target is below what it needs.
+var videoLadder = []videoLevel{{1, 1}, {1, 2}, {2, 1}, {2, 2}}
+
+// bitsPerPixel is the floor VP8 needs for a watchable realtime picture.
+const bitsPerPixel = 0.04
+
+// cameraSource is the outgoing video: test pattern, Y4M file or camera,
+// through the beauty filter, with the ladder and camera-off applied.
+type cameraSource struct {
+	id    string
+	r     video.Reader
+	close func() error
+	fps   float64
+
+	enabled atomic.Bool
+	level   atomic.Int32 // index into videoLadder
+	n       uint64       // frames read (Read runs on one goroutine)
+
+	mu     sync.Mutex
+	sent   uint64
+	w, h   int
+	closed bool
+}
+
+func (c *cameraSource) ID() string { return c.id }
+
+func (c *cameraSource) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	return c.close()
+}
+
+// Read returns the next frame to encode after the ladder's decimation and
+// scaling; with the camera off it sends black frames of the same size.
+func (c *cameraSource) Read() (image.Image, func(), error) {
+	for {
+		img, release, err := c.r.Read()
+		if err != nil {
+			return nil, func() {}, err
+		}
+		c.n++
+		lv := videoLadder[c.level.Load()]
+		if lv.skip > 1 && c.n%uint64(lv.skip) != 0 {
+			if release != nil {
+				release()
+			}
+			continue
+		}
+		out := img
+		if !c.enabled.Load() {
+			b := img.Bounds()
+			out = blackFrame(b.Dx()/lv.scale, b.Dy()/lv.scale)
+		} else if lv.scale > 1 {
+			if y, ok := img.(*image.YCbCr); ok {
+				out = halve(y)
+			}
+		}
+		if out != img && release != nil {
+			release()
+			release = func() {}
+		}
+		if release == nil {
+			release = func() {}
+		}
+		b := out.Bounds()
+		c.mu.Lock()
+		c.sent++
+		c.w, c.h = b.Dx(), b.Dy()
+		c.mu.Unlock()
+		return out, release, nil
+	}
+}
+
+// sendInfo reports frames passed to the encoder so far and their size.
+func (c *cameraSource) sendInfo() (uint64, int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sent, c.w, c.h
+}
+
+// adapt picks the highest ladder level whose content floor fits videoBps,
+// with hysteresis so the picture does not flap around a threshold.
+func (c *cameraSource) adapt(videoBps, w, h int) {
+	cur := int(c.level.Load())
+	need := func(i int) float64 {
+		lv := videoLadder[i]
+		return float64(w/lv.scale) * float64(h/lv.scale) * c.fps / float64(lv.skip) * bitsPerPixel
+	}
+	next := len(videoLadder) - 1
+	for i := range videoLadder {
+		margin := 1.0
+		if i < cur {
+			margin = 1.3 // going up needs headroom
+		}
+		if float64(videoBps) >= need(i)*margin {
+			next = i
+			break
+		}
+	}
+	c.level.Store(int32(next))
+}
+
+func blackFrame(w, h int) *image.YCbCr {
+	w, h = max(w&^1, 2), max(h&^1, 2)
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	for i := range img.Y {
+		img.Y[i] = 16
+	}
+	for i := range img.Cb {
+		img.Cb[i], img.Cr[i] = 128, 128
+	}
+	return img
+}
+
+// halve downsizes a picture by two with a 2×2 box filter (I420 out).
+func halve(src *image.YCbCr) *image.YCbCr {
+	b := src.Bounds()
+	w, h := (b.Dx()/2)&^1, (b.Dy()/2)&^1
+	w, h = max(w, 2), max(h, 2)
+	dst := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	for y := range h {
+		r0 := src.Y[(2*y)*src.YStride:]
+		r1 := src.Y[min(2*y+1, b.Dy()-1)*src.YStride:]
+		d := dst.Y[y*dst.YStride:]
+		for x := range w {
+			d[x] = uint8((int(r0[2*x]) + int(r0[2*x+1]) + int(r1[2*x]) + int(r1[2*x+1]) + 2) / 4)
+		}
+	}
+	for y := range h / 2 {
+		for x := range w / 2 {
+			// Chroma sample under the centre of the 4×4 source block.
+			ci := src.COffset(b.Min.X+4*x+1, b.Min.Y+4*y+1)
+			di := y*dst.CStride + x
+			dst.Cb[di], dst.Cr[di] = src.Cb[ci], src.Cr[ci]
+		}
+	}
+	return dst
+}
+
+// openCamera opens cfg.VideoIn for a video call.
+func openCamera(cfg *MediaConfig) (*cameraSource, error) {
+	in := cfg.VideoIn
+	var (
+		r     video.Reader
+		close func() error
+		fps   = cfg.FPS
+		id    = "camera"
+	)
+	switch {
+	case in == SourceNone:
+		return nil, errNoSource
+	case in == SourceTestsrc:
+		p, err := videosrc.NewPattern(videosrc.PatternOptions{Width: cfg.VideoWidth, Height: cfg.VideoHeight, FPS: cfg.FPS})
+		if err != nil {
+			return nil, fmt.Errorf("video input testsrc: %w", err)
+		}
+		r, close, id = p, p.Close, p.ID()
+	case strings.HasSuffix(strings.ToLower(in), ".y4m"):
+		y, err := videosrc.OpenY4M(in, videosrc.Y4MOptions{Loop: cfg.Loop})
+		if err != nil {
+			return nil, fmt.Errorf("video input %q: %w", in, err)
+		}
+		r, close, fps, id = y, y.Close, y.FPS(), y.ID()
+	default: // "default" or a V4L2 device
+		track, err := openV4L2(in, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("video input %q: %w", in, err)
+		}
+		r, close = track.NewReader(false), track.Close
+	}
+	if cfg.WhitenessLevel > 0 || cfg.BeautyLevel > 0 {
+		r = filter.Beauty(cfg.WhitenessLevel, cfg.BeautyLevel)(r)
+	}
+	c := &cameraSource{id: id, r: r, close: close, fps: fps}
+	c.enabled.Store(true)
+	return c, nil
+}
+
+// openV4L2 captures from a camera through mediadevices' camera driver, which
+// the binary links in (cmd/softphone imports it); without it, or without
+// the device, this is a clear error and the call goes on without video.
+func openV4L2(dev string, cfg *MediaConfig) (*mediadevices.VideoTrack, error) {
+	var match string
+	for _, d := range mediadevices.EnumerateDevices() {
+		if d.Kind != mediadevices.VideoInput {
+			continue
+		}
+		if dev == SourceDefault || d.Label == dev || strings.HasPrefix(d.Label, dev+";") || strings.Contains(d.Label, dev) {
+			match = d.DeviceID
+			break
+		}
+	}
+	if match == "" {
+		if dev == SourceDefault {
+			return nil, errors.New("no camera found")
+		}
+		return nil, errors.New("no such camera (is it connected, and readable by this user?)")
+	}
+	s, err := mediadevices.GetUserMedia(mediadevices.MediaStreamConstraints{
+		Video: func(c *mediadevices.MediaTrackConstraints) {
+			c.DeviceID = prop.String(match)
+			c.Width = prop.Int(cfg.VideoWidth)
+			c.Height = prop.Int(cfg.VideoHeight)
+			c.FrameRate = prop.Float(cfg.FPS)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range s.GetVideoTracks() {
+		if vt, ok := t.(*mediadevices.VideoTrack); ok {
+			return vt, nil
+		}
+		_ = t.Close()
+	}
+	return nil, errors.New("camera gave no video track")
+}

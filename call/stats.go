@@ -1,0 +1,164 @@
+package call
+
+import (
+	"time"
+
+	"github.com/softphone/softphone/media/quality"
+)
+
+// CallStats is the data of a STATS event: the call's quality figures for the
+// last interval, flattened next to the channel and peer.
+type CallStats struct {
+	ChannelID string `json:"channelId"`
+	UserID    string `json:"userId"` // the remote account
+	quality.Stats
+}
+
+// statsState is the previous sample of the cumulative counters.
+type statsState struct {
+	at                         time.Time
+	aSent, vSent, aRecv, vRecv uint64
+	recvPkts                   uint64
+	lost                       int64
+	vFrames, camFrames         uint64
+	last                       CallStats
+	have                       bool
+}
+
+// statsLoop emits STATS every interval while the session lives.
+func (s *mediaSession) statsLoop() {
+	if s.cfg.StatsInterval < 0 {
+		return
+	}
+	t := time.NewTicker(s.cfg.StatsInterval)
+	defer t.Stop()
+	s.sample() // baseline
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			st := s.sample()
+			s.emit(EvStats, st)
+		}
+	}
+}
+
+// sample reads the counters and turns the deltas since the last sample into
+// rates.
+func (s *mediaSession) sample() CallStats {
+	s.mu.Lock()
+	getter, est, aSender, vSender, cam, video := s.getter, s.est, s.aSender, s.vSender, s.cam, s.video
+	remote := map[string]uint32{}
+	for k, v := range s.remote {
+		remote[k.String()] = v
+	}
+	s.mu.Unlock()
+
+	now := time.Now()
+	prev := s.stats
+	cur := statsState{at: now}
+	out := CallStats{ChannelID: s.channel, UserID: s.peer}
+	var rttMs float64
+	var remoteLoss float64
+	if getter != nil {
+		senderStats := func(ssrc uint32) (uint64, float64, float64) {
+			st := getter.Get(ssrc)
+			if st == nil {
+				return 0, 0, 0
+			}
+			o := st.OutboundRTPStreamStats
+			return o.BytesSent + o.HeaderBytesSent,
+				float64(st.RemoteInboundRTPStreamStats.RoundTripTime) / float64(time.Millisecond),
+				st.RemoteInboundRTPStreamStats.FractionLost * 100
+		}
+		if aSender != nil {
+			if p := aSender.GetParameters(); len(p.Encodings) > 0 {
+				var rtt float64
+				cur.aSent, rtt, remoteLoss = senderStats(uint32(p.Encodings[0].SSRC))
+				rttMs = rtt
+			}
+		}
+		if vSender != nil {
+			if p := vSender.GetParameters(); len(p.Encodings) > 0 {
+				var rtt, loss float64
+				cur.vSent, rtt, loss = senderStats(uint32(p.Encodings[0].SSRC))
+				if rttMs == 0 {
+					rttMs = rtt
+				}
+				remoteLoss = max(remoteLoss, loss)
+			}
+		}
+		for kind, ssrc := range remote {
+			st := getter.Get(ssrc)
+			if st == nil {
+				continue
+			}
+			in := st.InboundRTPStreamStats
+			bytes := in.BytesReceived + in.HeaderBytesReceived
+			if kind == "audio" {
+				cur.aRecv = bytes
+			} else {
+				cur.vRecv = bytes
+			}
+			cur.recvPkts += in.PacketsReceived
+			cur.lost += in.PacketsLost
+		}
+	}
+	if video != nil {
+		cur.vFrames, out.Width, out.Height = video.get()
+	}
+	if cam != nil {
+		cur.camFrames, out.SendWidth, out.SendHeight = cam.sendInfo()
+	}
+	if ps, ok := s.player.stats(); ok {
+		out.JitterMs = ps.JitterMs
+		out.PlayoutDelayMs = ps.DelayMs
+		if played := ps.Received + ps.Concealed + ps.FECRecovered; played > 0 {
+			out.ConcealedPct = 100 * float64(ps.Concealed+ps.FECRecovered) / float64(played)
+		}
+	}
+	if est != nil {
+		out.TargetKbps = float64(est.GetTargetBitrate()) / 1000
+	}
+	out.RttMs = rttMs
+	out.RemoteLossPct = remoteLoss
+	if prev.have {
+		secs := now.Sub(prev.at).Seconds()
+		d := func(a, b uint64) uint64 {
+			if a < b {
+				return 0
+			}
+			return a - b
+		}
+		out.AudioSendKbps = quality.Kbps(d(cur.aSent, prev.aSent), secs)
+		out.VideoSendKbps = quality.Kbps(d(cur.vSent, prev.vSent), secs)
+		out.AudioRecvKbps = quality.Kbps(d(cur.aRecv, prev.aRecv), secs)
+		out.VideoRecvKbps = quality.Kbps(d(cur.vRecv, prev.vRecv), secs)
+		out.SendKbps = out.AudioSendKbps + out.VideoSendKbps
+		out.RecvKbps = out.AudioRecvKbps + out.VideoRecvKbps
+		if secs > 0 {
+			out.Fps = float64(d(cur.vFrames, prev.vFrames)) / secs
+			out.SendFps = float64(d(cur.camFrames, prev.camFrames)) / secs
+		}
+		got := float64(d(cur.recvPkts, prev.recvPkts))
+		lost := float64(max(cur.lost-prev.lost, 0))
+		if got+lost > 0 {
+			out.LossPct = 100 * lost / (got + lost)
+		}
+	}
+	out.ComputeMOS()
+	cur.have = true
+	cur.last = out
+	s.mu.Lock()
+	s.stats = cur
+	s.mu.Unlock()
+	return out
+}
+
+// lastStats returns the most recent sample.
+func (s *mediaSession) lastStats() (CallStats, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats.last, s.stats.have
+}
