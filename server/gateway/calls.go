@@ -10,7 +10,9 @@ import (
 )
 
 // call creates a ringing channel, takes both busy locks and invites every
-// device of the callee. A callee that holds a lock makes the call end busy
+// device of the callee. The work before INVITED is the minimum that decides
+// the call: the callee account's existence, the channel and the two locks
+// (one store write each); presence and the reply's calleeOnline come after. A callee that holds a lock makes the call end busy
 // right here, so busy is decided before any timer exists.
 func (s *session) call(ctx context.Context, req *protocol.Call) (any, func(), error) {
 	g := s.g
@@ -67,10 +69,13 @@ func (s *session) call(ctx context.Context, req *protocol.Call) (any, func(), er
 		return reply, func() { g.announceEnd(c, rec) }, nil
 	}
 	g.armTimer(c.ID, time.UnixMilli(c.ExpiresAt))
+	// The call is decided: INVITED goes out first, before the reply and
+	// before anything else is read. It is routed to the callee's devices
+	// only, never to this connection (a call to oneself is refused), so it
+	// cannot overtake the reply.
+	g.emit(req.To, route{}, protocol.EvInvited, inviteOf(c))
 	reply.CalleeOnline = g.accountOnline(ctx, req.To)
-	inv := inviteOf(c)
 	return reply, func() {
-		g.emit(req.To, route{}, protocol.EvInvited, inv)
 		pctx, cancel := context.WithTimeout(g.ctx, requestTimeout)
 		defer cancel()
 		g.announcePresence(pctx, s.account)

@@ -68,11 +68,11 @@ func (s *session) login(ctx context.Context, l *protocol.Login) (_ any, _ func()
 		g.hooks.routed(s)
 	}
 	now := time.Now()
-	rev, err := g.st.SetPresence(ctx, s.account, s.device, store.Presence{Node: g.node, Since: now.UnixMilli()})
+	s.presSession = auth.RandomID(presenceSessionLength)
+	err = g.st.SetPresence(ctx, s.account, s.device, store.Presence{Node: g.node, Session: s.presSession, Since: now.UnixMilli()})
 	if err != nil {
 		return nil, nil, err
 	}
-	s.presRev = rev
 	s.authed.Store(true)
 	g.kick(s.account, s.device, s.id)
 	g.watch(s, acct.Contacts)
@@ -189,14 +189,13 @@ func (s *session) leave(explicit bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	defer g.announcePresence(ctx, s.account)
-	account, device := s.account, s.device
-	now := time.Now()
-	rev, err := g.st.MarkGone(ctx, account, device, store.Presence{Node: g.node, GoneAt: now.UnixMilli()}, s.presRev)
-	if err != nil {
+	account, device, session := s.account, s.device, s.presSession
+	marked, err := g.st.MarkGone(ctx, account, device, session, time.Now().UnixMilli())
+	if err != nil || !marked {
 		return // a newer session of this device owns the entry
 	}
 	if explicit {
-		_ = g.st.ClearPresence(ctx, account, device, rev)
+		_ = g.st.ClearPresence(ctx, account, device, session)
 		return
 	}
 	time.AfterFunc(g.cfg.ReconnectGrace+2*sweepInterval, func() {
@@ -205,7 +204,7 @@ func (s *session) leave(explicit bool) {
 		}
 		ctx, cancel := context.WithTimeout(g.ctx, writeTimeout)
 		defer cancel()
-		_ = g.st.ClearPresence(ctx, account, device, rev)
+		_ = g.st.ClearPresence(ctx, account, device, session)
 	})
 }
 

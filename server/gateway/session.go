@@ -30,8 +30,9 @@ type session struct {
 	device   string
 	nick     string
 	checkSum bool
-	presRev  uint64
-	watching []string // contacts whose presence this session follows
+	// presSession identifies this login in the account's presence entry.
+	presSession string
+	watching    []string // contacts whose presence this session follows
 
 	limiter tokenBucket
 }

@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // The busy bucket holds one key per account in a call (ringing or active);
@@ -30,9 +28,11 @@ func (s *Store) BusyHolder(ctx context.Context, account string) (string, uint64,
 	return string(e.Value()), e.Revision(), nil
 }
 
-// DropBusy deletes a lock at revision rev (used for stale locks).
+// DropBusy deletes a lock at revision rev (used for stale locks); a newer
+// lock of the account stays. It leaves no delete marker, which keeps the
+// next LockBusy of the account a single write.
 func (s *Store) DropBusy(ctx context.Context, account string, rev uint64) error {
-	if err := s.busy.Delete(ctx, account, jetstream.LastRevision(rev)); err != nil {
+	if err := dropKey(ctx, s.busyStream, BucketBusy, account, rev); err != nil {
 		return fmt.Errorf("unlock %s: %w", account, err)
 	}
 	return nil
@@ -50,8 +50,5 @@ func (s *Store) UnlockBusy(ctx context.Context, account, channelID string) error
 	if holder != channelID {
 		return nil
 	}
-	if err := s.DropBusy(ctx, account, rev); err != nil && !IsConflict(err) && !IsNotFound(err) {
-		return err
-	}
-	return nil
+	return s.DropBusy(ctx, account, rev)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -12,79 +11,128 @@ import (
 // Presence says where a device is connected. A device that disconnects keeps
 // its entry with GoneAt set, so the sweeper can measure the reconnect grace.
 type Presence struct {
-	Node   string `json:"node"`
-	Since  int64  `json:"since"`            // unix ms
-	GoneAt int64  `json:"goneAt,omitempty"` // unix ms; 0 while connected
+	Node    string `json:"node"`
+	Session string `json:"session"`          // the login that owns the entry
+	Since   int64  `json:"since"`            // unix ms
+	GoneAt  int64  `json:"goneAt,omitempty"` // unix ms; 0 while connected
 }
 
-func presenceKey(account, device string) string { return account + "." + device }
+// The presence bucket holds one entry per account: its devices, keyed by
+// device id. "Is the callee online?" — asked on every call setup — and the
+// sweeper's "is this device gone?" are then one read each, where a key per
+// device needed a key listing (a consumer created and deleted on the
+// server) per question. Devices of one account share the entry and update
+// it by compare-and-set; they rarely log in or out at the same moment.
+type accountPresence map[string]Presence
 
-// SetPresence records a device as connected (or gone) and returns the revision.
-func (s *Store) SetPresence(ctx context.Context, account, device string, p Presence) (uint64, error) {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return 0, fmt.Errorf("encode presence: %w", err)
+func (s *Store) readPresence(ctx context.Context, account string) (accountPresence, uint64, error) {
+	e, err := s.presence.Get(ctx, account)
+	if IsNotFound(err) {
+		return accountPresence{}, 0, nil
 	}
-	rev, err := s.presence.Put(ctx, presenceKey(account, device), b)
 	if err != nil {
-		return 0, fmt.Errorf("put presence %s.%s: %w", account, device, err)
+		return nil, 0, fmt.Errorf("presence %s: %w", account, err)
 	}
-	return rev, nil
+	ap := accountPresence{}
+	if err := json.Unmarshal(e.Value(), &ap); err != nil {
+		return nil, 0, fmt.Errorf("decode presence %s: %w", account, err)
+	}
+	return ap, e.Revision(), nil
 }
 
-// MarkGone rewrites a device's entry as gone if it is still at revision rev,
-// so a stale session never marks a newer login of the same device gone.
-func (s *Store) MarkGone(ctx context.Context, account, device string, p Presence, rev uint64) (uint64, error) {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return 0, fmt.Errorf("encode presence: %w", err)
+// updatePresence applies f to account's entry and writes it back by
+// compare-and-set (an empty entry is removed), retrying on a lost race. f
+// returns false when nothing needs writing.
+func (s *Store) updatePresence(ctx context.Context, account string, f func(accountPresence) bool) error {
+	for {
+		ap, rev, err := s.readPresence(ctx, account)
+		if err != nil {
+			return err
+		}
+		if !f(ap) {
+			return nil
+		}
+		switch {
+		case len(ap) == 0 && rev != 0:
+			err = dropKey(ctx, s.presenceStream, BucketPresence, account, rev)
+		case len(ap) == 0:
+			return nil
+		default:
+			var b []byte
+			if b, err = json.Marshal(ap); err != nil {
+				return fmt.Errorf("encode presence: %w", err)
+			}
+			if rev == 0 {
+				_, err = s.presence.Create(ctx, account, b)
+			} else {
+				_, err = s.presence.Update(ctx, account, b, rev)
+			}
+		}
+		if err == nil {
+			return nil
+		}
+		if !IsConflict(err) || ctx.Err() != nil {
+			return fmt.Errorf("put presence %s: %w", account, err)
+		}
 	}
-	n, err := s.presence.Update(ctx, presenceKey(account, device), b, rev)
-	if err != nil {
-		return 0, fmt.Errorf("mark %s.%s gone: %w", account, device, err)
-	}
-	return n, nil
 }
 
-// ClearPresence deletes a device's entry if it is still at revision rev.
-func (s *Store) ClearPresence(ctx context.Context, account, device string, rev uint64) error {
-	err := s.presence.Delete(ctx, presenceKey(account, device), jetstream.LastRevision(rev))
-	if err != nil && !IsConflict(err) && !IsNotFound(err) {
-		return fmt.Errorf("clear presence %s.%s: %w", account, device, err)
-	}
-	return nil
+// SetPresence records a device as connected, replacing what an earlier
+// login of the device left.
+func (s *Store) SetPresence(ctx context.Context, account, device string, p Presence) error {
+	return s.updatePresence(ctx, account, func(ap accountPresence) bool {
+		ap[device] = p
+		return true
+	})
 }
 
-// DevicePresence returns one device's entry.
+// MarkGone marks a device gone at goneAt if the login session still owns
+// its entry, so a stale session never marks a newer login of the device
+// gone. It reports whether it did.
+func (s *Store) MarkGone(ctx context.Context, account, device, session string, goneAt int64) (bool, error) {
+	marked := false
+	err := s.updatePresence(ctx, account, func(ap accountPresence) bool {
+		p, ok := ap[device]
+		marked = ok && p.Session == session
+		if !marked {
+			return false
+		}
+		p.GoneAt = goneAt
+		ap[device] = p
+		return true
+	})
+	return marked && err == nil, err
+}
+
+// ClearPresence removes a device's entry if session still owns it and it is
+// marked gone (the device did not come back).
+func (s *Store) ClearPresence(ctx context.Context, account, device, session string) error {
+	return s.updatePresence(ctx, account, func(ap accountPresence) bool {
+		p, ok := ap[device]
+		if !ok || p.Session != session || p.GoneAt == 0 {
+			return false
+		}
+		delete(ap, device)
+		return true
+	})
+}
+
+// DevicePresence returns one device's entry; a missing device is a
+// not-found error (IsNotFound).
 func (s *Store) DevicePresence(ctx context.Context, account, device string) (*Presence, error) {
-	e, err := s.presence.Get(ctx, presenceKey(account, device))
+	ap, _, err := s.readPresence(ctx, account)
 	if err != nil {
-		return nil, fmt.Errorf("presence %s.%s: %w", account, device, err)
+		return nil, err
 	}
-	var p Presence
-	if err := json.Unmarshal(e.Value(), &p); err != nil {
-		return nil, fmt.Errorf("decode presence: %w", err)
+	p, ok := ap[device]
+	if !ok {
+		return nil, fmt.Errorf("presence %s.%s: %w", account, device, jetstream.ErrKeyNotFound)
 	}
 	return &p, nil
 }
 
 // AccountPresence returns every device entry of account, keyed by device.
-func (s *Store) AccountPresence(ctx context.Context, account string) (map[string]*Presence, error) {
-	lister, err := s.presence.ListKeysFiltered(ctx, account+".*")
-	if err != nil {
-		return nil, fmt.Errorf("list presence %s: %w", account, err)
-	}
-	out := map[string]*Presence{}
-	for k := range lister.Keys() {
-		device := strings.TrimPrefix(k, account+".")
-		p, err := s.DevicePresence(ctx, account, device)
-		if IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out[device] = p
-	}
-	return out, nil
+func (s *Store) AccountPresence(ctx context.Context, account string) (map[string]Presence, error) {
+	ap, _, err := s.readPresence(ctx, account)
+	return ap, err
 }
