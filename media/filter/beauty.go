@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/pion/mediadevices/pkg/io/video"
+
+	"github.com/softphone/softphone/media/framepool"
 )
 
 // MaxLevel is the highest whiteness / smoothing level.
@@ -49,7 +51,7 @@ type beauty struct {
 	skin      []uint8    // 256×256 soft skin mask indexed by Cb<<8|Cr, 0..255
 
 	mu     sync.Mutex // serialises Read: the scratch buffers are shared
-	outs   outPool
+	outs   framepool.Pool
 	sumA   []float32 // box-filter scratch, w*h each
 	sumB   []float32
 	meanI  []float32
@@ -116,10 +118,10 @@ func (b *beauty) Read() (image.Image, func(), error) {
 		src = ci.(*image.YCbCr)
 	}
 	w, h := src.Rect.Dx(), src.Rect.Dy()
-	out := b.outs.get(image.Rect(0, 0, w, h), src.SubsampleRatio)
+	out := b.outs.Get(image.Rect(0, 0, w, h), src.SubsampleRatio)
 	b.process(out, src)
 	release()
-	return out, b.outs.releaser(out), nil
+	return out, b.outs.Releaser(out), nil
 }
 
 // process writes the filtered src into out (same size and subsampling).
@@ -289,39 +291,4 @@ func chromaSize(m *image.YCbCr) (cw, ch int) {
 	xs, ys := chromaShift(m.SubsampleRatio)
 	w, h := m.Rect.Dx(), m.Rect.Dy()
 	return (w + 1<<xs - 1) >> xs, (h + 1<<ys - 1) >> ys
-}
-
-// outPool recycles output frames whose release func was called.
-type outPool struct {
-	mu    sync.Mutex
-	free  []*image.YCbCr
-	rect  image.Rectangle
-	ratio image.YCbCrSubsampleRatio
-}
-
-func (p *outPool) get(r image.Rectangle, ratio image.YCbCrSubsampleRatio) *image.YCbCr {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.rect != r || p.ratio != ratio {
-		p.free, p.rect, p.ratio = nil, r, ratio
-	}
-	if n := len(p.free); n > 0 {
-		img := p.free[n-1]
-		p.free = p.free[:n-1]
-		return img
-	}
-	return image.NewYCbCr(r, ratio)
-}
-
-func (p *outPool) releaser(img *image.YCbCr) func() {
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			if img.Rect == p.rect && img.SubsampleRatio == p.ratio && len(p.free) < 4 {
-				p.free = append(p.free, img)
-			}
-		})
-	}
 }

@@ -6,8 +6,6 @@ package videosrc
 
 import (
 	"errors"
-	"image"
-	"sync"
 	"time"
 )
 
@@ -50,44 +48,4 @@ func (p *pacer) wait(done <-chan struct{}) (time.Time, error) {
 	}
 	p.next = p.next.Add(p.interval)
 	return now, nil
-}
-
-// framePool recycles frames whose release func was called. mediadevices'
-// track discards release funcs, so in a track every frame is freshly
-// allocated and a slow reader never sees its frame overwritten; callers that
-// do release (tests, recorders) get allocation-free steady state.
-type framePool struct {
-	mu    sync.Mutex
-	free  []*image.YCbCr
-	rect  image.Rectangle
-	ratio image.YCbCrSubsampleRatio
-}
-
-const maxPooled = 4
-
-func (fp *framePool) get(r image.Rectangle, ratio image.YCbCrSubsampleRatio) *image.YCbCr {
-	fp.mu.Lock()
-	defer fp.mu.Unlock()
-	if fp.rect != r || fp.ratio != ratio {
-		fp.free, fp.rect, fp.ratio = nil, r, ratio
-	}
-	if n := len(fp.free); n > 0 {
-		img := fp.free[n-1]
-		fp.free = fp.free[:n-1]
-		return img
-	}
-	return image.NewYCbCr(r, ratio)
-}
-
-func (fp *framePool) releaser(img *image.YCbCr) func() {
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			fp.mu.Lock()
-			defer fp.mu.Unlock()
-			if img.Rect == fp.rect && img.SubsampleRatio == fp.ratio && len(fp.free) < maxPooled {
-				fp.free = append(fp.free, img)
-			}
-		})
-	}
 }

@@ -5,6 +5,8 @@ import (
 	"image"
 	"sync"
 	"time"
+
+	"github.com/softphone/softphone/media/framepool"
 )
 
 // PatternOptions configures NewPattern.
@@ -27,7 +29,7 @@ type PatternOptions struct {
 type Pattern struct {
 	opts  PatternOptions
 	pace  *pacer
-	pool  framePool
+	pool  framepool.Pool
 	ramp  [256]uint8
 	done  chan struct{}
 	close sync.Once
@@ -94,12 +96,12 @@ func (p *Pattern) Read() (image.Image, func(), error) {
 	}
 	n := p.counter
 	p.counter++
-	img := p.pool.get(image.Rect(0, 0, p.opts.Width, p.opts.Height), image.YCbCrSubsampleRatio420)
+	img := p.pool.Get(image.Rect(0, 0, p.opts.Width, p.opts.Height), image.YCbCrSubsampleRatio420)
 	p.render(img, n)
 	if p.opts.OnCapture != nil {
 		p.opts.OnCapture(n, captured)
 	}
-	return img, p.pool.releaser(img), nil
+	return img, p.pool.Releaser(img), nil
 }
 
 // Frame renders frame n without pacing, e.g. for encoder benchmarks.

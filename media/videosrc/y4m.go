@@ -10,6 +10,8 @@ import (
 	"os"
 	"strconv"
 	"sync"
+
+	"github.com/softphone/softphone/media/framepool"
 )
 
 // Y4MOptions configures a Y4M source.
@@ -51,7 +53,7 @@ type Y4M struct {
 	mono          bool
 
 	pace  *pacer
-	pool  framePool
+	pool  framepool.Pool
 	done  chan struct{}
 	close sync.Once
 
@@ -227,7 +229,7 @@ func (y *Y4M) Read() (image.Image, func(), error) {
 			return nil, nil, err
 		}
 	}
-	return img, y.pool.releaser(img), nil
+	return img, y.pool.Releaser(img), nil
 }
 
 func (y *Y4M) next() (*image.YCbCr, error) {
@@ -249,7 +251,7 @@ func (y *Y4M) next() (*image.YCbCr, error) {
 	if !bytes.HasPrefix(line, []byte("FRAME")) {
 		return nil, fmt.Errorf("%w: expected FRAME", ErrY4M)
 	}
-	img := y.pool.get(image.Rect(0, 0, y.width, y.height), y.ratio)
+	img := y.pool.Get(image.Rect(0, 0, y.width, y.height), y.ratio)
 	if _, err := io.ReadFull(y.br, img.Y); err != nil {
 		return nil, fmt.Errorf("videosrc: y4m frame: %w", noEOF(err))
 	}

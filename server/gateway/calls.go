@@ -127,23 +127,33 @@ func (g *Gateway) concluded(ctx context.Context, c *store.Channel, changed bool,
 	return reply, after, nil
 }
 
+// answerable checks that this session may answer c (accept or reject) now.
+// decided reports that the ring deadline passed and c was ended as a
+// timeout instead, which the transition must store.
+func (s *session) answerable(c *store.Channel, now int64) (decided bool, err error) {
+	if c.To != s.account {
+		return false, protocol.Errorf(protocol.CodeNotInChannel, "not invited to this channel")
+	}
+	if expireIfDue(c, now) {
+		return true, nil
+	}
+	switch c.State {
+	case protocol.ChannelActive:
+		return false, protocol.Errorf(protocol.CodeAlreadyAccepted, "invite already accepted")
+	case protocol.ChannelEnded:
+		return false, endedError(c)
+	}
+	return false, nil
+}
+
 // accept connects the call on this device. Of several devices accepting at
 // once exactly one wins the compare-and-set; the others get 10410.
 func (s *session) accept(ctx context.Context, ref *protocol.ChannelRef) (any, func(), error) {
 	g := s.g
 	c, changed, err := g.transition(ctx, ref.ChannelID, func(c *store.Channel) (bool, error) {
-		if c.To != s.account {
-			return false, protocol.Errorf(protocol.CodeNotInChannel, "not invited to this channel")
-		}
 		now := time.Now().UnixMilli()
-		if expireIfDue(c, now) {
-			return true, nil
-		}
-		switch c.State {
-		case protocol.ChannelActive:
-			return false, protocol.Errorf(protocol.CodeAlreadyAccepted, "invite already accepted")
-		case protocol.ChannelEnded:
-			return false, endedError(c)
+		if decided, err := s.answerable(c, now); decided || err != nil {
+			return decided, err
 		}
 		c.State = protocol.ChannelActive
 		c.ToDevice = s.device
@@ -170,18 +180,9 @@ func (s *session) accept(ctx context.Context, ref *protocol.ChannelRef) (any, fu
 func (s *session) reject(ctx context.Context, ref *protocol.ChannelRef) (any, func(), error) {
 	g := s.g
 	c, changed, err := g.transition(ctx, ref.ChannelID, func(c *store.Channel) (bool, error) {
-		if c.To != s.account {
-			return false, protocol.Errorf(protocol.CodeNotInChannel, "not invited to this channel")
-		}
 		now := time.Now().UnixMilli()
-		if expireIfDue(c, now) {
-			return true, nil
-		}
-		switch c.State {
-		case protocol.ChannelActive:
-			return false, protocol.Errorf(protocol.CodeAlreadyAccepted, "invite already accepted")
-		case protocol.ChannelEnded:
-			return false, endedError(c)
+		if decided, err := s.answerable(c, now); decided || err != nil {
+			return decided, err
 		}
 		end(c, protocol.StatusRejected, s.account, s.device, "", now)
 		return true, nil
