@@ -109,6 +109,7 @@ type Engine struct {
 	conn        *conn // nil while disconnected
 	account     string
 	login       protocol.LoginReply
+	ice         iceCreds // from the login reply, refreshed on demand
 	callTimeout time.Duration
 	state       protocol.CallState
 	cur         *CallInfo
@@ -267,6 +268,7 @@ func (e *Engine) connect(ctx context.Context, s *session, attempt int) (*conn, e
 		}
 		e.conn = c
 		e.login = lr
+		e.ice = newICECreds(lr.ICEServers, lr.ICEExpiresAt, lr.ServerTime, time.Now())
 		if attempt > 0 {
 			e.bus.emit(EvReconnected, ReconnectInfo{Account: s.account, Device: e.cfg.Device, Attempts: attempt, State: e.stateAfter(lr.Calls)})
 		}

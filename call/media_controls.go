@@ -20,7 +20,8 @@ const (
 	// EvStats carries the call's quality figures every second. Data: CallStats.
 	EvStats = "STATS"
 	// EvMediaWarning says a device could not be used and the call goes on
-	// without it. Data: MediaWarning.
+	// without it, or (kind "network") that media cannot connect as
+	// configured. Data: MediaWarning.
 	EvMediaWarning = "MEDIA_WARNING"
 )
 
@@ -39,7 +40,7 @@ type MuteInfo struct {
 
 // MediaWarning is the data of MEDIA_WARNING.
 type MediaWarning struct {
-	Kind  string `json:"kind"` // audio, audioOut, video
+	Kind  string `json:"kind"` // audio, audioOut, video, network
 	Error string `json:"error"`
 }
 
@@ -128,6 +129,7 @@ func (e *Engine) startMediaLocked() {
 		log:      e.log.With("channelId", cur.ChannelID),
 		emit:     e.bus.emit,
 		relay:    e.Relay,
+		ice:      e.sessionICEServers,
 		channel:  cur.ChannelID,
 		self:     e.account,
 		peer:     cur.Peer,

@@ -67,6 +67,7 @@ type sessionParams struct {
 	log      *slog.Logger
 	emit     func(name string, data any)
 	relay    func(ctx context.Context, kind string, payload json.RawMessage) error
+	ice      func(ctx context.Context) []webrtc.ICEServer // nil: cfg.ICEServers only
 	channel  string
 	self     string
 	peer     string
@@ -114,6 +115,7 @@ type mediaSession struct {
 	ownPA    bool
 	playback *pa.Playback
 	rec      *record.Recorder
+	pair     [2]string // candidate types of the selected ICE pair: local, remote
 
 	// Signaling-loop state (only the loop goroutine touches these).
 	pendingCands []webrtc.ICECandidateInit
@@ -336,8 +338,17 @@ func (s *mediaSession) setup() error {
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	pcCfg := webrtc.Configuration{ICEServers: cfg.ICEServers}
+	if s.ice != nil {
+		ctx, cancel := context.WithTimeout(s.ctx, relayTimeout)
+		pcCfg.ICEServers = s.ice(ctx)
+		cancel()
+	}
 	if cfg.RelayOnly {
 		pcCfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+		if !hasTURN(pcCfg.ICEServers) {
+			s.log.Warn("relay-only, but there is no TURN server: media will not connect")
+			s.emit(EvMediaWarning, MediaWarning{Kind: "network", Error: "relay-only: the server offers no TURN relay"})
+		}
 	}
 	pc, err := api.NewPeerConnection(pcCfg)
 	if err != nil {
@@ -371,6 +382,7 @@ func (s *mediaSession) setup() error {
 		}
 	})
 	pc.OnTrack(s.onTrack)
+	s.watchSelectedPair(pc)
 	if est != nil {
 		est.OnTargetBitrateChange(func(int) { s.applyTarget() })
 	}

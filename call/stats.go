@@ -3,6 +3,8 @@ package call
 import (
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/softphone/softphone/media/quality"
 )
 
@@ -11,6 +13,11 @@ import (
 type CallStats struct {
 	ChannelID string `json:"channelId"`
 	UserID    string `json:"userId"` // the remote account
+	// CandidateType and RemoteCandidateType are the ICE candidate types
+	// (host, srflx, prflx, relay) of the selected pair, local and remote;
+	// empty until ICE has selected one.
+	CandidateType       string `json:"candidateType,omitempty"`
+	RemoteCandidateType string `json:"remoteCandidateType,omitempty"`
 	quality.Stats
 }
 
@@ -49,6 +56,7 @@ func (s *mediaSession) statsLoop() {
 func (s *mediaSession) sample() CallStats {
 	s.mu.Lock()
 	getter, est, aSender, vSender, cam, video := s.getter, s.est, s.aSender, s.vSender, s.cam, s.video
+	pair := s.pair
 	remote := map[string]uint32{}
 	for k, v := range s.remote {
 		remote[k.String()] = v
@@ -59,6 +67,7 @@ func (s *mediaSession) sample() CallStats {
 	prev := s.stats
 	cur := statsState{at: now}
 	out := CallStats{ChannelID: s.channel, UserID: s.peer}
+	out.CandidateType, out.RemoteCandidateType = pair[0], pair[1]
 	var rttMs float64
 	var remoteLoss float64
 	if getter != nil {
@@ -154,6 +163,25 @@ func (s *mediaSession) sample() CallStats {
 	s.stats = cur
 	s.mu.Unlock()
 	return out
+}
+
+// watchSelectedPair keeps the candidate types of the pair ICE selected
+// for the stats. (ICETransport.GetSelectedCandidatePair races with the
+// transport's start in pion v4.2, the callback does not.)
+func (s *mediaSession) watchSelectedPair(pc *webrtc.PeerConnection) {
+	dtls := pc.SCTP().Transport()
+	if dtls == nil {
+		return
+	}
+	dtls.ICETransport().OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) {
+		if p == nil || p.Local == nil || p.Remote == nil {
+			return
+		}
+		s.log.Debug("ICE pair selected", "local", p.Local.Typ.String(), "remote", p.Remote.Typ.String())
+		s.mu.Lock()
+		s.pair = [2]string{p.Local.Typ.String(), p.Remote.Typ.String()}
+		s.mu.Unlock()
+	})
 }
 
 // lastStats returns the most recent sample.

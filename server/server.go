@@ -19,6 +19,7 @@ import (
 	"github.com/softphone/softphone/server/auth"
 	"github.com/softphone/softphone/server/gateway"
 	"github.com/softphone/softphone/server/store"
+	"github.com/softphone/softphone/server/turn"
 )
 
 // Config configures a server. Zero values get the documented defaults.
@@ -33,6 +34,16 @@ type Config struct {
 	ReconnectGrace  time.Duration // default 15s
 	ChannelTokenTTL time.Duration // default 10m
 	Logger          *slog.Logger  // default discard
+
+	// TURNListen is the UDP host:port of the embedded TURN relay ("" or
+	// "off": none; port 0 picks one). The CLI's default is DefaultTURNListen.
+	TURNListen string
+	// TURNPublicIP is the relay's address as clients reach it; default the
+	// TURNListen IP (required when that is 0.0.0.0 or ::).
+	TURNPublicIP string
+	// TURNCredentialTTL is the validity of the TURN credentials handed out
+	// at login; default 10m.
+	TURNCredentialTTL time.Duration
 }
 
 // Defaults.
@@ -40,6 +51,7 @@ const (
 	DefaultListen          = "127.0.0.1:7800"
 	DefaultReconnectGrace  = 15 * time.Second
 	DefaultChannelTokenTTL = 10 * time.Minute
+	DefaultTURNListen      = "127.0.0.1:3478"
 )
 
 // Server is one signaling node.
@@ -51,6 +63,7 @@ type Server struct {
 	nc       *nats.Conn
 	st       *store.Store
 	gw       *gateway.Gateway
+	turn     *turn.Server
 	ln       net.Listener
 	http     *http.Server
 	serveErr chan error
@@ -82,6 +95,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if turn.Disabled(cfg.TURNListen) {
+		cfg.TURNListen = ""
+	}
+	if cfg.TURNCredentialTTL <= 0 {
+		cfg.TURNCredentialTTL = turn.DefaultTTL
 	}
 	return &Server{cfg: cfg, log: cfg.Logger}, nil
 }
@@ -120,11 +139,23 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.loadCredentials(ctx); err != nil {
 		return err
 	}
-	s.gw = gateway.New(gateway.Config{
+	gwCfg := gateway.Config{
 		Store: s.st, Conn: s.nc, Signer: auth.NewChannelSigner(s.appSecret), NodeID: s.cfg.NodeID,
 		Debug: s.cfg.Debug, ReconnectGrace: s.cfg.ReconnectGrace, ChannelTokenTTL: s.cfg.ChannelTokenTTL,
 		Logger: s.log.With("component", "gateway"),
-	})
+	}
+	if s.cfg.TURNListen != "" {
+		s.turn, err = turn.Start(ctx, turn.Config{
+			Listen: s.cfg.TURNListen, PublicIP: s.cfg.TURNPublicIP,
+			Credentials: turn.NewCredentials(s.appSecret, s.cfg.TURNCredentialTTL),
+			Logger:      s.log.With("component", "turn"),
+		})
+		if err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+		gwCfg.ICE = s.turn
+	}
+	s.gw = gateway.New(gwCfg)
 	if err := s.gw.Start(ctx); err != nil {
 		return fmt.Errorf("server: gateway: %w", err)
 	}
@@ -140,7 +171,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.serveErr = make(chan error, 1)
 	go func() { s.serveErr <- s.http.Serve(s.ln) }()
-	s.log.Info("softphone server listening", "addr", s.Addr(), "node", s.cfg.NodeID, "embedded", s.embedded != nil, "debug", s.cfg.Debug)
+	s.log.Info("softphone server listening", "addr", s.Addr(), "node", s.cfg.NodeID, "embedded", s.embedded != nil, "debug", s.cfg.Debug, "turn", s.TURNURL())
 	return nil
 }
 
@@ -165,6 +196,14 @@ func (s *Server) Addr() string {
 // URL is the device WebSocket URL.
 func (s *Server) URL() string { return "ws://" + s.Addr() + "/v1/ws" }
 
+// TURNURL is the embedded relay's TURN URI ("" when it runs none).
+func (s *Server) TURNURL() string {
+	if s.turn == nil {
+		return ""
+	}
+	return s.turn.URL()
+}
+
 // AdminURL is the base URL of the admin API.
 func (s *Server) AdminURL() string { return "http://" + s.Addr() }
 
@@ -183,8 +222,8 @@ func (s *Server) CreateUser(ctx context.Context, account, nick string) (string, 
 	return u.Token, nil
 }
 
-// Close stops accepting, closes every device connection, drains NATS and
-// stops the embedded server.
+// Close stops accepting, closes every device connection, stops the TURN
+// relay, drains NATS and stops the embedded server.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
@@ -201,6 +240,9 @@ func (s *Server) Close() error {
 		}
 		if s.gw != nil {
 			errs = append(errs, s.gw.Close())
+		}
+		if s.turn != nil {
+			errs = append(errs, s.turn.Close())
 		}
 		if s.nc != nil {
 			if err := s.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {

@@ -102,6 +102,7 @@ var requestPayloads = map[string]func() any{
 	ReqContactAdd:    func() any { return new(ContactRef) },
 	ReqContactRemove: func() any { return new(ContactRef) },
 	ReqRecords:       func() any { return new(RecordsQuery) },
+	ReqICEServers:    nil,
 }
 
 func badField(name, why string) error { return Errorf(CodeBadRequest, "field %s: %s", name, why) }

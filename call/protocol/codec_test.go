@@ -3,6 +3,8 @@ package protocol
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -180,5 +182,21 @@ func TestLoginLogValueRedactsToken(t *testing.T) {
 	v := Login{Account: "alice", Token: "s3cr3t-token", Device: "d"}.LogValue()
 	if strings.Contains(v.String(), "s3cr3t") {
 		t.Fatalf("token in log value: %s", v)
+	}
+}
+
+func TestICEServerNeverShowsCredential(t *testing.T) {
+	lr := LoginReply{Account: "alice", ICEServers: []ICEServer{{URLs: []string{"turn:127.0.0.1:3478?transport=udp"}, Username: "1:alice", Credential: "s3cr3t-cred"}}}
+	var b strings.Builder
+	log := slog.New(slog.NewTextHandler(&b, nil))
+	log.Info("login", "servers", lr.ICEServers, "server", lr.ICEServers[0])
+	for _, out := range []string{b.String(), fmt.Sprintf("%v %+v", lr, lr), lr.ICEServers[0].LogValue().String()} {
+		if strings.Contains(out, "s3cr3t") {
+			t.Fatalf("credential shown: %s", out)
+		}
+	}
+	data, err := json.Marshal(lr)
+	if err != nil || !strings.Contains(string(data), `"iceServers":[{"urls":["turn:127.0.0.1:3478?transport=udp"],"username":"1:alice","credential":"s3cr3t-cred"}]`) {
+		t.Fatalf("wire form %s (%v)", data, err)
 	}
 }

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 )
 
@@ -29,6 +30,9 @@ const (
 	ReqContactAdd    = "contact.add"
 	ReqContactRemove = "contact.remove"
 	ReqRecords       = "records"
+	// ReqICEServers fetches fresh STUN/TURN credentials (those of the login
+	// reply expire); added within version 1.
+	ReqICEServers = "iceServers"
 )
 
 // Event names (server → client). They are NeCallKit's EVENT constant names,
@@ -169,6 +173,27 @@ type LoginReply struct {
 	MaxTimeoutMs     int64          `json:"maxTimeoutMs"`
 	Debug            bool           `json:"debug,omitempty"`
 	Calls            []ChannelState `json:"calls,omitempty"`
+	// ICEServers are the STUN/TURN servers for this device's media
+	// sessions, with credentials valid until ICEExpiresAt (unix ms, server
+	// clock); empty when the server runs no TURN relay. Added within v1.
+	ICEServers   []ICEServer `json:"iceServers,omitempty"`
+	ICEExpiresAt int64       `json:"iceExpiresAt,omitempty"`
+}
+
+// ICEServer is one STUN/TURN server in the WebRTC RTCIceServer shape. For
+// the server's TURN relay Username is "<expiry unix>:<account>" and
+// Credential its TURN REST password (base64 HMAC-SHA1).
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// ICEServersReply answers ReqICEServers.
+type ICEServersReply struct {
+	ICEServers []ICEServer `json:"iceServers"`
+	ExpiresAt  int64       `json:"expiresAt,omitempty"` // unix ms, server clock
+	ServerTime int64       `json:"serverTime"`          // unix ms
 }
 
 // Channel states as stored and reported by the server.
@@ -329,6 +354,20 @@ func (l Login) LogValue() slog.Value {
 	}
 	return slog.GroupValue(slog.String("account", l.Account), slog.String("device", l.Device),
 		slog.Bool("checkSum", l.CheckSum), slog.String("token", tok), slog.String("client", l.Client))
+}
+
+// LogValue keeps the TURN credential out of logs.
+func (s ICEServer) LogValue() slog.Value {
+	cred := ""
+	if s.Credential != "" {
+		cred = "[redacted]"
+	}
+	return slog.GroupValue(slog.Any("urls", s.URLs), slog.String("username", s.Username), slog.String("credential", cred))
+}
+
+// String keeps the TURN credential out of fmt output too.
+func (s ICEServer) String() string {
+	return fmt.Sprintf("%v (username %q)", s.URLs, s.Username)
 }
 
 // LogValue keeps the channel token out of logs.

@@ -61,6 +61,11 @@ type ServeConfig struct {
 	AppSecret string `yaml:"appSecret"`
 	NATS      string `yaml:"nats"`
 	Debug     bool   `yaml:"debug"`
+	// TURN is the UDP host:port of the embedded TURN relay; "" or "off"
+	// runs none. TURNIP is the relay's address as clients reach it
+	// (default: the TURN host; required when that is 0.0.0.0 or ::).
+	TURN   string `yaml:"turn"`
+	TURNIP string `yaml:"turnIp"`
 }
 
 // Defaults for values the seed documents (NeCallKit-MiniApp.md config table)
@@ -68,7 +73,8 @@ type ServeConfig struct {
 const (
 	defaultServer = "ws://127.0.0.1:7800"
 	defaultListen = "127.0.0.1:7800"
-	maxLevel      = 9 // whitenessLevel / beautyLevel range 0–9, as live-pusher
+	defaultTURN   = "127.0.0.1:3478" // server.DefaultTURNListen
+	maxLevel      = 9                // whitenessLevel / beautyLevel range 0–9, as live-pusher
 	maxVideoSide  = 4096
 	maxBitrate    = 100_000 // kbps; anything above is a typo
 )
@@ -97,6 +103,7 @@ func defaultConfig(getenv func(string) string) *Config {
 		Serve: ServeConfig{
 			Listen: defaultListen,
 			Data:   defaultDataDir(getenv),
+			TURN:   defaultTURN,
 		},
 		origin: map[string]string{},
 	}
@@ -421,6 +428,9 @@ func (c *Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Serve.Listen); err != nil {
 		return bad("serve.listen", "%q is not host:port", c.Serve.Listen)
 	}
+	if err := checkTURN(c.Serve.TURN, c.Serve.TURNIP, bad); err != nil {
+		return err
+	}
 	if c.Serve.NATS != "" {
 		if err := checkURL(c.Serve.NATS, "nats", "tls", "ws", "wss"); err != nil {
 			return bad("serve.nats", "%v", err)
@@ -428,6 +438,28 @@ func (c *Config) validate() error {
 	}
 	if (c.Serve.AppKey == "") != (c.Serve.AppSecret == "") {
 		return bad("serve.appSecret", "serve.appKey and serve.appSecret must be set together")
+	}
+	return nil
+}
+
+// checkTURN validates serve.turn ("" / "off", or IP:port) and serve.turnIp.
+func checkTURN(listen, ip string, bad func(key, format string, args ...any) error) error {
+	if listen == "" || strings.EqualFold(listen, "off") {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil || net.ParseIP(host) == nil {
+		return bad("serve.turn", "%q is not IP:port (or off)", listen)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return bad("serve.turn", "%q: bad port", listen)
+	}
+	if ip != "" {
+		if p := net.ParseIP(ip); p == nil || p.IsUnspecified() {
+			return bad("serve.turnIp", "%q is not a usable IP address", ip)
+		}
+	} else if net.ParseIP(host).IsUnspecified() {
+		return bad("serve.turnIp", "serve.turn %s listens on every address: set the IP clients reach the relay at", listen)
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":   {"serve [--listen ADDR] [--data DIR] [--nats URL] [--debug] [--app-key K --app-secret S]", runServe},
+		"serve":   {"serve [--listen ADDR] [--data DIR] [--nats URL] [--debug] [--app-key K --app-secret S] [--turn-listen ADDR|off] [--turn-ip IP]", runServe},
 		"user":    {"user create ACCOUNT [--name NICK] | list | remove ACCOUNT | reset-token ACCOUNT", runUser},
 		"call":    {"call PEER [--type audio|video] [--timeout D] [--hangup-after D] [--cancel-after D] [--attachment JSON] [--json] " + mediaSynopsis, runCall},
 		"answer":  {"answer [--action accept|reject|ignore] [--after D] [--hangup-after D] [--count N] [--json] " + mediaSynopsis, runAnswer},

@@ -98,6 +98,9 @@ func scriptParams(dir string) testscript.Params {
 			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, ".data"))
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 			env.Setenv("HOME", env.WorkDir)
+			// Scripts run in parallel and some start several servers: each
+			// TURN relay gets a free port instead of the default 3478.
+			env.Setenv("SOFTPHONE_SERVE_TURN", "127.0.0.1:0")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -20,7 +20,7 @@ func addMediaFlags(fs *flag.FlagSet) *mediaFlags {
 	fs.StringVar(&m.audioOut, "audio-out", call.SourceDefault, "where to play received audio: default, a device name, or none")
 	fs.StringVar(&m.videoIn, "video-in", "", "video to send in video calls: `SRC` = testsrc, FILE.y4m, /dev/videoN, default, or none (default: default, none when openCamera is false)")
 	fs.StringVar(&m.record, "record", "", "write local.wav, remote.wav, mix.wav and remote.ivf of the call into `DIR`")
-	fs.BoolVar(&m.relayOnly, "relay-only", false, "send media only through the TURN relay")
+	fs.BoolVar(&m.relayOnly, "relay-only", false, "send media only through the TURN relay the server hands out at login")
 	fs.BoolVar(&m.noMedia, "no-media", false, "signaling only: no WebRTC session")
 	return m
 }
@@ -67,6 +67,9 @@ func describeStats(s call.CallStats) string {
 		s.Mos, msText(s.RttMs), s.LossPct, s.JitterMs, s.SendKbps, s.RecvKbps, s.PlayoutDelayMs)
 	if s.Width > 0 {
 		out += fmt.Sprintf(" · video %dx%d@%.0f", s.Width, s.Height, s.Fps)
+	}
+	if s.CandidateType == "relay" || s.RemoteCandidateType == "relay" {
+		out += " · via TURN relay"
 	}
 	return out
 }

@@ -21,6 +21,8 @@ func runServe(ctx context.Context, c *cli, args []string) (int, error) {
 	cf.bind("debug", "serve.debug", "debug mode: also admit checkSum=false clients without a token (env SOFTPHONE_SERVE_DEBUG)")
 	cf.bind("app-key", "serve.appKey", "admin API `AppKey` (env SOFTPHONE_SERVE_APP_KEY); default generated once")
 	cf.bind("app-secret", "serve.appSecret", "admin API `AppSecret` (env SOFTPHONE_SERVE_APP_SECRET); default generated once")
+	cf.bind("turn-listen", "serve.turn", "UDP `ADDR` of the embedded TURN relay, or off (env SOFTPHONE_SERVE_TURN; default "+defaultTURN+")")
+	cf.bind("turn-ip", "serve.turnIp", "`IP` clients reach the TURN relay at (env SOFTPHONE_SERVE_TURN_IP); default the --turn-listen IP")
 	cfg, pos, err := cf.load(args, c.getenv)
 	if err != nil {
 		return exitError, err
@@ -37,6 +39,9 @@ func runServe(ctx context.Context, c *cli, args []string) (int, error) {
 		AppSecret: cfg.Serve.AppSecret,
 		Debug:     cfg.Serve.Debug,
 		Logger:    log,
+
+		TURNListen:   cfg.Serve.TURN,
+		TURNPublicIP: cfg.Serve.TURNIP,
 	}
 	// With an external NATS the server keeps no state of its own, so it gets
 	// no data directory (and writes no credentials file).
@@ -58,6 +63,9 @@ func runServe(ctx context.Context, c *cli, args []string) (int, error) {
 		return exitError, fmt.Errorf("start server: %w", err)
 	}
 	attrs := []any{"url", srv.URL(), "admin", srv.AdminURL(), "debug", sc.Debug}
+	if u := srv.TURNURL(); u != "" {
+		attrs = append(attrs, "turn", u)
+	}
 	if sc.NATSURL != "" {
 		attrs = append(attrs, "nats", sc.NATSURL)
 	} else {

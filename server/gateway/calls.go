@@ -11,19 +11,22 @@ import (
 
 // call creates a ringing channel, takes both busy locks and invites every
 // device of the callee. The work before INVITED is the minimum that decides
-// the call: the callee account's existence, the channel and the two locks
-// (one store write each); presence and the reply's calleeOnline come after. A callee that holds a lock makes the call end busy
-// right here, so busy is decided before any timer exists.
+// the call: the callee account's existence (usually from memory), the
+// channel, then the two locks (one store write each, both in flight at
+// once); presence and the reply's calleeOnline come after. A callee that
+// holds a lock makes the call end busy right here, so busy is decided
+// before any timer exists.
 func (s *session) call(ctx context.Context, req *protocol.Call) (any, func(), error) {
 	g := s.g
 	if req.To == s.account {
 		return nil, nil, protocol.Errorf(protocol.CodeBadRequest, "cannot call yourself")
 	}
-	if _, _, err := g.st.GetAccount(ctx, req.To); err != nil {
-		if store.IsNotFound(err) {
-			return nil, nil, protocol.Errorf(protocol.CodeNotFound, "account %q not found", req.To)
-		}
+	// Served from the accounts watch for accounts seen before (see
+	// store.AccountExists); a miss reads the account.
+	if exists, err := g.st.AccountExists(ctx, req.To); err != nil {
 		return nil, nil, err
+	} else if !exists {
+		return nil, nil, protocol.Errorf(protocol.CodeNotFound, "account %q not found", req.To)
 	}
 	timeout := protocol.DefaultCallTimeout
 	if req.TimeoutMs > 0 {
@@ -42,22 +45,39 @@ func (s *session) call(ctx context.Context, req *protocol.Call) (any, func(), er
 	if err != nil {
 		return nil, nil, err
 	}
-	ok, err := g.lock(ctx, s.account, c.ID)
-	if err != nil || !ok {
-		_ = g.st.DeleteChannel(ctx, c.ID, rev)
-		if err != nil {
-			return nil, nil, err
+	// Both locks are taken at once (two writes in flight, one round trip).
+	// The callee's lock may be held for a moment by a call that then fails
+	// because the caller is busy; it is released before the channel goes.
+	type lockResult struct {
+		ok  bool
+		err error
+	}
+	calleeDone := make(chan lockResult, 1)
+	go func() {
+		ok, err := g.lock(ctx, req.To, c.ID)
+		calleeDone <- lockResult{ok, err}
+	}()
+	callerOK, callerErr := g.lock(ctx, s.account, c.ID)
+	callee := <-calleeDone
+	if callerErr != nil || !callerOK || callee.err != nil {
+		if callee.ok {
+			_ = g.st.UnlockBusy(ctx, req.To, c.ID)
 		}
-		return nil, nil, protocol.Errorf(protocol.CodeCallBusy, "you are already in a call")
+		if callerOK {
+			_ = g.st.UnlockBusy(ctx, s.account, c.ID)
+		}
+		_ = g.st.DeleteChannel(ctx, c.ID, rev)
+		switch {
+		case callerErr != nil:
+			return nil, nil, callerErr
+		case !callerOK:
+			return nil, nil, protocol.Errorf(protocol.CodeCallBusy, "you are already in a call")
+		}
+		return nil, nil, callee.err
 	}
 	reply := &protocol.CallReply{ChannelID: c.ID, RequestID: c.RequestID, ChannelName: c.Name,
 		CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt}
-	ok, err = g.lock(ctx, req.To, c.ID)
-	if err != nil {
-		_ = g.st.UnlockBusy(ctx, s.account, c.ID)
-		_ = g.st.DeleteChannel(ctx, c.ID, rev)
-		return nil, nil, err
-	}
+	ok := callee.ok
 	if !ok {
 		end(c, protocol.StatusBusy, "", "", "busy", time.Now().UnixMilli())
 		if _, err := g.st.UpdateChannel(ctx, c, rev); err != nil {

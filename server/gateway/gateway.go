@@ -31,6 +31,15 @@ type Config struct {
 	ReconnectGrace  time.Duration // a party's device may be gone this long
 	ChannelTokenTTL time.Duration
 	Logger          *slog.Logger
+	// ICE issues the STUN/TURN servers handed out at login and by the
+	// iceServers request; nil when this node runs no relay.
+	ICE ICEIssuer
+}
+
+// ICEIssuer hands a device STUN/TURN servers with fresh credentials and
+// their expiry (server/turn.Server is one).
+type ICEIssuer interface {
+	ICEServers(account string) ([]protocol.ICEServer, time.Time)
 }
 
 // Tunables that are not worth a config field.

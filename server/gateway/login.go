@@ -89,10 +89,21 @@ func (s *session) login(ctx context.Context, l *protocol.Login) (_ any, _ func()
 		ServerTime: now.UnixMilli(), DefaultTimeoutMs: protocol.DefaultCallTimeout.Milliseconds(),
 		MaxTimeoutMs: protocol.MaxCallTimeout.Milliseconds(), Debug: g.cfg.Debug, Calls: calls,
 	}
+	reply.ICEServers, reply.ICEExpiresAt = g.iceServers(s.account)
 	after := func() {
 		s.releaseLogin(func(held [][]byte) [][]byte { return offlineInvites(invites, held) })
 	}
 	return reply, after, nil
+}
+
+// iceServers issues the account's STUN/TURN servers and their expiry (unix
+// ms); none when this node runs no relay.
+func (g *Gateway) iceServers(account string) ([]protocol.ICEServer, int64) {
+	if g.cfg.ICE == nil {
+		return nil, 0
+	}
+	servers, exp := g.cfg.ICE.ICEServers(account)
+	return servers, exp.UnixMilli()
 }
 
 // offlineInvites encodes the INVITED events of invites pending at login,

@@ -221,6 +221,12 @@ func (s *session) handle(ctx context.Context, typ string, p any) (reply any, aft
 	case protocol.ReqRecords:
 		r, err := s.records(ctx, p.(*protocol.RecordsQuery))
 		return r, nil, err
+	case protocol.ReqICEServers:
+		servers, exp := s.g.iceServers(s.account)
+		if servers == nil {
+			servers = []protocol.ICEServer{}
+		}
+		return protocol.ICEServersReply{ICEServers: servers, ExpiresAt: exp, ServerTime: time.Now().UnixMilli()}, nil, nil
 	}
 	return nil, nil, protocol.Errorf(protocol.CodeBadRequest, "unknown request type %q", typ)
 }

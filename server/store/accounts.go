@@ -120,9 +120,11 @@ func (s *Store) WatchAccounts(ctx context.Context) (<-chan AccountUpdate, error)
 		return nil, fmt.Errorf("watch accounts: %w", err)
 	}
 	out := make(chan AccountUpdate, 64)
+	s.known.watching(+1)
 	go func() {
 		defer close(out)
 		defer func() { _ = w.Stop() }()
+		defer s.known.watching(-1)
 		for {
 			select {
 			case <-ctx.Done():
@@ -134,8 +136,10 @@ func (s *Store) WatchAccounts(ctx context.Context) (<-chan AccountUpdate, error)
 				if e == nil {
 					continue
 				}
+				put := e.Operation() == jetstream.KeyValuePut
+				s.known.learn(e.Key(), e.Revision(), put, 0, true)
 				u := AccountUpdate{ID: e.Key()}
-				if e.Operation() == jetstream.KeyValuePut {
+				if put {
 					var a Account
 					if err := json.Unmarshal(e.Value(), &a); err != nil {
 						continue

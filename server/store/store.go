@@ -47,6 +47,8 @@ type Store struct {
 	// The streams behind busy and presence, for removing a key without
 	// leaving a delete marker (see dropKey).
 	busyStream, presenceStream jetstream.Stream
+
+	known accountCache // accounts seen to exist, kept current by WatchAccounts
 }
 
 // Durability. The embedded server fsyncs every write (SyncAlways), because

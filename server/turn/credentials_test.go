@@ -1,0 +1,130 @@
+package turn
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/pion/stun/v4"
+	pionturn "github.com/pion/turn/v5"
+)
+
+func TestIssueFormat(t *testing.T) {
+	c := NewCredentials("app-secret", 0)
+	now := time.Unix(1_700_000_000, 0)
+	c.now = func() time.Time { return now }
+	user, pass, exp := c.Issue("alice")
+	if want := now.Add(DefaultTTL); !exp.Equal(want) {
+		t.Fatalf("expiry %v, want %v", exp, want)
+	}
+	if user != "1700000600:alice" {
+		t.Fatalf("username %q", user)
+	}
+	if got := c.password(user); got != pass || len(pass) != 28 { // 20 bytes of SHA-1, base64
+		t.Fatalf("password %q not reproducible or not 28 characters", pass)
+	}
+	if NewCredentials("other-secret", 0).password(user) == pass {
+		t.Fatal("two app secrets give the same password")
+	}
+}
+
+// TestTURNRESTInterop checks the credentials against pion's own TURN REST
+// handler (the coturn use-auth-secret scheme), given the derived secret.
+func TestTURNRESTInterop(t *testing.T) {
+	c := NewCredentials("app-secret", 0)
+	user, pass, _ := c.Issue("alice")
+	h := pionturn.LongTermTURNRESTAuthHandler(string(c.secret), nil)
+	id, key, ok := h(&pionturn.RequestAttributes{Username: user, Realm: Realm, Method: stun.MethodAllocate})
+	if !ok || id != "alice" {
+		t.Fatalf("pion's TURN REST handler refused %q (id %q)", user, id)
+	}
+	if string(key) != string(pionturn.GenerateAuthKey(user, Realm, pass)) {
+		t.Fatal("pion derives a different key from the same secret")
+	}
+}
+
+func TestParseUsername(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		ok   bool
+		acct string
+	}{
+		{"1700000600:alice", true, "alice"},
+		{"1700000600", false, ""},
+		{":alice", false, ""},
+		{"-5:alice", false, ""},
+		{"+5:alice", false, ""},
+		{"12x:alice", false, ""},
+		{"1700000600:", false, ""},
+		{"1700000600:a:b", false, ""},
+		{"1700000600:al ice", false, ""},
+	} {
+		exp, acct, ok := parseUsername(tc.in)
+		if ok != tc.ok || acct != tc.acct {
+			t.Errorf("parseUsername(%q) = %q, %v; want %q, %v", tc.in, acct, ok, tc.acct, tc.ok)
+		}
+		if ok && exp.Unix() != 1700000600 {
+			t.Errorf("parseUsername(%q) expiry %v", tc.in, exp)
+		}
+	}
+}
+
+func TestAuthHandler(t *testing.T) {
+	c := NewCredentials("app-secret", time.Minute)
+	now := time.Unix(1_700_000_000, 0)
+	c.now = func() time.Time { return now }
+	h := c.authHandler()
+	user, pass, _ := c.Issue("alice")
+	src := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000}
+	ask := func(user, realm string, m stun.Method) ([]byte, bool) {
+		id, key, ok := h(&pionturn.RequestAttributes{Username: user, Realm: realm, SrcAddr: src, Method: m})
+		if ok && id != "alice" {
+			t.Fatalf("user id %q, want alice", id)
+		}
+		return key, ok
+	}
+	key, ok := ask(user, Realm, stun.MethodAllocate)
+	if !ok || string(key) != string(pionturn.GenerateAuthKey(user, Realm, pass)) {
+		t.Fatal("valid credentials refused or wrong key")
+	}
+	if _, ok := ask(user, "elsewhere", stun.MethodAllocate); ok {
+		t.Fatal("foreign realm accepted")
+	}
+	if _, ok := ask("garbage", Realm, stun.MethodAllocate); ok {
+		t.Fatal("malformed username accepted")
+	}
+	now = now.Add(2 * time.Minute) // expired
+	if _, ok := ask(user, Realm, stun.MethodAllocate); ok {
+		t.Fatal("expired credentials open an allocation")
+	}
+	// An existing allocation keeps working (its requests still need the HMAC,
+	// which the key carries).
+	if _, ok := ask(user, Realm, stun.MethodRefresh); !ok {
+		t.Fatal("expired credentials refused on refresh of an existing allocation")
+	}
+}
+
+func TestPeerPermission(t *testing.T) {
+	lo := peerPermission(net.IPv4(127, 0, 0, 1))
+	pub := peerPermission(net.ParseIP("203.0.113.7"))
+	for _, tc := range []struct {
+		h    pionturn.PermissionHandler
+		peer string
+		want bool
+	}{
+		{lo, "127.0.0.1", true},
+		{lo, "127.0.0.2", true},
+		{lo, "203.0.113.9", false},
+		{pub, "203.0.113.9", true},
+		{pub, "192.168.1.10", true},
+		{pub, "127.0.0.1", false},
+		{pub, "::1", false},
+		{pub, "0.0.0.0", false},
+		{pub, "224.0.0.1", false},
+		{pub, "255.255.255.255", false},
+	} {
+		if got := tc.h(nil, net.ParseIP(tc.peer)); got != tc.want {
+			t.Errorf("peer %s: allowed %v, want %v", tc.peer, got, tc.want)
+		}
+	}
+}
