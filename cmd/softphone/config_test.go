@@ -145,6 +145,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		{name: "list value", file: "account: [a, b]\n", want: []string{"account", "single value"}},
 		{name: "duplicate key", file: "account: a\naccount: b\n", want: []string{"account"}},
 		{name: "half a key pair", file: "serve:\n  appKey: k\n", want: []string{"serve.appSecret"}},
+		{name: "turn not IP:port", file: "serve:\n  turn: localhost:3478\n", want: []string{"serve.turn", "IP:port"}},
+		{name: "turn on every address", env: []string{"SOFTPHONE_SERVE_TURN", "0.0.0.0:3478"}, want: []string{"serve.turnIp"}},
+		{name: "turn IP", flags: []override{{"serve.turnIp", "nowhere", "flag --turn-ip"}}, want: []string{"serve.turnIp", "flag --turn-ip"}},
 		{name: "not yaml", file: "account: [\n", want: []string{"config.yaml"}},
 		{name: "bad env value", env: []string{"SOFTPHONE_BEAUTY_LEVEL", "x"}, want: []string{"SOFTPHONE_BEAUTY_LEVEL", "beautyLevel"}},
 		{name: "env out of range", env: []string{"SOFTPHONE_LANGUAGE", "fr"}, want: []string{"language", "SOFTPHONE_LANGUAGE"}},
@@ -218,6 +221,7 @@ func TestEnvName(t *testing.T) {
 		"callTimeout":     "SOFTPHONE_CALL_TIMEOUT",
 		"serve.listen":    "SOFTPHONE_SERVE_LISTEN",
 		"serve.appSecret": "SOFTPHONE_SERVE_APP_SECRET",
+		"serve.turnIp":    "SOFTPHONE_SERVE_TURN_IP",
 		"serve.nats":      "SOFTPHONE_SERVE_NATS",
 	}
 	for key, want := range tests {
