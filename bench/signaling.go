@@ -241,18 +241,21 @@ func startWorkers(ctx context.Context, p Plan, url, dir string, creds []Cred) (i
 }
 
 // rssOf reads a process's resident set size in bytes.
-func rssOf(pid int) (int64, error) {
+func rssOf(pid int) (int64, error) { return procStatus(pid, "VmRSS:") }
+
+// procStatus reads one kB field of /proc/PID/status, in bytes.
+func procStatus(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb * 1024, err
 		}
 	}
-	return 0, errors.New("VmRSS not found")
+	return 0, fmt.Errorf("%s not in /proc/%d/status", field, pid)
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }

@@ -5,20 +5,25 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/softphone/softphone/bench"
+	"github.com/softphone/softphone/call"
 )
 
-// runBench runs the signaling load generator. It is a tool for
-// docs/benchmarks.md, not part of the test suite: `bench signaling` starts
-// its own serve and worker processes; `bench hold` is that worker.
+// runBench runs the load generators. They are tools for docs/benchmarks.md,
+// not part of the test suite: `bench signaling` and `bench media` start
+// their own serve and worker processes; `bench hold` and `bench peer` are
+// those workers.
 func runBench(ctx context.Context, c *cli, args []string) (int, error) {
 	if len(args) == 0 {
-		return exitError, usageError{fmt.Errorf("bench needs a mode: signaling or hold")}
+		return exitError, usageError{fmt.Errorf("bench needs a mode: signaling, media, hold or peer")}
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -27,8 +32,12 @@ func runBench(ctx context.Context, c *cli, args []string) (int, error) {
 		return benchSignaling(ctx, c, args[1:])
 	case "hold":
 		return benchHold(ctx, c, args[1:])
+	case "media":
+		return benchMedia(ctx, c, args[1:])
+	case "peer":
+		return benchPeer(ctx, c, args[1:])
 	}
-	return exitError, usageError{fmt.Errorf("unknown bench mode %q (signaling, hold)", args[0])}
+	return exitError, usageError{fmt.Errorf("unknown bench mode %q (signaling, media, hold, peer)", args[0])}
 }
 
 func benchSignaling(ctx context.Context, c *cli, args []string) (int, error) {
@@ -85,5 +94,91 @@ func benchHold(ctx context.Context, c *cli, args []string) (int, error) {
 		}
 		fmt.Fprintf(c.stdout, "ready %d\n", n)
 	})
+	return exitOK, nil
+}
+
+func benchMedia(ctx context.Context, c *cli, args []string) (int, error) {
+	fs := flag.NewFlagSet("bench media", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	p := bench.MediaPlan{}
+	fs.StringVar(&p.Only, "only", "", "run one part: "+strings.Join(bench.MediaParts, ", ")+" (default all)")
+	fs.IntVar(&p.SetupCalls, "calls", 10, "setup: calls for accept → first audio / video (p50)")
+	fs.IntVar(&p.M2ECalls, "m2e-calls", 3, "m2e: calls for mouth-to-ear")
+	fs.DurationVar(&p.M2EDuration, "m2e-duration", 8*time.Second, "m2e: length of each call")
+	fs.DurationVar(&p.G2GDuration, "g2g-duration", 15*time.Second, "g2g: length of the glass-to-glass call")
+	fs.DurationVar(&p.CPUDuration, "cpu-duration", 20*time.Second, "cpu: length of each CPU / RSS call")
+	fs.StringVar(&p.ServeLogPath, "serve-log", "", "write serve's log to `FILE`")
+	fs.BoolVar(&p.Debug, "debug", false, "engine debug logs (in-process parts) to stderr")
+	fs.BoolVar(&p.KeepDir, "keep", false, "keep the working directory (recordings, peer logs)")
+	fs.BoolVar(&p.CPUWorkers, "cpu-workers", false, "cpu: run every case with `bench peer` processes instead of call/answer")
+	fs.BoolVar(&p.Profile, "profile", false, "cpu: with --cpu-workers, write each peer's CPU profile into the working directory (implies --keep)")
+	if err := fs.Parse(args); err != nil {
+		return exitError, usageError{err}
+	}
+	if p.SetupCalls < 1 || p.M2ECalls < 1 {
+		return exitError, usageError{fmt.Errorf("--calls and --m2e-calls must be at least 1")}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return exitError, fmt.Errorf("find own binary: %w", err)
+	}
+	p.Exe = exe
+	if err := bench.RunMedia(ctx, p, c.stdout); err != nil {
+		return exitError, err
+	}
+	return exitOK, nil
+}
+
+// benchPeer is one peer of `bench media`'s CPU part: a headless engine with
+// every media setting on the command line (the frame rate has no config key).
+func benchPeer(ctx context.Context, c *cli, args []string) (int, error) {
+	fs := flag.NewFlagSet("bench peer", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	p := bench.PeerConfig{}
+	var typ string
+	fs.StringVar(&p.Server, "server", "", "signaling server `URL`")
+	fs.StringVar(&p.Account, "account", "", "`ACCOUNT` to log in as")
+	fs.StringVar(&p.Token, "token", "", "the account's `TOKEN`")
+	fs.StringVar(&p.Role, "role", "", "caller or callee")
+	fs.StringVar(&p.Peer, "peer", "", "account to call (caller)")
+	fs.StringVar(&typ, "type", "audio", "call type: audio or video (caller)")
+	fs.DurationVar(&p.Duration, "duration", 20*time.Second, "hang up this long after the accept (caller)")
+	fs.StringVar(&p.Media.AudioIn, "audio-in", call.SourceTone, "audio source")
+	fs.StringVar(&p.Media.AudioOut, "audio-out", call.SourceNone, "audio sink")
+	fs.StringVar(&p.Media.VideoIn, "video-in", call.SourceTestsrc, "video source")
+	fs.IntVar(&p.Media.VideoWidth, "width", 640, "video width")
+	fs.IntVar(&p.Media.VideoHeight, "height", 360, "video height")
+	fs.Float64Var(&p.Media.FPS, "fps", 30, "video frame rate")
+	fs.IntVar(&p.Media.MinBitrate, "min-bitrate", 600, "video minimum bitrate, kbps (the CLI default)")
+	fs.IntVar(&p.Media.MaxBitrate, "max-bitrate", 900, "video maximum bitrate, kbps (the CLI default)")
+	fs.StringVar(&p.Media.RecordDir, "record", "", "record the call into `DIR`")
+	debug := fs.Bool("debug", false, "engine debug log to stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE`")
+	if err := fs.Parse(args); err != nil {
+		return exitError, usageError{err}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return exitError, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return exitError, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	t, err := parseCallType(typ)
+	if err != nil {
+		return exitError, err
+	}
+	p.Type = t
+	log := slog.New(slog.DiscardHandler)
+	if *debug {
+		log = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if err := bench.RunPeer(ctx, p, c.stdout, log); err != nil {
+		return exitError, err
+	}
 	return exitOK, nil
 }

@@ -41,7 +41,7 @@ func commands() map[string]command {
 		"answer":  {"answer [--action accept|reject|ignore] [--after D] [--hangup-after D] [--count N] [--json] " + mediaSynopsis, runAnswer},
 		"devices": {"devices", runDevices},
 		"demo":    {"demo [--json]", runDemo},
-		"bench":   {"bench signaling [--clients N] [--rate R] [--duration D] [--idle N] | bench hold (worker)", runBench},
+		"bench":   {"bench signaling [--clients N] [--rate R] [--duration D] [--idle N] | bench media [--only setup|m2e|g2g|cpu] | bench hold|peer (workers)", runBench},
 	}
 }
 
