@@ -451,7 +451,7 @@ func (s *mediaSession) addAudio() {
 	}
 	s.mu.Unlock()
 	track := mediadevices.NewAudioTrack(mic, s.sel)
-	sender, err := s.pc.AddTrack(track)
+	sender, err := s.pc.AddTrack(newAsyncBindTrack(track, webrtc.MimeTypeOpus, s.log))
 	if err != nil {
 		s.log.Warn("add audio track", "err", err)
 		_ = track.Close()
@@ -486,7 +486,7 @@ func (s *mediaSession) addVideo() {
 		cam.enabled.Store(false)
 	}
 	track := mediadevices.NewVideoTrack(cam, s.sel)
-	sender, err := s.pc.AddTrack(track)
+	sender, err := s.pc.AddTrack(newAsyncBindTrack(track, s.venc.RTPCodec().MimeType, s.log))
 	if err != nil {
 		s.log.Warn("add video track", "err", err)
 		_ = track.Close()
