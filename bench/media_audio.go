@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"math/cmplx"
 	"os"
 	"path/filepath"
 	"slices"
 
+	"github.com/softphone/softphone/media/audiocmp"
 	"github.com/softphone/softphone/media/audiosrc"
 	"github.com/softphone/softphone/media/record"
 )
@@ -27,25 +26,6 @@ import (
 // d_A + d_B, the round trip; one way is half of it (both directions run the
 // same pipeline). "Mouth" is the chunk entering the engine (the microphone
 // tap), "ear" is the playout pull (no device buffers with --audio-out none).
-
-// testSignal is non-periodic: two tones whose frequencies wander at
-// incommensurate rates under a slow envelope (the e2e tests' signal), so
-// every stretch has exactly one best alignment, and tonal enough for Opus.
-func testSignal(seconds, seed float64) []int16 {
-	n := int(seconds * audiosrc.SampleRate)
-	out := make([]float32, n)
-	var p1, p2 float64
-	for i := range n {
-		t := float64(i) / audiosrc.SampleRate
-		f1 := 300 + 150*math.Sin(2*math.Pi*0.37*t+seed)
-		f2 := 1100 + 400*math.Sin(2*math.Pi*0.23*t+1+seed)
-		p1 += 2 * math.Pi * f1 / audiosrc.SampleRate
-		p2 += 2 * math.Pi * f2 / audiosrc.SampleRate
-		env := 0.6 + 0.4*math.Sin(2*math.Pi*0.53*t+2*seed)
-		out[i] = float32(env * (0.3*math.Sin(p1) + 0.2*math.Sin(p2)))
-	}
-	return audiosrc.ToInt16(out)
-}
 
 func writeWAV(path string, pcm []int16) error {
 	w, err := audiosrc.CreateWAV(path, audiosrc.SampleRate, 1)
@@ -72,112 +52,10 @@ func loadWAV(path string) ([]int16, error) {
 	return pcm, nil
 }
 
-// fft is an in-place radix-2 FFT (len(a) a power of two); inverse scales.
-func fft(a []complex128, inverse bool) {
-	n := len(a)
-	for i, j := 1, 0; i < n; i++ {
-		bit := n >> 1
-		for ; j&bit != 0; bit >>= 1 {
-			j ^= bit
-		}
-		j ^= bit
-		if i < j {
-			a[i], a[j] = a[j], a[i]
-		}
-	}
-	for size := 2; size <= n; size <<= 1 {
-		ang := 2 * math.Pi / float64(size)
-		if !inverse {
-			ang = -ang
-		}
-		wn := cmplx.Rect(1, ang)
-		for start := 0; start < n; start += size {
-			w := complex(1, 0)
-			for k := range size / 2 {
-				u, v := a[start+k], a[start+k+size/2]*w
-				a[start+k], a[start+k+size/2] = u+v, u-v
-				w *= wn
-			}
-		}
-	}
-	if inverse {
-		for i := range a {
-			a[i] /= complex(float64(n), 0)
-		}
-	}
-}
-
-// aligner finds where a window of audio sits in a reference signal:
-// cross-correlation by FFT, normalised by the energy of each stretch of the
-// reference.
-type aligner struct {
-	ref    []int16
-	n      int
-	refF   []complex128
-	energy []float64
-}
-
-func newAligner(ref []int16, maxWin int) *aligner {
-	n := 1
-	for n < maxWin+len(ref) {
-		n <<= 1
-	}
-	a := &aligner{ref: ref, n: n, refF: make([]complex128, n), energy: make([]float64, len(ref)+1)}
-	for i, v := range ref {
-		a.refF[i] = complex(float64(v), 0)
-		a.energy[i+1] = a.energy[i] + float64(v)*float64(v)
-	}
-	fft(a.refF, false)
-	return a
-}
-
-// align returns the best lag of win in the reference and the normalised
-// correlation there.
-func (a *aligner) align(win []int16) (lag int, corr float64) {
-	b := make([]complex128, a.n)
-	for i, v := range win {
-		b[i] = complex(float64(v), 0)
-	}
-	fft(b, false)
-	for i := range b {
-		b[i] = a.refF[i] * cmplx.Conj(b[i])
-	}
-	fft(b, true)
-	best := math.Inf(-1)
-	for l := 0; l+len(win) <= len(a.ref); l++ {
-		e := a.energy[l+len(win)] - a.energy[l]
-		if e <= 0 {
-			continue
-		}
-		if v := real(b[l]) / math.Sqrt(e); v > best {
-			best, lag = v, l
-		}
-	}
-	var sw, swr float64
-	for i, v := range win {
-		x := float64(v)
-		sw += x * x
-		swr += x * float64(a.ref[lag+i])
-	}
-	e := a.energy[lag+len(win)] - a.energy[lag]
-	if sw == 0 || e == 0 {
-		return lag, 0
-	}
-	return lag, swr / math.Sqrt(sw*e)
-}
-
-func rms(w []int16) float64 {
-	var s float64
-	for _, v := range w {
-		s += float64(v) * float64(v)
-	}
-	return math.Sqrt(s / float64(len(w)))
-}
-
 // trackOffset aligns windows of an audible track with the signal it carries
 // and returns the median of (track position − signal position) in samples,
 // the median correlation and the number of windows used.
-func trackOffset(al *aligner, got []int16) (offset float64, corr float64, n int, err error) {
+func trackOffset(al *audiocmp.Aligner, got []int16) (offset float64, corr float64, n int, err error) {
 	const win = audiosrc.SampleRate / 4
 	const maxWindows = 24
 	start := slices.IndexFunc(got, func(v int16) bool { return v > 300 || v < -300 })
@@ -188,10 +66,10 @@ func trackOffset(al *aligner, got []int16) (offset float64, corr float64, n int,
 	// Skip the first window: the playout buffer settles there.
 	for off := start + win; off+win <= len(got) && len(offs) < maxWindows; off += win {
 		w := got[off : off+win]
-		if rms(w) < 300 {
+		if audiocmp.RMS(w) < 300 {
 			break // the call or the signal ended here
 		}
-		l, c := al.align(w)
+		l, c := al.Align(w)
 		if c < 0.5 {
 			continue // a concealed or dropped stretch: no clean match
 		}
@@ -212,7 +90,7 @@ func (r *mediaRun) mouthToEar(ctx context.Context) error {
 	dur := r.plan.M2EDuration
 	fmt.Fprintf(r.out, "m2e: %d audio calls of %s, `softphone call` and `softphone answer` processes with --audio-in WAV --record DIR\n", r.plan.M2ECalls, dur)
 	secs := dur.Seconds() + 6 // longer than the call: no loop, no ambiguity
-	sigA, sigB := testSignal(secs, 0), testSignal(secs, 1.7)
+	sigA, sigB := audiocmp.Signal(secs, 0), audiocmp.Signal(secs, 1.7)
 	base := filepath.Join(r.dir, "m2e")
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		return err
@@ -221,7 +99,7 @@ func (r *mediaRun) mouthToEar(ctx context.Context) error {
 	if err := errors.Join(writeWAV(wavA, sigA), writeWAV(wavB, sigB)); err != nil {
 		return err
 	}
-	alA, alB := newAligner(sigA, audiosrc.SampleRate/4), newAligner(sigB, audiosrc.SampleRate/4)
+	alA, alB := audiocmp.NewAligner(sigA, audiosrc.SampleRate/4), audiocmp.NewAligner(sigB, audiosrc.SampleRate/4)
 	var oneWay []float64
 	for i := range r.plan.M2ECalls {
 		accts, err := r.users(ctx, "m", 2)
@@ -242,7 +120,7 @@ func (r *mediaRun) mouthToEar(ctx context.Context) error {
 		for k, side := range []struct {
 			name              string
 			dir               string
-			own, peer         *aligner
+			own, peer         *audiocmp.Aligner
 			ownName, peerName string
 		}{
 			{"caller", recA, alA, alB, "caller.wav", "callee.wav"},

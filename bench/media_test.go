@@ -4,14 +4,16 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/softphone/softphone/media/audiocmp"
 )
 
 // The mouth-to-ear figure rests on trackOffset finding where a recorded
 // track carries the sent signal: check it on a signal delayed by a known
 // number of samples, slightly distorted.
 func TestTrackOffsetFindsDelay(t *testing.T) {
-	sig := testSignal(4, 0.4)
-	al := newAligner(sig, 48000/4)
+	sig := audiocmp.Signal(4, 0.4)
+	al := audiocmp.NewAligner(sig, 48000/4)
 	for _, delay := range []int{0, 960, 2401, 24000} {
 		got := make([]int16, delay, delay+len(sig))
 		for i, v := range sig {
@@ -29,7 +31,7 @@ func TestTrackOffsetFindsDelay(t *testing.T) {
 }
 
 func TestTrackOffsetSilent(t *testing.T) {
-	al := newAligner(testSignal(2, 0), 48000/4)
+	al := audiocmp.NewAligner(audiocmp.Signal(2, 0), 48000/4)
 	if _, _, _, err := trackOffset(al, make([]int16, 48000)); err == nil {
 		t.Fatal("silent track: want an error")
 	}

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"math"
-	"math/cmplx"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,31 +9,12 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/media/audiocmp"
 	"github.com/softphone/softphone/media/audiosrc"
 	"github.com/softphone/softphone/media/record"
 	"github.com/softphone/softphone/media/videosrc"
 	"github.com/softphone/softphone/server"
 )
-
-// testSignal is a non-periodic test signal: two tones whose frequencies
-// wander at incommensurate rates under a slow envelope, so every stretch of
-// it has exactly one best alignment, and tonal enough for Opus to keep the
-// waveform.
-func testSignal(seconds float64, seed float64) []int16 {
-	n := int(seconds * audiosrc.SampleRate)
-	out := make([]float32, n)
-	var p1, p2 float64
-	for i := range n {
-		t := float64(i) / audiosrc.SampleRate
-		f1 := 300 + 150*math.Sin(2*math.Pi*0.37*t+seed)
-		f2 := 1100 + 400*math.Sin(2*math.Pi*0.23*t+1+seed)
-		p1 += 2 * math.Pi * f1 / audiosrc.SampleRate
-		p2 += 2 * math.Pi * f2 / audiosrc.SampleRate
-		env := 0.6 + 0.4*math.Sin(2*math.Pi*0.53*t+2*seed)
-		out[i] = float32(env * (0.3*math.Sin(p1) + 0.2*math.Sin(p2)))
-	}
-	return audiosrc.ToInt16(out)
-}
 
 func writeWAV(t *testing.T, path string, pcm []int16) {
 	t.Helper()
@@ -60,101 +39,6 @@ func loadWAV(t *testing.T, path string) []int16 {
 	return pcm
 }
 
-// fft is an in-place radix-2 FFT (len(a) a power of two); inverse scales.
-func fft(a []complex128, inverse bool) {
-	n := len(a)
-	for i, j := 1, 0; i < n; i++ {
-		bit := n >> 1
-		for ; j&bit != 0; bit >>= 1 {
-			j ^= bit
-		}
-		j ^= bit
-		if i < j {
-			a[i], a[j] = a[j], a[i]
-		}
-	}
-	for size := 2; size <= n; size <<= 1 {
-		ang := 2 * math.Pi / float64(size)
-		if !inverse {
-			ang = -ang
-		}
-		wn := cmplx.Rect(1, ang)
-		for start := 0; start < n; start += size {
-			w := complex(1, 0)
-			for k := range size / 2 {
-				u, v := a[start+k], a[start+k+size/2]*w
-				a[start+k], a[start+k+size/2] = u+v, u-v
-				w *= wn
-			}
-		}
-	}
-	if inverse {
-		for i := range a {
-			a[i] /= complex(float64(n), 0)
-		}
-	}
-}
-
-// aligner finds where a window of received audio sits in the sent signal:
-// cross-correlation by FFT (the sent signal's transform is computed once),
-// normalised by the energy of each stretch of the reference, because the
-// raw product favours loud stretches over the right one.
-type aligner struct {
-	ref    []int16
-	n      int
-	refF   []complex128
-	energy []float64
-}
-
-func newAligner(ref []int16, maxWin int) *aligner {
-	n := 1
-	for n < maxWin+len(ref) {
-		n <<= 1
-	}
-	a := &aligner{ref: ref, n: n, refF: make([]complex128, n), energy: make([]float64, len(ref)+1)}
-	for i, v := range ref {
-		a.refF[i] = complex(float64(v), 0)
-		a.energy[i+1] = a.energy[i] + float64(v)*float64(v)
-	}
-	fft(a.refF, false)
-	return a
-}
-
-// align returns the best lag of win in the reference and the normalised
-// correlation there.
-func (a *aligner) align(win []int16) (lag int, corr float64) {
-	b := make([]complex128, a.n)
-	for i, v := range win {
-		b[i] = complex(float64(v), 0)
-	}
-	fft(b, false)
-	for i := range b {
-		b[i] = a.refF[i] * cmplx.Conj(b[i])
-	}
-	fft(b, true)
-	best := math.Inf(-1)
-	for l := 0; l+len(win) <= len(a.ref); l++ {
-		e := a.energy[l+len(win)] - a.energy[l]
-		if e <= 0 {
-			continue
-		}
-		if v := real(b[l]) / math.Sqrt(e); v > best {
-			best, lag = v, l
-		}
-	}
-	var sw, swr float64
-	for i, v := range win {
-		x := float64(v)
-		sw += x * x
-		swr += x * float64(a.ref[lag+i])
-	}
-	e := a.energy[lag+len(win)] - a.energy[lag]
-	if sw == 0 || e == 0 {
-		return lag, 0
-	}
-	return lag, swr / math.Sqrt(sw*e)
-}
-
 // audioMatch cuts the audible part of got into windows (skipping the first,
 // while the playout buffer settles) and aligns each with sent on its own: a
 // playout buffer may legitimately drop or insert a frame between windows.
@@ -169,13 +53,13 @@ func audioMatch(t *testing.T, got, sent []int16) (float64, int) {
 	}
 	var cs []float64
 	var lags []int
-	al := newAligner(sent, win)
+	al := audiocmp.NewAligner(sent, win)
 	for off := start + win; off+win <= len(got) && len(cs) < maxWindows; off += win {
 		w := got[off : off+win]
-		if rms(w) < 300 {
+		if audiocmp.RMS(w) < 300 {
 			break // the call ended here
 		}
-		l, c := al.align(w)
+		l, c := al.Align(w)
 		cs = append(cs, c)
 		lags = append(lags, off-l)
 	}
@@ -185,14 +69,6 @@ func audioMatch(t *testing.T, got, sent []int16) (float64, int) {
 	t.Logf("per-window correlation: %.3f (delay in samples %v)", cs, lags)
 	slices.Sort(cs)
 	return cs[len(cs)/2], len(cs)
-}
-
-func rms(w []int16) float64 {
-	var s float64
-	for _, v := range w {
-		s += float64(v) * float64(v)
-	}
-	return math.Sqrt(s / float64(len(w)))
 }
 
 // waitFor reads events until one called name arrives, skipping any other.
@@ -239,7 +115,7 @@ func startMediaCall(t *testing.T, srv *server.Server, mod func(a, b *call.MediaC
 	t.Helper()
 	toks := users(t, srv, "alice", "bob")
 	dir := t.TempDir()
-	mc := &mediaCall{sentA: testSignal(4, 0), sentB: testSignal(4, 1.7), recA: filepath.Join(dir, "recA"), recB: filepath.Join(dir, "recB")}
+	mc := &mediaCall{sentA: audiocmp.Signal(4, 0), sentB: audiocmp.Signal(4, 1.7), recA: filepath.Join(dir, "recA"), recB: filepath.Join(dir, "recB")}
 	writeWAV(t, filepath.Join(dir, "a.wav"), mc.sentA)
 	writeWAV(t, filepath.Join(dir, "b.wav"), mc.sentB)
 	mc.aliceCfg = mediaConfig(filepath.Join(dir, "a.wav"), mc.recA)
