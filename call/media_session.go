@@ -27,6 +27,7 @@ import (
 	"github.com/softphone/softphone/media/pa"
 	"github.com/softphone/softphone/media/record"
 	"github.com/softphone/softphone/media/vp8"
+	"github.com/softphone/softphone/internal/pionslog"
 )
 
 // Session timing. DTLS's default first retransmit (1 s) and ICE's
@@ -293,7 +294,7 @@ func (s *mediaSession) setup() error {
 	me := &webrtc.MediaEngine{}
 	sel.Populate(me) // before the interceptors, which add feedback to registered codecs
 	reg := &interceptor.Registry{}
-	lf := pionLogs{log: s.log}
+	lf := pionslog.Factory{Log: s.log}
 	sf, err := stats.NewInterceptor(stats.WithLoggerFactory(lf))
 	if err != nil {
 		return fmt.Errorf("stats interceptor: %w", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/turn/v5"
 
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/pionslog"
 )
 
 // Realm is the TURN realm of the embedded relay.
@@ -84,7 +85,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	srv, err := turn.NewServer(turn.ServerConfig{
 		Realm:         Realm,
 		AuthHandler:   cfg.Credentials.authHandler(),
-		LoggerFactory: pionLogs{log: cfg.Logger},
+		LoggerFactory: pionslog.Factory{Log: cfg.Logger, ErrorLevel: slog.LevelDebug},
 		PacketConnConfigs: []turn.PacketConnConfig{{
 			PacketConn: conn,
 			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{
