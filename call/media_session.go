@@ -24,10 +24,10 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/pionslog"
 	"github.com/softphone/softphone/media/pa"
 	"github.com/softphone/softphone/media/record"
 	"github.com/softphone/softphone/media/vp8"
-	"github.com/softphone/softphone/internal/pionslog"
 )
 
 // Session timing. DTLS's default first retransmit (1 s) and ICE's
