@@ -69,12 +69,17 @@ func (s *session) login(ctx context.Context, l *protocol.Login) (_ any, _ func()
 	}
 	now := time.Now()
 	s.presSession = auth.RandomID(presenceSessionLength)
-	err = g.st.SetPresence(ctx, s.account, s.device, store.Presence{Node: g.node, Session: s.presSession, Since: now.UnixMilli()})
+	rev, err := g.st.SetPresence(ctx, s.account, s.device, store.Presence{Node: g.node, Session: s.presSession, Since: now.UnixMilli()})
 	if err != nil {
 		return nil, nil, err
 	}
+	if s.setLoginRevision(rev) {
+		// A newer login of this device finished first and kicked this one.
+		s.close()
+		return nil, nil, &protocol.Error{Code: protocol.CodeConflict, Message: "device logged in again elsewhere"}
+	}
 	s.authed.Store(true)
-	g.kick(s.account, s.device, s.id)
+	g.kick(s.account, s.device, s.id, rev)
 	g.watch(s, acct.Contacts)
 	g.announcePresence(ctx, s.account)
 	g.log.Info("login", "login", *l, "node", g.node)

@@ -35,6 +35,10 @@ type outbox struct {
 	closed  bool // the connection is gone: frames are refused
 
 	id identity // routing identity; zero when not logged in
+
+	// Device kicks are ordered by presence revision (see kick.go): loginRev
+	// is this login's, kickRev the newest kick seen before loginRev was known.
+	loginRev, kickRev uint64
 }
 
 // identity is what a session receives events as.
@@ -210,6 +214,7 @@ func (s *session) beginLogin(id identity) {
 	defer o.mu.Unlock()
 	o.id = id
 	o.holding = true
+	o.loginRev, o.kickRev = 0, 0
 }
 
 // releaseLogin ends the hold after the login reply was queued: first comes
@@ -252,6 +257,7 @@ func (s *session) clearIdentity() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.id = identity{}
+	o.loginRev, o.kickRev = 0, 0
 	if o.holding {
 		for _, f := range o.held {
 			o.frames--

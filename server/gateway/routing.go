@@ -15,6 +15,7 @@ const (
 	hdrOnly       = "Sp-Only"   // deliver only to this device
 	hdrExcept     = "Sp-Except" // deliver to every device but this one
 	hdrKick       = "Sp-Kick"   // control: close sessions of Sp-Only except this session id
+	hdrKickRev    = "Sp-Rev"    // the kicking login's presence revision
 )
 
 // shardBuffer is the capacity of each dispatcher queue; NATS drops messages
@@ -89,17 +90,6 @@ func (g *Gateway) publish(account string, frame []byte, r route) {
 	}
 }
 
-// kick asks every gateway to close other sessions of account's device, so a
-// device id is connected at most once.
-func (g *Gateway) kick(account, device, keepSession string) {
-	msg := &nats.Msg{Subject: subjectPrefix + account, Header: nats.Header{}}
-	msg.Header.Set(hdrOnly, device)
-	msg.Header.Set(hdrKick, keepSession)
-	if err := g.nc.PublishMsg(msg); err != nil {
-		g.log.Warn("publish kick failed", "account", account, "err", err)
-	}
-}
-
 // dispatch delivers messages of one shard to local sessions until the
 // channel is closed. Delivering only appends to the sessions' outboxes, so a
 // slow client never holds up the other accounts of its shard.
@@ -115,7 +105,7 @@ func (g *Gateway) route(msg *nats.Msg) {
 	only, except, kick := msg.Header.Get(hdrOnly), msg.Header.Get(hdrExcept), msg.Header.Get(hdrKick)
 	for _, s := range g.sessionsOf(account) {
 		if kick != "" {
-			if s.id != kick && s.routedAs(account, only) {
+			if s.id != kick && s.kickedBy(account, only, kickRevision(msg)) {
 				g.log.Info("closing duplicate device session", "account", account, "device", only)
 				s.close()
 			}

@@ -44,43 +44,53 @@ func (s *Store) readPresence(ctx context.Context, account string) (accountPresen
 // compare-and-set (an empty entry is removed), retrying on a lost race. f
 // returns false when nothing needs writing.
 func (s *Store) updatePresence(ctx context.Context, account string, f func(accountPresence) bool) error {
+	_, err := s.updatePresenceRev(ctx, account, f)
+	return err
+}
+
+// updatePresenceRev is updatePresence that also returns the revision it
+// wrote (0 when it wrote nothing or removed the entry).
+func (s *Store) updatePresenceRev(ctx context.Context, account string, f func(accountPresence) bool) (uint64, error) {
 	for {
 		ap, rev, err := s.readPresence(ctx, account)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !f(ap) {
-			return nil
+			return 0, nil
 		}
+		var written uint64
 		switch {
 		case len(ap) == 0 && rev != 0:
 			err = dropKey(ctx, s.presenceStream, BucketPresence, account, rev)
 		case len(ap) == 0:
-			return nil
+			return 0, nil
 		default:
 			var b []byte
 			if b, err = json.Marshal(ap); err != nil {
-				return fmt.Errorf("encode presence: %w", err)
+				return 0, fmt.Errorf("encode presence: %w", err)
 			}
 			if rev == 0 {
-				_, err = s.presence.Create(ctx, account, b)
+				written, err = s.presence.Create(ctx, account, b)
 			} else {
-				_, err = s.presence.Update(ctx, account, b, rev)
+				written, err = s.presence.Update(ctx, account, b, rev)
 			}
 		}
 		if err == nil {
-			return nil
+			return written, nil
 		}
 		if !IsConflict(err) || ctx.Err() != nil {
-			return fmt.Errorf("put presence %s: %w", account, err)
+			return 0, fmt.Errorf("put presence %s: %w", account, err)
 		}
 	}
 }
 
 // SetPresence records a device as connected, replacing what an earlier
-// login of the device left.
-func (s *Store) SetPresence(ctx context.Context, account, device string, p Presence) error {
-	return s.updatePresence(ctx, account, func(ap accountPresence) bool {
+// login of the device left. It returns the bucket revision it wrote, which
+// orders logins: revisions only grow, across nodes and across the removal
+// of an account's entry.
+func (s *Store) SetPresence(ctx context.Context, account, device string, p Presence) (uint64, error) {
+	return s.updatePresenceRev(ctx, account, func(ap accountPresence) bool {
 		ap[device] = p
 		return true
 	})

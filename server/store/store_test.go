@@ -117,7 +117,7 @@ func TestPresenceOwnership(t *testing.T) {
 	st, _ := openStore(t)
 	set := func(device, session string) {
 		t.Helper()
-		if err := st.SetPresence(ctx, "bob", device, Presence{Node: "n1", Session: session, Since: 1}); err != nil {
+		if _, err := st.SetPresence(ctx, "bob", device, Presence{Node: "n1", Session: session, Since: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
