@@ -1,11 +1,8 @@
-// Package opus decodes Opus packets with libopus (via cgo), including the two
-// loss-repair paths a playout buffer needs: in-band FEC recovered from the
-// packet after a gap, and packet loss concealment.
-//
-// Encoding is not here on purpose: the send path uses mediadevices' Opus
-// encoder. Both link against libopus symbols; stack-notes verified that a
-// binary carrying mediadevices' static libopus and a pkg-config libopus user
-// resolves and runs correctly.
+// Package opus encodes and decodes Opus with libopus (via cgo). The decoder
+// has the two loss-repair paths a playout buffer needs: in-band FEC recovered
+// from the packet after a gap, and packet loss concealment. The encoder sends
+// that in-band FEC, which mediadevices' Opus encoder never enables;
+// EncoderBuilder plugs it into a mediadevices codec selector.
 package opus
 
 /*

@@ -15,9 +15,9 @@ const (
 )
 
 // encodeAll encodes sig in 20 ms frames.
-func encodeAll(t testing.TB, sig []int16, o opustest.Options) [][]byte {
+func encodeAll(t testing.TB, sig []int16, o opus.EncoderOptions) [][]byte {
 	t.Helper()
-	enc, err := opustest.NewEncoder(rate, 1, o)
+	enc, err := opus.NewEncoder(rate, 1, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func newDec(t testing.TB) *opus.Decoder {
 
 func TestDecodeRoundTrip(t *testing.T) {
 	sig := opustest.Speechish(rate*2, rate)
-	pkts := encodeAll(t, sig, opustest.Options{})
+	pkts := encodeAll(t, sig, opus.EncoderOptions{Complexity: -1})
 	d := newDec(t)
 	out := make([]int16, 0, len(sig))
 	buf := make([]int16, d.MaxFrameSamples())
@@ -73,7 +73,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 // repaired frame with what a lossless decoder produced there.
 func TestFECBeatsPLC(t *testing.T) {
 	sig := opustest.Speechish(rate, rate)
-	pkts := encodeAll(t, sig, opustest.Options{FEC: true, LossPerc: 10})
+	pkts := encodeAll(t, sig, opus.EncoderOptions{Complexity: -1, FEC: true, LossPerc: 10})
 	const lost = 20
 
 	reference := func() []int16 {
@@ -126,12 +126,12 @@ func TestPacketHasFEC(t *testing.T) {
 	sig := opustest.Speechish(rate, rate)
 	tests := []struct {
 		name    string
-		opts    opustest.Options
+		opts    opus.EncoderOptions
 		wantMin float64 // fraction of packets flagged
 		wantMax float64
 	}{
-		{"fec on", opustest.Options{FEC: true, LossPerc: 10}, 0.5, 1},
-		{"fec off", opustest.Options{}, 0, 0},
+		{"fec on", opus.EncoderOptions{Complexity: -1, FEC: true, LossPerc: 10}, 0.5, 1},
+		{"fec off", opus.EncoderOptions{Complexity: -1}, 0, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,7 +183,7 @@ func TestErrors(t *testing.T) {
 	if _, err := opus.NewDecoder(48000, 3); err == nil {
 		t.Error("3 channels accepted")
 	}
-	pkts := encodeAll(t, opustest.Speechish(frame*2, rate), opustest.Options{})
+	pkts := encodeAll(t, opustest.Speechish(frame*2, rate), opus.EncoderOptions{Complexity: -1})
 	d := newDec(t)
 	tests := []struct {
 		name string
@@ -248,7 +248,7 @@ func TestCloseIdempotent(t *testing.T) {
 }
 
 func TestPacketSamples(t *testing.T) {
-	pkts := encodeAll(t, opustest.Speechish(frame, rate), opustest.Options{})
+	pkts := encodeAll(t, opustest.Speechish(frame, rate), opus.EncoderOptions{Complexity: -1})
 	tests := []struct {
 		rate, want int
 	}{{48000, 960}, {16000, 320}, {8000, 160}}
@@ -266,7 +266,7 @@ func TestPacketSamples(t *testing.T) {
 // decoder (as a hostile peer would): nothing may crash and the decoder must
 // keep working.
 func FuzzDecode(f *testing.F) {
-	for _, p := range encodeAll(f, opustest.Speechish(frame*4, rate), opustest.Options{FEC: true, LossPerc: 20}) {
+	for _, p := range encodeAll(f, opustest.Speechish(frame*4, rate), opus.EncoderOptions{Complexity: -1, FEC: true, LossPerc: 20}) {
 		f.Add(p)
 	}
 	f.Add([]byte{})
@@ -291,7 +291,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func BenchmarkDecode(b *testing.B) {
-	pkts := encodeAll(b, opustest.Speechish(rate, rate), opustest.Options{})
+	pkts := encodeAll(b, opustest.Speechish(rate, rate), opus.EncoderOptions{Complexity: -1})
 	d := newDec(b)
 	out := make([]int16, frame)
 	b.ReportAllocs()

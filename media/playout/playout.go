@@ -60,6 +60,12 @@ type Config struct {
 	// time.Now. Used by Pull only while buffering, to start after a packet
 	// has waited the target delay.
 	Now func() time.Time
+	// FastStart plays the stream's first packet as soon as it is there and
+	// builds the target delay afterwards by inserting concealment, as
+	// browsers' NetEq does, instead of holding it for the target delay
+	// first: the callee hears the caller one pre-roll (20–60 ms) earlier.
+	// Re-buffering after a gap still waits for the target.
+	FastStart bool
 }
 
 // Stats is a snapshot of the buffer's state and counters. Counters are
@@ -453,7 +459,8 @@ func (b *Buffer) tryStart() bool {
 	}
 	t := b.target()
 	waited := float64(b.samples(b.cfg.Now().Sub(b.firstArrival)))
-	if waited < t && float64(b.endTs-s.ts) < t {
+	fast := b.cfg.FastStart && !b.everPlayed
+	if !fast && waited < t && float64(b.endTs-s.ts) < t {
 		return false
 	}
 	b.playing, b.everPlayed = true, true

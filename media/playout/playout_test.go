@@ -1,6 +1,7 @@
 package playout_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/softphone/softphone/media/opus"
 	"github.com/softphone/softphone/media/opus/opustest"
 	"github.com/softphone/softphone/media/playout"
 )
@@ -26,13 +28,13 @@ type packet struct {
 
 // encode returns the test signal and its 20 ms Opus packets (with FEC).
 func encode(t testing.TB, seconds float64) ([]int16, [][]byte) {
-	return encodeWith(t, seconds, opustest.Options{FEC: true, LossPerc: 5})
+	return encodeWith(t, seconds, opus.EncoderOptions{Complexity: -1, FEC: true, LossPerc: 5})
 }
 
-func encodeWith(t testing.TB, seconds float64, o opustest.Options) ([]int16, [][]byte) {
+func encodeWith(t testing.TB, seconds float64, o opus.EncoderOptions) ([]int16, [][]byte) {
 	t.Helper()
 	sig := opustest.Speechish(int(seconds*rate), rate)
-	enc, err := opustest.NewEncoder(rate, 1, o)
+	enc, err := opus.NewEncoder(rate, 1, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +172,7 @@ func alignedNCC(ref, out []int16, maxLag int) (float64, []int) {
 
 func TestPlayoutUnderImpairment(t *testing.T) {
 	sig, pkts := encode(t, 8)
-	_, plainPkts := encodeWith(t, 8, opustest.Options{}) // like mediadevices' encoder: no FEC
+	_, plainPkts := encodeWith(t, 8, opus.EncoderOptions{Complexity: -1}) // like mediadevices' encoder: no FEC
 	total := time.Duration(len(sig))*time.Second/rate + 500*time.Millisecond
 	tests := []struct {
 		name        string
@@ -409,5 +411,44 @@ func BenchmarkPull480(b *testing.B) {
 			seq++
 		}
 		buf.Pull(out)
+	}
+}
+
+// TestFastStart checks that with FastStart the first packet plays at the
+// first pull after it arrives, and that the delay then grows to the target
+// by inserted concealment; without it the first pulls are pre-roll silence.
+func TestFastStart(t *testing.T) {
+	_, pkts := encode(t, 2)
+	for _, fast := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fast=%v", fast), func(t *testing.T) {
+			now := time.Unix(0, 0)
+			b, err := playout.New(playout.Config{Now: func() time.Time { return now }, FastStart: fast})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			out := make([]int16, frame)
+			// Packets arrive every 20 ms and the speaker pulls right after.
+			for i := range 50 {
+				b.Push(uint16(i), uint32(i*frame), now, pkts[i])
+				b.Pull(out)
+				if i == 0 {
+					if got := b.Stats().Playing; got != fast {
+						t.Fatalf("playing after the first packet's pull = %v, want %v", got, fast)
+					}
+				}
+				now = now.Add(20 * time.Millisecond)
+			}
+			st := b.Stats()
+			if !st.Playing {
+				t.Fatalf("not playing after 1 s: %+v", st)
+			}
+			if fast && st.Inserted == 0 {
+				t.Errorf("fast start never raised the delay: %+v", st)
+			}
+			if st.DelayMs < st.TargetDelayMs-20 {
+				t.Errorf("delay %.1f ms stayed below the target %.1f ms", st.DelayMs, st.TargetDelayMs)
+			}
+		})
 	}
 }

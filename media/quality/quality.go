@@ -79,6 +79,7 @@ type Stats struct {
 	SendHeight     int     `json:"sendHeight"`     // local video height as sent
 	PlayoutDelayMs float64 `json:"playoutDelayMs"` // audio playout buffer delay
 	ConcealedPct   float64 `json:"concealedPct"`   // share of played audio frames that were concealed or FEC-recovered
+	FECPct         float64 `json:"fecPct"`         // share of played audio frames recovered from in-band FEC
 	Mos            float64 `json:"mos"`            // E-model estimate, 1–4.5
 }
 

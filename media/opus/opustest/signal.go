@@ -1,3 +1,5 @@
+// Package opustest provides the test signal and the correlation measures the
+// tests of the Opus receive path (decoder, playout buffer) share.
 package opustest
 
 import "math"

@@ -1,0 +1,36 @@
+package opus_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/softphone/softphone/media/opus"
+	"github.com/softphone/softphone/media/opus/opustest"
+)
+
+// BenchmarkEncode measures one 20 ms mono frame at 48 kHz and 32 kbps per
+// complexity and expected loss (FEC on unless loss is -1); 50 frames are one second of audio.
+func BenchmarkEncode(b *testing.B) {
+	const rate = 48000
+	sig := opustest.Speechish(rate*2, rate)
+	for _, loss := range []int{-1, 0, 2, 10} { // -1: FEC off
+		for _, cx := range []int{3, 9} {
+			b.Run(fmt.Sprintf("loss=%d/complexity=%d", loss, cx), func(b *testing.B) {
+				enc, err := opus.NewEncoder(rate, 1, opus.EncoderOptions{Bitrate: 32000, FEC: loss >= 0, LossPerc: max(loss, 0), Complexity: cx})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer enc.Close()
+				buf := make([]byte, 1500)
+				frames := len(sig) / 960
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					f := i % frames
+					if _, err := enc.EncodeTo(buf, sig[f*960:(f+1)*960]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
