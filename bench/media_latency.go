@@ -30,11 +30,10 @@ func videoCallConfig(videoIn string, w, h int, fps float64) *call.MediaConfig {
 	}
 }
 
-// AudioPlayingEvent is the event the engine would emit (once per remote
-// audio track, Event.Time = that pull) when the speaker first pulls decoded
-// audio rather than the playout buffer's pre-roll silence. The engine does
-// not emit it yet; setup measures it as soon as it does.
-const AudioPlayingEvent = "AUDIO_PLAYING"
+// AudioPlayingEvent is the event the engine emits (once per call,
+// Event.Time = that pull) when the speaker first pulls decoded audio rather
+// than the playout buffer's pre-roll silence.
+const AudioPlayingEvent = call.EvAudioPlaying
 
 // firstFrame returns a channel that receives the time of e's first decoded
 // remote frame (a fresh engine has none yet).

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/call/trace"
 )
 
 // Config configures an Engine. The zero value works against a local server.
@@ -46,6 +47,11 @@ type Config struct {
 	// (capture, playback, recording, stats); nil keeps the engine
 	// signaling-only.
 	Media *MediaConfig
+	// Trace, when set, records signaling frames, events, state transitions,
+	// ICE candidates and STATS, with secrets redacted (see trace_hooks.go).
+	// Several engines may share one; the engine flushes it on Close, the
+	// caller closes it.
+	Trace *trace.Writer
 }
 
 func (c *Config) withDefaults() {
@@ -124,6 +130,8 @@ type Engine struct {
 	micMuted   bool
 	camOff     bool
 	frames     *frameSlot
+
+	tr *engineTracer // nil without Config.Trace
 }
 
 // New creates an engine and starts its event delivery. It does not connect;
@@ -141,6 +149,7 @@ func New(cfg Config) *Engine {
 	}
 	e.url, e.urlErr = normalizeServer(cfg.Server)
 	e.bus = newBus(e.log)
+	e.startTrace()
 	e.bus.run(ctx, &e.wg)
 	return e
 }
@@ -225,6 +234,7 @@ func (e *Engine) Login(ctx context.Context, account, token string) error {
 	}
 	e.account = account
 	e.mu.Unlock()
+	e.tr.login(account, token)
 
 	sctx, cancel := context.WithCancel(e.ctx)
 	s := &session{account: account, token: token, ctx: sctx, cancel: cancel, done: make(chan struct{})}
@@ -251,6 +261,9 @@ func (e *Engine) connect(ctx context.Context, s *session, attempt int) (*conn, e
 		return nil, err
 	}
 	c := newConn(ws, e.log, e.cfg.RequestTimeout, e.handleEvent)
+	if e.tr != nil {
+		c.trace = e.tr.frame
+	}
 	c.start()
 	req := protocol.Login{Account: s.account, Token: s.token, Device: e.cfg.Device, CheckSum: e.cfg.checkSum(), Client: "softphone-call/" + fmt.Sprint(protocol.Version)}
 	_, err = c.request(ctx, protocol.ReqLogin, req, func(data json.RawMessage, rerr error) {
@@ -375,6 +388,7 @@ func (e *Engine) Close() error {
 		e.lifecycle.Unlock()
 		e.cancel()
 		e.wg.Wait()
+		e.tr.closed()
 	})
 	return err
 }
@@ -435,6 +449,7 @@ func (e *Engine) Call(ctx context.Context, userID string, t protocol.CallType, a
 	ci := &CallInfo{Peer: userID, CallType: t, Outgoing: true}
 	e.state = protocol.StateCalling
 	e.cur = ci
+	e.tr.stateLocked(e.state, e.cur)
 	req := protocol.Call{To: userID, CallType: t, Attachment: attachment, TimeoutMs: e.callTimeout.Milliseconds()}
 	e.mu.Unlock()
 
@@ -513,6 +528,7 @@ func (e *Engine) Accept(ctx context.Context, inv *protocol.Invite) error {
 		}
 		cur.MediaToken = ar.MediaToken
 		e.state = protocol.StateInCall
+		e.tr.stateLocked(e.state, e.cur)
 		e.invite = nil
 		e.startMediaLocked()
 	})

@@ -66,6 +66,11 @@ type MediaConfig struct {
 	StatsInterval time.Duration
 	// Loop makes file sources start over at their end.
 	Loop bool
+	// Loopback > 0 makes the session an echo (the server's echo bot): it
+	// captures nothing and sends back every audio and video packet it
+	// receives this much later (media_loopback.go). AudioIn, AudioOut and
+	// VideoIn are then unused.
+	Loopback time.Duration
 }
 
 // withDefaults returns a copy of c with every zero field defaulted.
@@ -128,4 +133,19 @@ func (c *MediaConfig) audioBitrate() int {
 		return 16_000
 	}
 	return 32_000
+}
+
+// fecLoss turns the loss the receiver reports (percent, last interval) into
+// the loss the Opus encoder protects against. It is quantised to 0, 10 and
+// 20 % (much as browsers do) because at 32 kbps libopus adds FEC reliably
+// only from about 8 % expected loss: a path that loses anything gets FEC.
+func fecLoss(reported float64) int {
+	switch {
+	case reported < 0.5:
+		return 0
+	case reported < 10:
+		return 10
+	default:
+		return 20
+	}
 }

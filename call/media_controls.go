@@ -13,6 +13,10 @@ const (
 	// removed. Data: Availability.
 	EvAudioAvailable = "AUDIO_AVAILABLE"
 	EvVideoAvailable = "VIDEO_AVAILABLE"
+	// EvAudioPlaying: the remote audio first reached the speaker (the
+	// playout buffer's first decoded audio rather than its pre-roll
+	// silence); once per call, Time is that pull. Data: Availability.
+	EvAudioPlaying = "AUDIO_PLAYING"
 	// EvAudioMuted / EvVideoMuted: a party muted or unmuted its microphone or
 	// camera (ours are reported too, with our account). Data: MuteInfo.
 	EvAudioMuted = "AUDIO_MUTED"
@@ -138,6 +142,8 @@ func (e *Engine) startMediaLocked() {
 		micMuted: e.micMuted,
 		camOff:   e.camOff,
 		frames:   e.frames,
+		taps:     newMediaTaps(),
+		tr:       e.tr,
 	})
 	for _, ev := range e.earlyRelay {
 		if ev.ChannelID == cur.ChannelID {

@@ -100,9 +100,15 @@ func (p *audioPlayer) closeAll() {
 // record what is played.
 func (s *mediaSession) speak(out []int16) {
 	s.player.pull(out)
+	if !s.audioPlaying.Load() {
+		if st, ok := s.player.stats(); ok && st.Playing && s.audioPlaying.CompareAndSwap(false, true) {
+			s.emit(EvAudioPlaying, Availability{UserID: s.peer, Available: true})
+		}
+	}
 	if s.remoteMutedF.Load() {
 		clear(out)
 	}
+	s.taps.observeSpeaker(out)
 	s.mu.Lock()
 	rec := s.rec
 	s.mu.Unlock()
@@ -181,7 +187,7 @@ func (s *mediaSession) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPRe
 }
 
 func (s *mediaSession) receiveAudio(track *webrtc.TrackRemote) {
-	buf, err := playout.New(playout.Config{})
+	buf, err := playout.New(playout.Config{FastStart: true})
 	if err != nil {
 		s.log.Warn("audio playout buffer", "err", err)
 		return

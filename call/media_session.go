@@ -18,13 +18,13 @@ import (
 	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/mediadevices"
 	"github.com/pion/mediadevices/pkg/codec"
-	"github.com/pion/mediadevices/pkg/codec/opus"
 	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/softphone/softphone/call/protocol"
 	"github.com/softphone/softphone/internal/pionslog"
+	"github.com/softphone/softphone/media/opus"
 	"github.com/softphone/softphone/media/pa"
 	"github.com/softphone/softphone/media/record"
 	"github.com/softphone/softphone/media/vp8"
@@ -77,6 +77,9 @@ type sessionParams struct {
 	micMuted bool
 	camOff   bool
 	frames   *frameSlot
+	taps     *mediaTaps // local preview and level meters (media_preview.go)
+
+	tr *engineTracer // nil without Config.Trace
 }
 
 // mediaSession is one call's WebRTC session: a PeerConnection negotiated
@@ -96,6 +99,7 @@ type mediaSession struct {
 	micMutedF    atomic.Bool
 	camOffF      atomic.Bool
 	remoteMutedF atomic.Bool
+	audioPlaying atomic.Bool // AUDIO_PLAYING was emitted
 
 	mu       sync.Mutex // guards the fields below
 	closing  bool
@@ -108,6 +112,7 @@ type mediaSession struct {
 	aSender  *webrtc.RTPSender
 	vSender  *webrtc.RTPSender
 	venc     *encoderHook
+	aenc     *opus.EncoderBuilder
 	est      cc.BandwidthEstimator
 	getter   stats.Getter
 	remote   map[webrtc.RTPCodecType]uint32 // remote SSRCs
@@ -124,6 +129,7 @@ type mediaSession struct {
 
 	player audioPlayer
 	stats  statsState
+	loop   *loopback // non-nil when cfg.Loopback > 0 (media_loopback.go)
 }
 
 // newMediaSession starts a session; it never blocks on the network.
@@ -141,6 +147,7 @@ func newMediaSession(p sessionParams) *mediaSession {
 	}
 	s.micMutedF.Store(p.micMuted)
 	s.camOffF.Store(p.camOff)
+	s.loop = newLoopback(p.cfg.Loopback)
 	s.runWG.Add(2)
 	go s.run()
 	go s.sendRelays()
@@ -283,13 +290,14 @@ func (s *mediaSession) setup() error {
 	cfg := &s.cfg
 	venc := &encoderHook{params: vp8.NewParams()}
 	venc.params.BitRate = cfg.MinBitrate * 1000
-	op, err := opus.NewParams()
-	if err != nil {
-		return fmt.Errorf("opus params: %w", err)
-	}
-	op.BitRate = cfg.audioBitrate()
-	op.Latency = opus.Latency20ms
-	sel := mediadevices.NewCodecSelector(mediadevices.WithVideoEncoders(venc), mediadevices.WithAudioEncoders(&op))
+	// Our libopus encoder, not mediadevices': it sends in-band FEC, which
+	// the receiver's playout buffer uses to repair single losses.
+	// The expected loss starts at zero and follows the receiver's reports
+	// (sample in stats.go), so FEC costs CPU only on lossy paths.
+	op := &opus.EncoderBuilder{EncoderOptions: opus.EncoderOptions{
+		Bitrate: cfg.audioBitrate(), FEC: true, Complexity: -1}}
+	s.aenc = op
+	sel := mediadevices.NewCodecSelector(mediadevices.WithVideoEncoders(venc), mediadevices.WithAudioEncoders(op))
 
 	me := &webrtc.MediaEngine{}
 	sel.Populate(me) // before the interceptors, which add feedback to registered codecs
@@ -370,10 +378,12 @@ func (s *mediaSession) setup() error {
 			return
 		}
 		init := c.ToJSON()
+		s.tr.candidate(true, s.channel, init)
 		s.send(protocol.RelayCandidate, mediaSignal{Candidate: &init})
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		s.log.Debug("media connection", "state", st.String())
+		s.tr.media(s.channel, st.String())
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
 			// The first keyframe was encoded before DTLS was up and lost.
@@ -382,7 +392,11 @@ func (s *mediaSession) setup() error {
 			s.log.Warn("media connection failed (no ICE path to the peer)")
 		}
 	})
-	pc.OnTrack(s.onTrack)
+	if s.loop != nil {
+		pc.OnTrack(s.onLoopbackTrack)
+	} else {
+		pc.OnTrack(s.onTrack)
+	}
 	s.watchSelectedPair(pc)
 	if est != nil {
 		est.OnTargetBitrateChange(func(int) { s.applyTarget() })
@@ -391,7 +405,9 @@ func (s *mediaSession) setup() error {
 	if err := s.openRecorder(); err != nil {
 		s.log.Warn("recording disabled", "err", err)
 	}
-	s.openPlayback()
+	if s.loop == nil {
+		s.openPlayback()
+	}
 	s.addAudio()
 	if s.callType == protocol.CallVideo {
 		s.addVideo()
@@ -434,6 +450,10 @@ func (s *mediaSession) openRecorder() error {
 
 // addAudio publishes the microphone, or receives only when there is none.
 func (s *mediaSession) addAudio() {
+	if s.loop != nil {
+		s.addLoopbackSender(webrtc.RTPCodecTypeAudio)
+		return
+	}
 	mic, err := openMicrophone(&s.cfg, s.paSystem)
 	if err != nil {
 		if !errors.Is(err, errNoSource) {
@@ -446,6 +466,7 @@ func (s *mediaSession) addAudio() {
 		return
 	}
 	mic.muted = &s.micMutedF
+	mic.taps = s.taps
 	s.mu.Lock()
 	if rec := s.rec; rec != nil {
 		mic.tap = func(pcm []int16, at time.Time) { _ = rec.WriteLocal(pcm, at) }
@@ -474,6 +495,10 @@ func (s *mediaSession) addVideo() {
 	if have {
 		return
 	}
+	if s.loop != nil {
+		s.addLoopbackSender(webrtc.RTPCodecTypeVideo)
+		return
+	}
 	cam, err := openCamera(&s.cfg)
 	if err != nil {
 		if !errors.Is(err, errNoSource) {
@@ -486,6 +511,7 @@ func (s *mediaSession) addVideo() {
 	if s.camOffF.Load() {
 		cam.enabled.Store(false)
 	}
+	cam.taps = s.taps
 	track := mediadevices.NewVideoTrack(cam, s.sel)
 	sender, err := s.pc.AddTrack(newAsyncBindTrack(track, s.venc.RTPCodec().MimeType, s.log))
 	if err != nil {
@@ -609,6 +635,7 @@ func (s *mediaSession) handleSignal(ev protocol.RelayEvent) {
 		}
 		switch {
 		case m.Candidate != nil:
+			s.tr.candidate(false, s.channel, *m.Candidate)
 			if s.pc.RemoteDescription() == nil {
 				s.pendingCands = append(s.pendingCands, *m.Candidate)
 				return

@@ -31,6 +31,7 @@ type micSource struct {
 	close func() error
 	muted *atomic.Bool
 	tap   func(pcm []int16, at time.Time)
+	taps  *mediaTaps // level meter (media_preview.go)
 }
 
 func (m *micSource) ID() string   { return m.id }
@@ -56,6 +57,7 @@ func (m *micSource) Read() (wave.Audio, func(), error) {
 	if m.tap != nil {
 		m.tap(chunk.Data, time.Now())
 	}
+	m.taps.observeMic(chunk.Data)
 	return a, release, nil
 }
 
@@ -128,6 +130,8 @@ type cameraSource struct {
 	sent   uint64
 	w, h   int
 	closed bool
+
+	taps *mediaTaps // local preview (media_preview.go)
 }
 
 func (c *cameraSource) ID() string { return c.id }
@@ -180,6 +184,7 @@ func (c *cameraSource) Read() (image.Image, func(), error) {
 		c.sent++
 		c.w, c.h = b.Dx(), b.Dy()
 		c.mu.Unlock()
+		c.taps.preview(out)
 		return out, release, nil
 	}
 }

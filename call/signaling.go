@@ -79,6 +79,8 @@ type conn struct {
 	log     *slog.Logger
 	timeout time.Duration
 	onEvent func(*protocol.Message)
+	// trace, when set, sees every frame sent (out) and received.
+	trace func(out bool, b []byte)
 
 	wmu sync.Mutex // one writer at a time
 
@@ -147,6 +149,9 @@ func (c *conn) readLoop() {
 		if err != nil {
 			c.fail(fmt.Errorf("read: %w", err))
 			return
+		}
+		if c.trace != nil {
+			c.trace(false, b)
 		}
 		m, err := protocol.Decode(b)
 		if err != nil {
@@ -261,6 +266,9 @@ func (c *conn) write(b []byte) error {
 	case <-c.closed:
 		return fmt.Errorf("connection lost: %w", c.err)
 	default:
+	}
+	if c.trace != nil {
+		c.trace(true, b)
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()

@@ -31,6 +31,7 @@ const maxSeenInvites = 512
 func (e *Engine) toIdleLocked() {
 	e.stopMediaLocked()
 	e.state = protocol.StateIdle
+	e.tr.stateLocked(e.state, e.cur)
 	e.cur = nil
 	e.invite = nil
 	e.early = nil
@@ -55,6 +56,7 @@ func (e *Engine) seenInviteLocked(channelID string) bool {
 // handleEventLocked applies an event to the state machine and emits it.
 // State changes happen before the emit so a handler calling State sees them.
 func (e *Engine) handleEventLocked(name string, data any) {
+	defer func() { e.tr.stateLocked(e.state, e.cur) }()
 	switch d := data.(type) {
 	case *protocol.Invite:
 		e.onInviteLocked(*d)
@@ -151,6 +153,7 @@ func (e *Engine) applyPeerLocked(name string, p protocol.Peer) {
 // (re)login: resume an active call, deliver a pending invite once, and end
 // a call that finished while we were away.
 func (e *Engine) reconcileLocked(calls []protocol.ChannelState) {
+	defer func() { e.tr.stateLocked(e.state, e.cur) }()
 	byID := make(map[string]protocol.ChannelState, len(calls))
 	for _, cs := range calls {
 		byID[cs.ChannelID] = cs

@@ -55,7 +55,7 @@ func (s *mediaSession) statsLoop() {
 // rates.
 func (s *mediaSession) sample() CallStats {
 	s.mu.Lock()
-	getter, est, aSender, vSender, cam, video := s.getter, s.est, s.aSender, s.vSender, s.cam, s.video
+	getter, est, aSender, vSender, cam, video, aenc := s.getter, s.est, s.aSender, s.vSender, s.cam, s.video, s.aenc
 	pair := s.pair
 	remote := map[string]uint32{}
 	for k, v := range s.remote {
@@ -125,6 +125,7 @@ func (s *mediaSession) sample() CallStats {
 		out.PlayoutDelayMs = ps.DelayMs
 		if played := ps.Received + ps.Concealed + ps.FECRecovered; played > 0 {
 			out.ConcealedPct = 100 * float64(ps.Concealed+ps.FECRecovered) / float64(played)
+			out.FECPct = 100 * float64(ps.FECRecovered) / float64(played)
 		}
 	}
 	if est != nil {
@@ -132,6 +133,9 @@ func (s *mediaSession) sample() CallStats {
 	}
 	out.RttMs = rttMs
 	out.RemoteLossPct = remoteLoss
+	if aenc != nil {
+		aenc.SetExpectedLoss(fecLoss(remoteLoss))
+	}
 	if prev.have {
 		secs := now.Sub(prev.at).Seconds()
 		d := func(a, b uint64) uint64 {
@@ -178,6 +182,7 @@ func (s *mediaSession) watchSelectedPair(pc *webrtc.PeerConnection) {
 			return
 		}
 		s.log.Debug("ICE pair selected", "local", p.Local.Typ.String(), "remote", p.Remote.Typ.String())
+		s.tr.pair(s.channel, p)
 		s.mu.Lock()
 		s.pair = [2]string{p.Local.Typ.String(), p.Remote.Typ.String()}
 		s.mu.Unlock()
