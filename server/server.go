@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/softphone/softphone/server/admin"
 	"github.com/softphone/softphone/server/auth"
+	"github.com/softphone/softphone/server/bots"
 	"github.com/softphone/softphone/server/gateway"
 	"github.com/softphone/softphone/server/store"
 	"github.com/softphone/softphone/server/turn"
@@ -44,6 +45,10 @@ type Config struct {
 	// TURNCredentialTTL is the validity of the TURN credentials handed out
 	// at login; default 10m.
 	TURNCredentialTTL time.Duration
+
+	// Bots runs the built-in bot accounts (echo, reject, busy, …; package
+	// server/bots) in this process when Bots.Enabled.
+	Bots bots.Config
 }
 
 // Defaults.
@@ -64,6 +69,7 @@ type Server struct {
 	st       *store.Store
 	gw       *gateway.Gateway
 	turn     *turn.Server
+	bots     *bots.Runner
 	ln       net.Listener
 	http     *http.Server
 	serveErr chan error
@@ -101,6 +107,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.TURNCredentialTTL <= 0 {
 		cfg.TURNCredentialTTL = turn.DefaultTTL
+	}
+	if err := cfg.Bots.Validate(); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	return &Server{cfg: cfg, log: cfg.Logger}, nil
 }
@@ -171,6 +180,9 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.serveErr = make(chan error, 1)
 	go func() { s.serveErr <- s.http.Serve(s.ln) }()
+	if err := s.startBots(ctx); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
 	s.log.Info("softphone server listening", "addr", s.Addr(), "node", s.cfg.NodeID, "embedded", s.embedded != nil, "debug", s.cfg.Debug, "turn", s.TURNURL())
 	return nil
 }
@@ -227,6 +239,10 @@ func (s *Server) CreateUser(ctx context.Context, account, nick string) (string, 
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		// Bots first: they hang up their calls while the gateway still runs.
+		if s.bots != nil {
+			errs = append(errs, s.bots.Close())
+		}
 		if s.http != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			// Shutdown does not touch hijacked WebSockets; the gateway closes them.
