@@ -1,0 +1,256 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/softphone/softphone/call"
+	"github.com/softphone/softphone/call/protocol"
+)
+
+func fmtS(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// handleEvent turns one engine event into what the user sees.
+func (m *Model) handleEvent(ev call.Event) tea.Cmd {
+	m.appendLog(ev)
+	switch d := ev.Data.(type) {
+	case protocol.Invite:
+		return m.invited(d)
+	case protocol.Peer:
+		return m.peerEvent(ev.Name, d)
+	case call.RecordMessage:
+		m.recordArrived(d)
+	case protocol.Presence:
+		for i := range m.contacts {
+			if m.contacts[i].Account == d.Account {
+				m.contacts[i].Presence = d.Presence
+			}
+		}
+	case protocol.CallTypeChange:
+		m.typeChange(d)
+	case call.DisconnectInfo:
+		m.connected = false
+		if d.Reconnecting {
+			m.connNote = fmtS(m.t.reconnecting, d.Error)
+		} else {
+			m.connNote = fmtS(m.t.disconnected, d.Error)
+		}
+	case call.ReconnectInfo:
+		m.connected, m.connNote = true, ""
+		m.setNotice(m.t.reconnected, false)
+		// Reconciliation may have ended the call while we were away.
+		if m.phase == phaseInCall && m.eng.State() == protocol.StateIdle {
+			m.endCall(fmtS(m.t.ended, m.durationText()))
+		}
+		if m.invite != nil && m.eng.State() != protocol.StateCalled {
+			m.invite = nil
+		}
+		return tea.Batch(m.loadContacts(), m.loadRecords())
+	case call.CallStats:
+		s := d
+		m.stats = &s
+	case call.MuteInfo:
+		self := d.UserID == m.eng.Account()
+		switch ev.Name {
+		case call.EvAudioMuted:
+			if self {
+				m.muted = d.Mute
+			} else {
+				m.peerMuted = d.Mute
+			}
+		case call.EvVideoMuted:
+			if self {
+				m.camOff = d.Mute
+			} else {
+				m.peerCamOff = d.Mute
+			}
+		}
+	case call.MediaWarning:
+		m.setNotice(fmtS(m.t.mediaWarn, d.Kind, d.Error), true)
+	}
+	return nil
+}
+
+func (m *Model) invited(inv protocol.Invite) tea.Cmd {
+	if m.invite != nil || m.phase == phaseCalling || m.phase == phaseInCall {
+		return nil // the engine and server deal with a second invite (busy)
+	}
+	if m.phase == phaseOutcome {
+		m.resetCall()
+	}
+	i := inv
+	m.invite = &i
+	ring := defaultRing
+	if inv.ExpiresAt > inv.CreatedAt && inv.CreatedAt > 0 {
+		ring = time.Duration(inv.ExpiresAt-inv.CreatedAt) * time.Millisecond
+	}
+	if inv.Offline {
+		// Delivered at login: part of the ring time has passed. The login
+		// reply's server clock tells how much.
+		if st := m.eng.Session().ServerTime; st > 0 && inv.ExpiresAt > 0 {
+			ring = min(ring, max(0, time.Duration(inv.ExpiresAt-st)*time.Millisecond))
+		}
+	}
+	m.inviteDeadline = m.cfg.now().Add(ring)
+	m.confirmQuit = false
+	bell := m.cfg.bell
+	return func() tea.Msg {
+		_, _ = bell.Write([]byte("\a"))
+		return nil
+	}
+}
+
+func (m *Model) peerEvent(name string, p protocol.Peer) tea.Cmd {
+	ringingIn := m.invite != nil && (p.ChannelID == "" || p.ChannelID == m.invite.ChannelID)
+	ringingOut := m.phase == phaseCalling && (m.channel == "" || p.ChannelID == m.channel)
+	outcome := func(status int) {
+		m.phase = phaseOutcome
+		m.lastChannel = m.channel
+		m.outcome = call.StatusText(status, false, m.t.lang)
+	}
+	closeInvite := func(note string) {
+		// The reason stays; the record that follows says the same less
+		// precisely.
+		m.lastChannel = ""
+		m.invite = nil
+		m.setNotice(note, false)
+	}
+	switch name {
+	case protocol.EvUserAccept:
+		if ringingOut {
+			if m.channel == "" {
+				m.channel = p.ChannelID
+			}
+			return m.enterCall()
+		}
+	case protocol.EvUserReject:
+		if ringingOut {
+			outcome(protocol.StatusRejected)
+		}
+	case protocol.EvUserBusy:
+		if ringingOut {
+			outcome(protocol.StatusBusy)
+		}
+	case protocol.EvCallingTimeout:
+		if ringingOut {
+			outcome(protocol.StatusTimeout)
+		} else if ringingIn {
+			closeInvite(call.StatusText(protocol.StatusTimeout, true, m.t.lang))
+		}
+	case protocol.EvUserCancel:
+		if ringingOut {
+			outcome(protocol.StatusCanceled)
+		} else if ringingIn {
+			closeInvite(call.StatusText(protocol.StatusCanceled, true, m.t.lang))
+		}
+	case protocol.EvOtherClientAccept:
+		if ringingIn {
+			closeInvite(m.t.answeredElsewhere)
+		}
+	case protocol.EvOtherClientReject:
+		if ringingIn {
+			closeInvite(m.t.rejectedElsewhere)
+		}
+	case protocol.EvCallEnd:
+		if m.phase == phaseInCall && (m.channel == "" || p.ChannelID == m.channel) {
+			note := fmtS(m.t.ended, m.durationText())
+			if p.UserID != m.eng.Account() {
+				note = m.t.endedPeer + " · " + note
+			}
+			m.endCall(note)
+		}
+	}
+	return nil
+}
+
+// recordArrived adds a MESSAGE_SENT record to the history and, for the
+// call that just ended, shows its status text (已完成 …) in the notice.
+func (m *Model) recordArrived(r call.RecordMessage) {
+	for i, old := range m.records {
+		if old.ChannelID == r.ChannelID {
+			m.records = append(m.records[:i], m.records[i+1:]...)
+			break
+		}
+	}
+	m.records = append([]call.RecordMessage{r}, m.records...)
+	if len(m.records) > recordsLimit {
+		m.records = m.records[:recordsLimit]
+	}
+	m.noteRecent(r)
+	m.sortContacts()
+	if r.ChannelID != "" && r.ChannelID == m.lastChannel && m.phase == phaseNone && m.invite == nil {
+		m.noticeRecord(r)
+	}
+}
+
+// noticeRecord shows the outcome of the call that just ended.
+func (m *Model) noticeRecord(r call.RecordMessage) {
+	m.setNotice(strings.TrimSpace(fmtS(m.t.callEndedFmt, m.nick(recordPeer(r), ""), m.recordText(r), durationOf(r))), false)
+}
+
+func (m *Model) typeChange(c protocol.CallTypeChange) {
+	if m.phase != phaseInCall {
+		return
+	}
+	self := c.UserID == m.eng.Account()
+	switch c.State {
+	case protocol.SwitchInvite:
+		if c.CallType == protocol.CallVideo && m.callType != protocol.CallVideo {
+			if self {
+				m.switchWait = true
+			} else {
+				m.switchReq = true
+			}
+			return
+		}
+		m.callType = c.CallType
+	case protocol.SwitchReject:
+		m.switchReq = false
+		if m.switchWait && !self {
+			m.setNotice(m.t.switchNo, true)
+		}
+		m.switchWait = false
+	default:
+		m.callType = c.CallType
+		m.switchReq, m.switchWait = false, false
+	}
+	m.remoteKey = [2]int{}
+}
+
+// recordText is the status the local side shows for r, in the UI language.
+func (m *Model) recordText(r call.RecordMessage) string {
+	return call.StatusText(r.Status, r.Direction == call.DirectionIncoming, m.t.lang)
+}
+
+// durationOf is the call's length for completed records ("" otherwise).
+func durationOf(r call.RecordMessage) string {
+	if r.Status != protocol.StatusCompleted {
+		return ""
+	}
+	var secs int64
+	for _, d := range r.Durations {
+		secs = max(secs, d.Duration)
+	}
+	return clockText(time.Duration(secs) * time.Second)
+}
+
+func clockText(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	s := int64(d / time.Second)
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%02d:%02d", s/60, s%60)
+}
+
+func (m *Model) durationText() string {
+	if m.started.IsZero() {
+		return clockText(0)
+	}
+	return clockText(m.cfg.now().Sub(m.started))
+}

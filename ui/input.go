@@ -1,0 +1,293 @@
+package ui
+
+import (
+	"context"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/softphone/softphone/call/protocol"
+)
+
+// handleKey routes a key press: modal prompts first, then the screen.
+func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.keys
+	if m.quitting {
+		// Hanging up on the way out; Ctrl+C does not wait for it.
+		if key.Matches(msg, k.ctrlC) {
+			return tea.Quit
+		}
+		return nil
+	}
+	if key.Matches(msg, k.ctrlC) {
+		if m.eng == nil || !m.inAnyCall() || m.confirmQuit {
+			return m.quit()
+		}
+		m.confirmQuit = true
+		return nil
+	}
+	if m.login != nil {
+		return m.loginKey(msg)
+	}
+	if m.confirmQuit {
+		switch {
+		case key.Matches(msg, k.yes):
+			return m.quit()
+		case key.Matches(msg, k.no):
+			m.confirmQuit = false
+		}
+		return nil
+	}
+	if m.invite != nil {
+		return m.inviteKey(msg)
+	}
+	if m.switchReq {
+		switch {
+		case key.Matches(msg, k.accept):
+			m.switchReq = false
+			return m.action("switch", func(ctx context.Context, eng engine) error {
+				return eng.SwitchCallType(ctx, protocol.CallVideo, protocol.SwitchAgree)
+			})
+		case key.Matches(msg, k.reject):
+			m.switchReq = false
+			return m.action("switch", func(ctx context.Context, eng engine) error {
+				return eng.SwitchCallType(ctx, protocol.CallVideo, protocol.SwitchReject)
+			})
+		}
+	}
+	// Keys every screen shares (unless a text field has the focus).
+	if !m.filtering && !m.adding && m.removing == "" {
+		switch {
+		case key.Matches(msg, k.help):
+			m.showHelp = !m.showHelp
+			return nil
+		case key.Matches(msg, k.log):
+			m.logOpen = !m.logOpen
+			m.remoteKey = [2]int{}
+			return nil
+		case key.Matches(msg, k.quit):
+			if m.inAnyCall() {
+				m.confirmQuit = true
+				return nil
+			}
+			return m.quit()
+		}
+	}
+	switch m.phase {
+	case phaseCalling:
+		if key.Matches(msg, k.cancel, k.hangup) {
+			return m.cancelCall()
+		}
+		return nil
+	case phaseOutcome:
+		if key.Matches(msg, k.dismiss) {
+			m.resetCall()
+		}
+		return nil
+	case phaseInCall:
+		return m.inCallKey(msg)
+	}
+	return m.mainKey(msg)
+}
+
+func (m *Model) quit() tea.Cmd {
+	m.quitting = true
+	if m.eng == nil || !m.inAnyCall() {
+		return tea.Quit
+	}
+	// Leave the call properly so the peer sees it end at once.
+	eng := m.eng
+	inv := m.invite
+	return m.request(func(ctx context.Context) tea.Msg {
+		if inv != nil {
+			_ = eng.Reject(ctx, inv)
+		} else {
+			_ = eng.Hangup(ctx)
+		}
+		return hungUpMsg{}
+	})
+}
+
+func (m *Model) inviteKey(msg tea.KeyMsg) tea.Cmd {
+	inv := *m.invite
+	switch {
+	case key.Matches(msg, m.keys.accept):
+		eng := m.eng
+		return m.request(func(ctx context.Context) tea.Msg {
+			return acceptedMsg{inv: inv, err: eng.Accept(ctx, &inv)}
+		})
+	case key.Matches(msg, m.keys.reject):
+		m.lastChannel = inv.ChannelID
+		m.invite = nil
+		return m.action("reject", func(ctx context.Context, eng engine) error { return eng.Reject(ctx, &inv) })
+	case key.Matches(msg, m.keys.log):
+		m.logOpen = !m.logOpen
+	}
+	return nil
+}
+
+func (m *Model) inCallKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.hangup):
+		return m.action("hangup", func(ctx context.Context, eng engine) error { return eng.Hangup(ctx) })
+	case key.Matches(msg, k.mute):
+		m.muted = !m.muted
+		mute := m.muted
+		eng := m.eng
+		return func() tea.Msg { eng.MuteMicrophone(mute); return nil }
+	case key.Matches(msg, k.camera):
+		m.camOff = !m.camOff
+		on := !m.camOff
+		eng := m.eng
+		return func() tea.Msg { eng.EnableCamera(on); return nil }
+	case key.Matches(msg, k.switchType):
+		if m.callType == protocol.CallVideo {
+			return m.action("switch", func(ctx context.Context, eng engine) error {
+				return eng.SwitchCallType(ctx, protocol.CallAudio, "")
+			})
+		}
+		if m.switchWait {
+			return nil
+		}
+		m.switchWait = true
+		return m.action("switch", func(ctx context.Context, eng engine) error {
+			return eng.SwitchCallType(ctx, protocol.CallVideo, protocol.SwitchInvite)
+		})
+	}
+	return nil
+}
+
+func (m *Model) mainKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.keys
+	switch {
+	case m.adding:
+		switch {
+		case key.Matches(msg, k.esc):
+			m.adding = false
+			m.addInput.Blur()
+			return nil
+		case key.Matches(msg, k.submit):
+			acct := strings.TrimSpace(m.addInput.Value())
+			m.adding = false
+			m.addInput.Blur()
+			if acct == "" {
+				return nil
+			}
+			eng := m.eng
+			return m.request(func(ctx context.Context) tea.Msg {
+				list, err := eng.AddContact(ctx, acct)
+				return contactsMsg{list: list, err: err, op: "add", target: acct}
+			})
+		}
+		var cmd tea.Cmd
+		m.addInput, cmd = m.addInput.Update(msg)
+		return cmd
+	case m.removing != "":
+		acct := m.removing
+		m.removing = ""
+		if key.Matches(msg, k.accept) {
+			eng := m.eng
+			return m.request(func(ctx context.Context) tea.Msg {
+				list, err := eng.RemoveContact(ctx, acct)
+				return contactsMsg{list: list, err: err, op: "remove", target: acct}
+			})
+		}
+		return nil
+	case m.filtering:
+		switch {
+		case key.Matches(msg, k.esc):
+			m.filtering = false
+			m.filter.Blur()
+			m.filter.SetValue("")
+			m.cursor = 0
+			return nil
+		case msg.Type == tea.KeyEnter, msg.Type == tea.KeyUp, msg.Type == tea.KeyDown:
+			// Enter keeps the filter and goes back to the list.
+			m.filtering = false
+			m.filter.Blur()
+			if msg.Type == tea.KeyEnter {
+				return nil
+			}
+		default:
+			var cmd tea.Cmd
+			m.filter, cmd = m.filter.Update(msg)
+			m.cursor = 0
+			return cmd
+		}
+	}
+
+	switch {
+	case key.Matches(msg, k.tab):
+		if m.tab == tabContacts {
+			m.tab = tabHistory
+		} else {
+			m.tab = tabContacts
+		}
+		return nil
+	case key.Matches(msg, k.esc):
+		if m.filter.Value() != "" {
+			m.filter.SetValue("")
+			m.cursor = 0
+		}
+		m.notice = ""
+		return nil
+	}
+	if m.tab == tabHistory {
+		return m.historyKey(msg)
+	}
+	list := m.visibleContacts()
+	switch {
+	case key.Matches(msg, k.up):
+		m.cursor = max(0, m.cursor-1)
+	case key.Matches(msg, k.down):
+		m.cursor = min(max(0, len(list)-1), m.cursor+1)
+	case key.Matches(msg, k.filter):
+		m.filtering = true
+		return m.filter.Focus()
+	case key.Matches(msg, k.add):
+		m.adding = true
+		m.addInput.SetValue("")
+		return m.addInput.Focus()
+	case key.Matches(msg, k.remove):
+		if c, ok := m.selectedContact(); ok {
+			m.removing = c.Account
+		}
+	case key.Matches(msg, k.audio), key.Matches(msg, k.enter):
+		if c, ok := m.selectedContact(); ok {
+			return m.placeCall(c.Account, protocol.CallAudio)
+		}
+	case key.Matches(msg, k.video):
+		if c, ok := m.selectedContact(); ok {
+			return m.placeCall(c.Account, protocol.CallVideo)
+		}
+	}
+	return nil
+}
+
+func (m *Model) historyKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.up):
+		m.hcursor = max(0, m.hcursor-1)
+	case key.Matches(msg, k.down):
+		m.hcursor = min(max(0, len(m.records)-1), m.hcursor+1)
+	case key.Matches(msg, k.enter), key.Matches(msg, k.audio), key.Matches(msg, k.video):
+		if m.hcursor >= len(m.records) {
+			return nil
+		}
+		r := m.records[m.hcursor]
+		ct := r.Type
+		if key.Matches(msg, k.audio) {
+			ct = protocol.CallAudio
+		} else if key.Matches(msg, k.video) {
+			ct = protocol.CallVideo
+		}
+		if !ct.Valid() {
+			ct = protocol.CallAudio
+		}
+		return m.placeCall(recordPeer(r), ct)
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+package ui
+
+import (
+	"context"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// loginForm asks for the server, account and token when the configuration
+// lacks them.
+type loginForm struct {
+	fields []textinput.Model
+	focus_ int
+	busy   bool
+	err    string
+}
+
+func newLoginForm(t *text, server, account string) *loginForm {
+	f := &loginForm{}
+	for i, label := range []string{t.loginServer, t.loginAcct, t.loginToken} {
+		in := textinput.New()
+		in.Prompt = cell(label, 8) + " "
+		in.CharLimit = 512
+		in.Width = 40
+		switch i {
+		case 0:
+			in.SetValue(server)
+			in.Placeholder = "ws://127.0.0.1:7800"
+		case 1:
+			in.SetValue(account)
+		case 2:
+			in.EchoMode = textinput.EchoPassword
+			in.EchoCharacter = '•'
+		}
+		f.fields = append(f.fields, in)
+	}
+	// Start where something is missing.
+	switch {
+	case server == "":
+		f.focus_ = 0
+	case account == "":
+		f.focus_ = 1
+	default:
+		f.focus_ = 2
+	}
+	return f
+}
+
+func (f *loginForm) focus() tea.Cmd {
+	for i := range f.fields {
+		f.fields[i].Blur()
+	}
+	return f.fields[f.focus_].Focus()
+}
+
+func (f *loginForm) update(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	f.fields[f.focus_], cmd = f.fields[f.focus_].Update(msg)
+	return cmd
+}
+
+func (m *Model) loginKey(msg tea.KeyMsg) tea.Cmd {
+	f := m.login
+	if f.busy {
+		return nil
+	}
+	switch {
+	case key.Matches(msg, m.keys.esc):
+		return tea.Quit
+	case msg.Type == tea.KeyTab || msg.Type == tea.KeyDown:
+		f.focus_ = (f.focus_ + 1) % len(f.fields)
+		return f.focus()
+	case msg.Type == tea.KeyShiftTab || msg.Type == tea.KeyUp:
+		f.focus_ = (f.focus_ + len(f.fields) - 1) % len(f.fields)
+		return f.focus()
+	case msg.Type == tea.KeyEnter:
+		server := strings.TrimSpace(f.fields[0].Value())
+		account := strings.TrimSpace(f.fields[1].Value())
+		token := f.fields[2].Value()
+		if account == "" {
+			f.focus_ = 1
+			return f.focus()
+		}
+		f.busy, f.err = true, ""
+		login := m.cfg.login
+		parent := m.cfg.ctx
+		return func() tea.Msg {
+			ctx, cancel := context.WithTimeout(parent, requestTimeout)
+			defer cancel()
+			eng, err := login(ctx, server, account, token)
+			return loginDoneMsg{eng: eng, err: err}
+		}
+	}
+	return f.update(msg)
+}
+
+func (m *Model) loginDone(msg loginDoneMsg) tea.Cmd {
+	f := m.login
+	if f == nil {
+		if msg.eng != nil {
+			_ = msg.eng.Close()
+		}
+		return nil
+	}
+	f.busy = false
+	if msg.err != nil {
+		f.err = fmtS(m.t.loginFailed, m.errText(msg.err))
+		return nil
+	}
+	m.login = nil
+	m.eng = msg.eng
+	m.ownsEngine = true
+	return m.startEngine()
+}
+
+func (f *loginForm) view(m *Model, w, h int) string {
+	lines := []string{m.st.bold.Render(m.t.appName + " · " + m.t.loginTitle), ""}
+	for _, in := range f.fields {
+		lines = append(lines, in.View())
+	}
+	lines = append(lines, "")
+	switch {
+	case f.busy:
+		lines = append(lines, m.st.dim.Render(m.t.loginBusy))
+	case f.err != "":
+		lines = append(lines, m.st.errText.Render(f.err))
+	default:
+		lines = append(lines, "")
+	}
+	lines = append(lines, m.st.dim.Render(m.t.loginHint))
+	bw := min(w-4, 60)
+	for i, l := range lines {
+		lines[i] = cell(l, bw)
+	}
+	box := m.st.box.Render(strings.Join(lines, "\n"))
+	return block(centerBlock(strings.Split(box, "\n"), w, h), w, h)
+}

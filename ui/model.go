@@ -1,0 +1,599 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"image"
+	"io"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/softphone/softphone/call"
+	"github.com/softphone/softphone/call/protocol"
+)
+
+// Timing of the UI.
+const (
+	requestTimeout = 10 * time.Second      // one engine request started by a key
+	frameInterval  = 50 * time.Millisecond // in-call redraw: video ≤ 20 fps, meters
+	clockInterval  = time.Second           // countdowns and call duration
+	logLines       = 200                   // event log entries kept
+	recordsLimit   = 100                   // history entries loaded
+	defaultRing    = protocol.DefaultCallTimeout
+)
+
+type tabID int
+
+const (
+	tabContacts tabID = iota
+	tabHistory
+)
+
+// phase is where the current call is, as the UI shows it.
+type phase int
+
+const (
+	phaseNone    phase = iota
+	phaseCalling       // ringing out
+	phaseOutcome       // the outgoing call ended without connecting; text until dismissed
+	phaseInCall        // connected
+)
+
+// modelConfig is what a Model is built from; tests fix the clock, the
+// time zone and the colour profile here.
+type modelConfig struct {
+	ctx      context.Context
+	eng      engine // nil: login form
+	login    func(ctx context.Context, server, account, token string) (*call.Engine, error)
+	server   string
+	account  string
+	lang     string
+	debug    bool
+	now      func() time.Time
+	loc      *time.Location
+	renderer *lipgloss.Renderer
+	// newRenderer makes a video renderer per pane.
+	newRenderer func() frameRenderer
+	bell        io.Writer
+}
+
+// Model is the root Bubble Tea model of the softphone.
+type Model struct {
+	cfg  modelConfig
+	t    *text
+	st   styles
+	keys keyMap
+	help help.Model
+	eng  engine
+	// ownsEngine: the engine came from the login form, so Run closes it.
+	ownsEngine bool
+
+	width, height int
+	showHelp      bool
+
+	connected bool
+	connNote  string // non-empty while the connection is down
+	notice    string // last outcome / info line
+	noticeErr bool
+
+	// main screen
+	tab       tabID
+	contacts  []protocol.Contact
+	recent    map[string]int64 // peer → last call (unix ms)
+	cursor    int
+	hcursor   int
+	filter    textinput.Model
+	filtering bool
+	adding    bool
+	addInput  textinput.Model
+	removing  string // contact awaiting y/n
+	records   []call.RecordMessage
+
+	// incoming invite prompt
+	invite         *protocol.Invite
+	inviteDeadline time.Time
+
+	// the current call
+	phase       phase
+	peer        string
+	callType    protocol.CallType
+	channel     string
+	lastChannel string
+	deadline    time.Time
+	calleeOff   bool
+	// cancelWait: c was pressed before the server confirmed the call;
+	// cancel as soon as it does.
+	cancelWait bool
+	outcome    string
+	started    time.Time
+	muted      bool
+	camOff     bool
+	peerMuted  bool
+	peerCamOff bool
+	stats      *call.CallStats
+	switchReq  bool // the peer asks to switch to video
+	switchWait bool // we asked
+	frameGen   int
+
+	// in-call media, refreshed at most every frameInterval
+	remoteSeq, localSeq uint64
+	remoteImg, localImg *image.YCbCr
+	remoteView          string
+	remoteKey           [2]int
+	localView           string
+	localKey            [2]int
+	remoteR, localR     frameRenderer
+	mic, speaker        float64
+	levelsOK            bool
+
+	logOpen bool
+	log     []logEntry
+
+	confirmQuit bool
+	quitting    bool
+
+	login *loginForm
+}
+
+type logEntry struct {
+	at   time.Time
+	name string
+	data string
+}
+
+// Messages.
+type (
+	// eventMsg is one engine event; pumped ones come from nextEvent, which
+	// is re-armed after each (one reader keeps them in order).
+	eventMsg struct {
+		ev     call.Event
+		pumped bool
+	}
+	eventsClosedMsg struct{}
+	contactsMsg     struct {
+		list   []protocol.Contact
+		err    error
+		op     string // "", "add", "remove"
+		target string
+	}
+	recordsMsg struct {
+		list []call.RecordMessage
+		err  error
+	}
+	callPlacedMsg struct {
+		reply *protocol.CallReply
+		err   error
+	}
+	acceptedMsg struct {
+		inv protocol.Invite
+		err error
+	}
+	actionMsg struct {
+		op  string
+		err error
+	}
+	clockMsg     time.Time
+	frameMsg     struct{ gen int }
+	hungUpMsg    struct{}
+	loginDoneMsg struct {
+		eng *call.Engine
+		err error
+	}
+	// snapshotMsg asks for the current view (tests read screens through it
+	// while the program runs).
+	snapshotMsg struct{ ch chan<- string }
+)
+
+func newModel(cfg modelConfig) *Model {
+	if cfg.ctx == nil {
+		cfg.ctx = context.Background()
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+	if cfg.loc == nil {
+		cfg.loc = time.Local
+	}
+	if cfg.renderer == nil {
+		cfg.renderer = lipgloss.NewRenderer(io.Discard)
+	}
+	if cfg.bell == nil {
+		cfg.bell = io.Discard
+	}
+	if cfg.newRenderer == nil {
+		cfg.newRenderer = videoRenderers(func(string) string { return "" })
+	}
+	t := textFor(cfg.lang)
+	m := &Model{
+		cfg:       cfg,
+		t:         t,
+		st:        newStyles(cfg.renderer),
+		keys:      newKeyMap(t),
+		help:      help.New(),
+		recent:    map[string]int64{},
+		logOpen:   cfg.debug,
+		connected: true,
+		remoteR:   cfg.newRenderer(),
+		localR:    cfg.newRenderer(),
+	}
+	m.help.Styles = m.st.help
+	m.filter = textinput.New()
+	m.filter.Prompt = t.filterPrompt
+	m.addInput = textinput.New()
+	m.addInput.Prompt = t.addPrompt
+	m.addInput.Placeholder = t.addPlaceholder
+	m.addInput.CharLimit = protocol.MaxIDLength
+	if cfg.eng != nil {
+		m.eng = cfg.eng
+	} else {
+		m.login = newLoginForm(t, cfg.server, cfg.account)
+	}
+	return m
+}
+
+// Init starts the event pump and loads contacts and history.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.clock()}
+	if m.eng != nil {
+		cmds = append(cmds, m.startEngine())
+	} else {
+		cmds = append(cmds, m.login.focus())
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) startEngine() tea.Cmd {
+	m.connected = m.eng.Connected()
+	return tea.Batch(m.nextEvent(), m.loadContacts(), m.loadRecords())
+}
+
+func (m *Model) clock() tea.Cmd {
+	return tea.Tick(clockInterval, func(t time.Time) tea.Msg { return clockMsg(t) })
+}
+
+func (m *Model) frameTick() tea.Cmd {
+	gen := m.frameGen
+	return tea.Tick(frameInterval, func(time.Time) tea.Msg { return frameMsg{gen} })
+}
+
+// nextEvent waits for one engine event; Update asks for the next after
+// handling it, so events are shown in order.
+func (m *Model) nextEvent() tea.Cmd {
+	ch := m.eng.Events()
+	return func() tea.Msg {
+		ev, ok := <-ch
+		if !ok {
+			return eventsClosedMsg{}
+		}
+		return eventMsg{ev: ev, pumped: true}
+	}
+}
+
+// request runs fn with a bounded context off the UI goroutine.
+func (m *Model) request(fn func(ctx context.Context) tea.Msg) tea.Cmd {
+	parent := m.cfg.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(parent, requestTimeout)
+		defer cancel()
+		return fn(ctx)
+	}
+}
+
+func (m *Model) loadContacts() tea.Cmd {
+	eng := m.eng
+	return m.request(func(ctx context.Context) tea.Msg {
+		list, err := eng.Contacts(ctx)
+		return contactsMsg{list: list, err: err}
+	})
+}
+
+func (m *Model) loadRecords() tea.Cmd {
+	eng := m.eng
+	return m.request(func(ctx context.Context) tea.Msg {
+		list, err := eng.Records(ctx, "", recordsLimit)
+		return recordsMsg{list: list, err: err}
+	})
+}
+
+func (m *Model) action(op string, fn func(ctx context.Context, eng engine) error) tea.Cmd {
+	eng := m.eng
+	return m.request(func(ctx context.Context) tea.Msg {
+		return actionMsg{op: op, err: fn(ctx, eng)}
+	})
+}
+
+// placeCall starts an outgoing call and shows the calling screen at once.
+func (m *Model) placeCall(peer string, ct protocol.CallType) tea.Cmd {
+	if m.eng == nil || peer == "" || m.phase == phaseCalling || m.phase == phaseInCall || m.invite != nil {
+		return nil
+	}
+	m.resetCall()
+	m.notice = ""
+	m.phase = phaseCalling
+	m.peer = peer
+	m.callType = ct
+	m.deadline = m.cfg.now().Add(defaultRing)
+	eng := m.eng
+	return m.request(func(ctx context.Context) tea.Msg {
+		reply, err := eng.Call(ctx, peer, ct, nil)
+		return callPlacedMsg{reply: reply, err: err}
+	})
+}
+
+func (m *Model) resetCall() {
+	m.phase = phaseNone
+	m.peer, m.channel, m.outcome = "", "", ""
+	m.calleeOff, m.cancelWait = false, false
+	m.muted, m.camOff, m.peerMuted, m.peerCamOff = false, false, false, false
+	m.stats = nil
+	m.switchReq, m.switchWait = false, false
+	m.remoteSeq, m.localSeq = 0, 0
+	m.remoteImg, m.localImg = nil, nil
+	m.remoteView, m.localView = "", ""
+	m.remoteKey = [2]int{}
+	m.levelsOK = false
+	m.mic, m.speaker = 0, 0
+}
+
+// enterCall switches to the in-call screen and starts the media refresh.
+func (m *Model) enterCall() tea.Cmd {
+	m.phase = phaseInCall
+	m.started = m.cfg.now()
+	m.notice = ""
+	m.frameGen++
+	return tea.Batch(m.frameTick(), m.pollMedia())
+}
+
+// endCall leaves the call screens for the main screen with a notice.
+func (m *Model) endCall(note string) {
+	m.lastChannel = m.channel
+	m.resetCall()
+	m.frameGen++
+	if note != "" {
+		m.setNotice(note, false)
+	}
+	// The record may have come before the end of the call.
+	for _, r := range m.records {
+		if r.ChannelID != "" && r.ChannelID == m.lastChannel {
+			m.noticeRecord(r)
+			break
+		}
+	}
+}
+
+func (m *Model) setNotice(s string, isErr bool) {
+	m.notice, m.noticeErr = s, isErr
+}
+
+func (m *Model) inAnyCall() bool {
+	return m.phase == phaseCalling || m.phase == phaseInCall || m.invite != nil
+}
+
+// Update handles one message.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.Width = msg.Width
+		m.remoteKey = [2]int{} // re-render the video for the new pane
+		return m, nil
+	case snapshotMsg:
+		msg.ch <- m.View()
+		return m, nil
+	case clockMsg:
+		return m, m.clock() // countdowns and the call duration are drawn from now
+	case frameMsg:
+		if msg.gen != m.frameGen || m.phase != phaseInCall {
+			return m, nil
+		}
+		return m, tea.Batch(m.frameTick(), m.pollMedia())
+	case tea.KeyMsg:
+		return m, m.handleKey(msg)
+	case loginDoneMsg:
+		return m, m.loginDone(msg)
+	case eventMsg:
+		cmd := m.handleEvent(msg.ev)
+		if msg.pumped {
+			cmd = tea.Batch(cmd, m.nextEvent())
+		}
+		return m, cmd
+	case eventsClosedMsg:
+		return m, nil
+	case contactsMsg:
+		m.contactsLoaded(msg)
+		return m, nil
+	case recordsMsg:
+		if msg.err != nil {
+			m.setNotice(msg.err.Error(), true)
+			return m, nil
+		}
+		m.records = msg.list
+		m.recent = map[string]int64{}
+		for _, r := range m.records {
+			m.noteRecent(r)
+		}
+		m.sortContacts()
+		return m, nil
+	case callPlacedMsg:
+		return m, m.callPlaced(msg)
+	case acceptedMsg:
+		if msg.err != nil {
+			m.invite = nil
+			m.setNotice(m.errText(msg.err), true)
+			return m, nil
+		}
+		m.invite = nil
+		m.resetCall()
+		m.peer = msg.inv.From
+		m.callType = msg.inv.CallType
+		m.channel = msg.inv.ChannelID
+		return m, m.enterCall()
+	case actionMsg:
+		return m, m.actionDone(msg)
+	case hungUpMsg:
+		return m, tea.Quit
+	}
+	if m.login != nil {
+		return m, m.login.update(msg)
+	}
+	return m, nil
+}
+
+func (m *Model) callPlaced(msg callPlacedMsg) tea.Cmd {
+	if m.phase != phaseCalling {
+		return nil
+	}
+	if msg.err != nil {
+		m.phase = phaseOutcome
+		m.outcome = m.callErrText(msg.err)
+		return nil
+	}
+	m.channel = msg.reply.ChannelID
+	if msg.reply.ExpiresAt > msg.reply.CreatedAt && msg.reply.CreatedAt > 0 {
+		m.deadline = m.cfg.now().Add(time.Duration(msg.reply.ExpiresAt-msg.reply.CreatedAt) * time.Millisecond)
+	}
+	m.calleeOff = !msg.reply.CalleeOnline
+	if m.cancelWait {
+		m.cancelWait = false
+		return m.cancelCall()
+	}
+	return nil
+}
+
+func (m *Model) cancelCall() tea.Cmd {
+	if m.channel == "" {
+		m.cancelWait = true // Call has not returned yet
+		return nil
+	}
+	return m.action("cancel", func(ctx context.Context, eng engine) error { return eng.Cancel(ctx) })
+}
+
+func (m *Model) callErrText(err error) string {
+	switch protocol.CodeOf(err) {
+	case protocol.CodeNotFound:
+		return fmtS(m.t.callFailed, fmtS(m.t.noSuchPeer, m.peer))
+	case protocol.CodeCallBusy:
+		return fmtS(m.t.callFailed, m.t.alreadyBusy)
+	}
+	return fmtS(m.t.callFailed, m.errText(err))
+}
+
+func (m *Model) errText(err error) string {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		return pe.Message
+	}
+	return err.Error()
+}
+
+func (m *Model) actionDone(msg actionMsg) tea.Cmd {
+	if msg.err == nil {
+		return nil
+	}
+	switch msg.op {
+	case "hangup":
+		// The server may already have ended the call (peer gone, lost
+		// connection); leave the screen rather than strand the user.
+		if m.eng.State() == protocol.StateIdle && m.phase == phaseInCall {
+			m.endCall(fmtS(m.t.ended, m.durationText()))
+			return nil
+		}
+	case "cancel":
+		if m.eng.State() == protocol.StateIdle && m.phase == phaseCalling {
+			m.phase = phaseOutcome
+			m.outcome = call.StatusText(protocol.StatusCanceled, false, m.t.lang)
+			return nil
+		}
+	case "reject":
+		m.invite = nil
+	}
+	m.setNotice(m.errText(msg.err), true)
+	return nil
+}
+
+func (m *Model) contactsLoaded(msg contactsMsg) {
+	if msg.err != nil {
+		if msg.op == "add" && protocol.CodeOf(msg.err) == protocol.CodeNotFound {
+			m.setNotice(fmtS(m.t.unknownAccount, msg.target), true)
+			return
+		}
+		m.setNotice(m.errText(msg.err), true)
+		return
+	}
+	m.contacts = msg.list
+	m.sortContacts()
+	switch msg.op {
+	case "add":
+		m.setNotice(fmtS(m.t.contactAdded, msg.target), false)
+	case "remove":
+		m.setNotice(fmtS(m.t.contactRemoved, msg.target), false)
+	}
+}
+
+// noteRecent remembers the last call with the record's peer.
+func (m *Model) noteRecent(r call.RecordMessage) {
+	p := recordPeer(r)
+	if r.CreatedAt > m.recent[p] {
+		m.recent[p] = r.CreatedAt
+	}
+}
+
+func recordPeer(r call.RecordMessage) string {
+	if r.Direction == call.DirectionIncoming {
+		return r.From
+	}
+	return r.To
+}
+
+// nick returns "Nickname (account)" when the nickname is known.
+func (m *Model) nick(account, hint string) string {
+	n := hint
+	if n == "" {
+		for _, c := range m.contacts {
+			if c.Account == account {
+				n = c.NickName
+				break
+			}
+		}
+	}
+	if n == "" || n == account {
+		return account
+	}
+	return n + " (" + account + ")"
+}
+
+// redact drops secrets from event data before the event log shows it.
+func redact(data any) any {
+	switch d := data.(type) {
+	case protocol.Peer:
+		d.MediaToken = ""
+		d.TokenExpiresAt = 0
+		return d
+	case *protocol.Peer:
+		if d == nil {
+			return d
+		}
+		c := *d
+		c.MediaToken, c.TokenExpiresAt = "", 0
+		return c
+	}
+	return data
+}
+
+func (m *Model) appendLog(ev call.Event) {
+	data := ""
+	if ev.Data != nil {
+		if b, err := json.Marshal(redact(ev.Data)); err == nil {
+			data = string(b)
+		}
+	}
+	m.log = append(m.log, logEntry{at: ev.Time, name: ev.Name, data: data})
+	if len(m.log) > logLines {
+		m.log = append(m.log[:0:0], m.log[len(m.log)-logLines:]...)
+	}
+}
