@@ -427,7 +427,7 @@ func TestReconnect(t *testing.T) {
 
 	t.Run("ringing invite survives without ringing twice", func(t *testing.T) {
 		ch, inv := q.ring(t, protocol.CallAudio)
-		q.bob.cut.cut(false)
+		q.bob.cut.Cut(false)
 		reconnect(q.bob, protocol.StateCalled)
 		q.bob.quiet(200 * time.Millisecond)
 		if err := q.bob.Accept(ctx, &inv); err != nil {
@@ -437,9 +437,9 @@ func TestReconnect(t *testing.T) {
 		q.bobZh.wait(protocol.EvOtherClientAccept, ch)
 
 		// Mid-call: both sides drop in turn; the call survives.
-		q.bob.cut.cut(false)
+		q.bob.cut.Cut(false)
 		reconnect(q.bob, protocol.StateInCall)
-		q.alice.cut.cut(false)
+		q.alice.cut.Cut(false)
 		reconnect(q.alice, protocol.StateInCall)
 		if err := q.alice.Relay(ctx, protocol.RelayCandidate, json.RawMessage(`{"c":1}`)); err != nil {
 			t.Fatalf("relay after reconnect: %v", err)
@@ -460,7 +460,7 @@ func TestReconnect(t *testing.T) {
 		}
 		q.alice.wait(protocol.EvUserAccept, ch)
 		q.bobZh.wait(protocol.EvOtherClientAccept, ch)
-		q.bob.cut.cut(true)
+		q.bob.cut.Cut(true)
 		q.bob.wait(call.EvDisconnect, "")
 		if err := q.bob.Hangup(ctx); protocol.CodeOf(err) != protocol.CodeUnavailable {
 			t.Fatalf("hangup while disconnected: %v", err)
@@ -469,7 +469,7 @@ func TestReconnect(t *testing.T) {
 			t.Fatal(err)
 		}
 		q.alice.wait(protocol.EvCallEnd, ch)
-		q.bob.cut.unblock()
+		q.bob.cut.Unblock()
 		ri := q.bob.wait(call.EvReconnected, "").Data.(call.ReconnectInfo)
 		if ri.State != "idle" {
 			t.Fatalf("RECONNECTED %+v", ri)
@@ -540,7 +540,7 @@ func TestTokens(t *testing.T) {
 		}
 		// The live session keeps going until it must log in again, which
 		// is refused for good.
-		bob.cut.cut(false)
+		bob.cut.Cut(false)
 		bob.wait(call.EvDisconnect, "")
 		if d := bob.wait(call.EvDisconnect, "").Data.(call.DisconnectInfo); d.Reconnecting || !strings.Contains(d.Error, "refused") {
 			t.Fatalf("final onDisconnect %+v", d)

@@ -7,16 +7,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/servertest"
 	"github.com/softphone/softphone/server"
 )
 
@@ -31,77 +30,16 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
 }
 
-// startServer runs a server on 127.0.0.1:0 with its own data directory.
+// startServer runs a server on 127.0.0.1:0 with its own data directory,
+// logging to stderr when E2E_LOG is set.
 func startServer(t *testing.T, mod func(*server.Config)) *server.Server {
 	t.Helper()
-	cfg := server.Config{
-		Listen:         "127.0.0.1:0",
-		DataDir:        t.TempDir(),
-		ReconnectGrace: 10 * time.Second,
-		Logger:         testLogger(t),
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Start(ctx); err != nil {
-		t.Fatalf("server.Start: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("server close: %v", err)
+	return servertest.Start(t, func(c *server.Config) {
+		c.Logger = testLogger(t)
+		if mod != nil {
+			mod(c)
 		}
 	})
-	return srv
-}
-
-// cutter is a DialContext hook that remembers the TCP connections an
-// engine opened, so a test can sever them (a real network failure seen by
-// both ends) and hold back redials for a while.
-type cutter struct {
-	mu      sync.Mutex
-	conns   []net.Conn
-	blocked bool
-}
-
-func (c *cutter) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	c.mu.Lock()
-	blocked := c.blocked
-	c.mu.Unlock()
-	if blocked {
-		return nil, fmt.Errorf("dial %s: network blocked by test", addr)
-	}
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.conns = append(c.conns, nc)
-	c.mu.Unlock()
-	return nc, nil
-}
-
-// cut closes every connection; block keeps new dials failing until unblock.
-func (c *cutter) cut(block bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.blocked = block
-	for _, nc := range c.conns {
-		_ = nc.Close()
-	}
-	c.conns = nil
-}
-
-func (c *cutter) unblock() {
-	c.mu.Lock()
-	c.blocked = false
-	c.mu.Unlock()
 }
 
 // device is one logged-in engine plus the events it has produced.
@@ -109,7 +47,7 @@ type device struct {
 	*call.Engine
 	t    *testing.T
 	name string
-	cut  *cutter
+	cut  *servertest.Cutter
 	seen []call.Event // every event read so far
 	next int          // index in seen of the first event not yet matched
 }
@@ -133,7 +71,7 @@ func newDevice(t *testing.T, srv *server.Server, account, token string, o devOpt
 
 func tryDevice(t *testing.T, srv *server.Server, account, token string, o devOpts) (*device, error) {
 	t.Helper()
-	cut := &cutter{}
+	cut := &servertest.Cutter{}
 	e := call.New(call.Config{
 		Server:         srv.URL(),
 		Device:         o.device,
@@ -143,7 +81,7 @@ func tryDevice(t *testing.T, srv *server.Server, account, token string, o devOpt
 		RequestTimeout: 5 * time.Second,
 		ReconnectMin:   50 * time.Millisecond,
 		ReconnectMax:   300 * time.Millisecond,
-		DialContext:    cut.dial,
+		DialContext:    cut.Dial,
 		Media:          o.media,
 	})
 	t.Cleanup(func() { _ = e.Close() })

@@ -214,6 +214,10 @@ func TestMediaCallWAVToWAVAndVideo(t *testing.T) {
 	mc := startMediaCall(t, srv, nil)
 	counters, bad := watchVideo(mc.bob, 4*time.Second)
 	checkCounters(t, "bob sees alice", counters, bad, 20)
+	// The speaker (here the paced output of AudioOut "none") got real audio.
+	if ev := mc.bob.waitFor(call.EvAudioPlaying, waitTimeout); ev.Data.(call.Availability).UserID != "alice" {
+		t.Errorf("AUDIO_PLAYING for %+v, want alice", ev.Data)
+	}
 	st := mc.alice.waitFor(call.EvStats, waitTimeout)
 	t.Logf("alice STATS %s", mustJSON(st))
 	mc.finish(t, 0.9)

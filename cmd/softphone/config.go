@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/server/bots"
 )
 
 // Config is the whole configuration: every field of NeCallKit's rtcConfig
@@ -51,6 +52,12 @@ type Config struct {
 	// "SOFTPHONE_LANGUAGE", "flag --server"), so a validation error can say
 	// which input to fix.
 	origin map[string]string
+	// device is the device id engines log in with (not a config key); empty
+	// lets the engine pick a random one. Scenario runs name their devices.
+	device string
+	// trace is the --trace file of this run (not a config key), shared by
+	// every engine connect creates from this config or a copy (trace.go).
+	trace *traceSink
 }
 
 // ServeConfig is the `serve:` section: how `softphone serve` runs.
@@ -66,6 +73,12 @@ type ServeConfig struct {
 	// (default: the TURN host; required when that is 0.0.0.0 or ::).
 	TURN   string `yaml:"turn"`
 	TURNIP string `yaml:"turnIp"`
+	// Bots runs the built-in bot accounts (echo, reject, busy, noanswer,
+	// hangup, outcomes; see server/bots). BotNames limits them to a
+	// comma-separated list; EchoDelay is how late echo plays media back.
+	Bots      bool          `yaml:"bots"`
+	BotNames  string        `yaml:"botNames"`
+	EchoDelay time.Duration `yaml:"echoDelay"`
 }
 
 // Defaults for values the seed documents (NeCallKit-MiniApp.md config table)
@@ -101,9 +114,10 @@ func defaultConfig(getenv func(string) string) *Config {
 		CallTimeout:    protocol.DefaultCallTimeout,
 		Language:       "zh",
 		Serve: ServeConfig{
-			Listen: defaultListen,
-			Data:   defaultDataDir(getenv),
-			TURN:   defaultTURN,
+			Listen:    defaultListen,
+			Data:      defaultDataDir(getenv),
+			TURN:      defaultTURN,
+			EchoDelay: bots.DefaultEchoDelay,
 		},
 		origin: map[string]string{},
 	}
@@ -438,6 +452,9 @@ func (c *Config) validate() error {
 	}
 	if (c.Serve.AppKey == "") != (c.Serve.AppSecret == "") {
 		return bad("serve.appSecret", "serve.appKey and serve.appSecret must be set together")
+	}
+	if err := checkBots(c.Serve, bad); err != nil {
+		return err
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -16,15 +17,22 @@ import (
 	"github.com/softphone/softphone/server"
 )
 
-// runDemo shows the whole call flow on one machine with nothing set up: an
-// embedded server in a temporary directory, two accounts, and an audio call
-// from alice to bob that bob accepts and alice hangs up. It exits 0 when the
-// call completed and both sides got the record.
+// runDemo gives a newcomer a working call with nothing set up. In a
+// terminal it starts an embedded server with the bots, creates an account
+// "demo" whose contacts are the bots, and opens the TUI logged in: calling
+// echo is a sound-and-camera test, the other bots show every call outcome
+// (runDemoTUI). With --headless, or when stdin/stdout is not a terminal, it
+// shows the whole call flow as text: an audio call from alice to bob that
+// bob accepts and alice hangs up; it exits 0 when the call completed and
+// both sides got the record.
 func runDemo(ctx context.Context, c *cli, args []string) (int, error) {
 	cf := newCommandFlags(c, "demo", synopsisOf("demo"))
 	cf.bind("language", "language", "`LANG` of call record texts: zh or en (env SOFTPHONE_LANGUAGE)")
-	asJSON := cf.fs.Bool("json", false, "print each event as one JSON object per line (prefixed with the party)")
-	talk := cf.fs.Duration("talk", 2*time.Second, "how long the call lasts before alice hangs up")
+	cf.bind("debug", "debug", "TUI: open the event log pane and write a debug log to DATA/"+tuiLogName+" (env SOFTPHONE_DEBUG)")
+	asJSON := cf.fs.Bool("json", false, "headless: print each event as one JSON object per line (prefixed with the party)")
+	talk := cf.fs.Duration("talk", 2*time.Second, "headless: how long the call lasts before alice hangs up")
+	headless := cf.fs.Bool("headless", false, "no TUI: run the scripted alice → bob call and print its events (the default without a terminal)")
+	media := addMediaFlags(cf.fs)
 	cfg, pos, err := cf.load(args, c.getenv)
 	if err != nil {
 		return exitError, err
@@ -34,6 +42,9 @@ func runDemo(ctx context.Context, c *cli, args []string) (int, error) {
 	}
 	if err := nonNegative("talk", *talk); err != nil {
 		return exitError, err
+	}
+	if !*headless && !*asJSON && c.stdout == io.Writer(os.Stdout) && isTerminal(os.Stdin) && isTerminal(os.Stdout) {
+		return runDemoTUI(ctx, c, cfg, media)
 	}
 
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)

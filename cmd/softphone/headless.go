@@ -52,13 +52,19 @@ func connect(ctx context.Context, c *cli, cfg *Config, media *call.MediaConfig) 
 	if cfg.Debug {
 		logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	tw, err := cfg.trace.open(cfg, media)
+	if err != nil {
+		return nil, err
+	}
 	checkSum := cfg.CheckSum
 	eng := call.New(call.Config{
 		Server:   cfg.Server,
+		Device:   cfg.device,
 		CheckSum: &checkSum,
 		Language: cfg.Language,
 		Logger:   logger,
 		Media:    media,
+		Trace:    tw,
 	})
 	if err := eng.Login(ctx, cfg.Account, cfg.IMToken); err != nil {
 		_ = eng.Close()

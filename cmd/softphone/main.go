@@ -1,7 +1,8 @@
 // Command softphone is a terminal softphone with the NeCallKit 1:1 call flow:
-// the signaling server (`serve`), account administration (`user`), headless
-// caller and callee (`call`, `answer`) and a self-contained `demo`. The TUI
-// arrives with issue 4.
+// without a command (or with `tui`) it opens the terminal UI for the
+// configured account; besides it has the signaling server (`serve`), account
+// administration (`user`), headless caller and callee (`call`, `answer`) and
+// a self-contained `demo`.
 package main
 
 import (
@@ -35,18 +36,23 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":   {"serve [--listen ADDR] [--data DIR] [--nats URL] [--debug] [--app-key K --app-secret S] [--turn-listen ADDR|off] [--turn-ip IP]", runServe},
+		"tui":     {"tui " + tuiSynopsis, runTUI},
+		"serve":   {"serve [--listen ADDR] [--data DIR] [--nats URL] [--debug] [--app-key K --app-secret S] [--turn-listen ADDR|off] [--turn-ip IP] [--bots] [--bot-names LIST] [--echo-delay D]", runServe},
 		"user":    {"user create ACCOUNT [--name NICK] | list | remove ACCOUNT | reset-token ACCOUNT", runUser},
 		"call":    {"call PEER [--type audio|video] [--timeout D] [--hangup-after D] [--cancel-after D] [--attachment JSON] [--json] " + mediaSynopsis, runCall},
 		"answer":  {"answer [--action accept|reject|ignore] [--after D] [--hangup-after D] [--count N] [--json] " + mediaSynopsis, runAnswer},
 		"devices": {"devices", runDevices},
-		"demo":    {"demo [--json]", runDemo},
+		"demo":    {"demo [--headless] [--json] [--talk D] [--language zh|en] [--debug] " + mediaSynopsis, runDemo},
+		"run":     {"run FILE.yaml... [--junit FILE] [--json] [--events] " + mediaSynopsis, runScenario},
+		"records": {"records [--peer ACCOUNT] [--limit N] [--json]", runRecords},
+		"trace":   {"trace show FILE [--kind K,...] [--account A] | trace stats FILE [--interval D] [--account A]", runTrace},
+		"doctor":  {"doctor [--json] [--server URL] [--account A] [--token T] [--audio-in SRC] [--audio-out SINK] [--video-in SRC] [--echo ACCOUNT] [--echo-delay D]", runDoctor},
 		"bench":   {"bench signaling [--clients N] [--rate R] [--duration D] [--idle N] | bench media [--only setup|m2e|g2g|cpu] | bench hold|peer (workers)", runBench},
 	}
 }
 
 // mediaSynopsis lists the media flags of call and answer.
-const mediaSynopsis = "[--audio-in FILE.wav|tone|silence|default|DEVICE] [--audio-out default|none|DEVICE] [--video-in testsrc|FILE.y4m|/dev/videoN|none] [--record DIR] [--relay-only] [--no-media]"
+const mediaSynopsis = "[--audio-in FILE.wav|tone|silence|default|DEVICE] [--audio-out default|none|DEVICE] [--video-in testsrc|FILE.y4m|/dev/videoN|none] [--record DIR] [--relay-only] [--no-media] [--impair SPEC] [--trace FILE]"
 
 // Exit statuses besides the call outcomes (see outcomeStatus).
 const (
@@ -58,10 +64,17 @@ const (
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	c := &cli{stdout: stdout, stderr: stderr, getenv: getenv}
 	cmds := commands()
-	if len(args) == 0 {
-		fmt.Fprint(stdout, usage(cmds))
-		fmt.Fprintln(stdout, "\nThe terminal UI arrives with issue 4; try `softphone demo` for a call on an embedded server.")
-		return exitOK
+	if len(args) == 0 || (strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help") {
+		// No command (maybe flags): the terminal UI. Without a terminal,
+		// the usage helps more.
+		status, err := runTUI(ctx, c, args)
+		if errors.Is(err, errNoTerminal) {
+			fmt.Fprint(stdout, usage(cmds))
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "softphone: %s\n", oneLine(err.Error()))
+		}
+		return status
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {
@@ -90,13 +103,14 @@ func usage(cmds map[string]command) string {
 	for _, n := range strings.Fields(commandNames(cmds)) {
 		fmt.Fprintf(&b, "  softphone %s\n", cmds[n].synopsis)
 	}
-	b.WriteString("\nEvery command takes --config FILE; run `softphone COMMAND -h` for its flags.\n")
+	b.WriteString("\nWithout a command softphone opens the terminal UI (softphone tui).\n")
+	b.WriteString("Every command takes --config FILE; run `softphone COMMAND -h` for its flags.\n")
 	return b.String()
 }
 
 func commandNames(cmds map[string]command) string {
 	// Fixed order: the order a newcomer needs them in.
-	order := []string{"demo", "serve", "user", "call", "answer", "devices", "bench"}
+	order := []string{"tui", "demo", "serve", "user", "call", "answer", "run", "records", "trace", "doctor", "devices", "bench"}
 	var names []string
 	for _, n := range order {
 		if _, ok := cmds[n]; ok {

@@ -6,12 +6,33 @@ import (
 	"math"
 
 	"github.com/softphone/softphone/call"
+	"github.com/softphone/softphone/call/impair"
 )
 
 // mediaFlags are the headless media options of `call` and `answer`.
 type mediaFlags struct {
 	audioIn, audioOut, videoIn, record string
 	relayOnly, noMedia                 bool
+	impair                             impairFlag
+	trace                              string
+}
+
+// impairFlag is --impair: the spec is checked while the flags are parsed,
+// so a typo is a usage error naming the bad key and value.
+type impairFlag struct {
+	spec string
+	cfg  impair.Config
+}
+
+func (f *impairFlag) String() string { return f.spec }
+
+func (f *impairFlag) Set(s string) error {
+	c, err := impair.Parse(s)
+	if err != nil {
+		return err
+	}
+	f.spec, f.cfg = s, c
+	return nil
 }
 
 func addMediaFlags(fs *flag.FlagSet) *mediaFlags {
@@ -22,12 +43,26 @@ func addMediaFlags(fs *flag.FlagSet) *mediaFlags {
 	fs.StringVar(&m.record, "record", "", "write local.wav, remote.wav, mix.wav and remote.ivf of the call into `DIR`")
 	fs.BoolVar(&m.relayOnly, "relay-only", false, "send media only through the TURN relay the server hands out at login")
 	fs.BoolVar(&m.noMedia, "no-media", false, "signaling only: no WebRTC session")
+	fs.Var(&m.impair, "impair", "impair the media this client sends: `SPEC` = loss=5%,delay=80ms,jitter=20ms,rate=300kbps (each optional; also queue=D, seed=N)")
+	fs.StringVar(&m.trace, "trace", "", "record signaling, events, ICE, stats, devices, versions and config (secrets redacted) as JSON lines in `FILE`; read it with softphone trace show|stats")
 	return m
+}
+
+// applyImpair makes mc's WebRTC sessions send through the --impair
+// network (the signaling WebSocket is never impaired). For callers that
+// build their own MediaConfig (scenario devices); config applies it itself.
+func (m *mediaFlags) applyImpair(mc *call.MediaConfig) {
+	if mc != nil && !m.impair.cfg.IsZero() {
+		mc.Net = m.impair.cfg.Net(mc.Net)
+	}
 }
 
 // config builds the engine's media configuration from the flags and the
 // NeCallKit settings of the config file.
 func (m *mediaFlags) config(cfg *Config) *call.MediaConfig {
+	if m.trace != "" && (cfg.trace == nil || cfg.trace.path != m.trace) {
+		cfg.trace = &traceSink{path: m.trace}
+	}
 	if m.noMedia {
 		return nil
 	}
@@ -58,6 +93,7 @@ func (m *mediaFlags) config(cfg *Config) *call.MediaConfig {
 		BeautyLevel:    cfg.BeautyLevel,
 		RecordDir:      m.record,
 		RelayOnly:      m.relayOnly,
+		Net:            m.impair.cfg.Net(nil),
 	}
 }
 

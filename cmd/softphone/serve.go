@@ -23,6 +23,9 @@ func runServe(ctx context.Context, c *cli, args []string) (int, error) {
 	cf.bind("app-secret", "serve.appSecret", "admin API `AppSecret` (env SOFTPHONE_SERVE_APP_SECRET); default generated once")
 	cf.bind("turn-listen", "serve.turn", "UDP `ADDR` of the embedded TURN relay, or off (env SOFTPHONE_SERVE_TURN; default "+defaultTURN+")")
 	cf.bind("turn-ip", "serve.turnIp", "`IP` clients reach the TURN relay at (env SOFTPHONE_SERVE_TURN_IP); default the --turn-listen IP")
+	cf.bind("bots", "serve.bots", "run the built-in bot accounts echo, reject, busy, noanswer, hangup, outcomes (env SOFTPHONE_SERVE_BOTS)")
+	cf.bind("bot-names", "serve.botNames", "only these bots: comma-separated `NAMES` (env SOFTPHONE_SERVE_BOT_NAMES; default all)")
+	cf.bind("echo-delay", "serve.echoDelay", "how late the echo bot plays media back, `D` up to 10s (env SOFTPHONE_SERVE_ECHO_DELAY; default 1s)")
 	cfg, pos, err := cf.load(args, c.getenv)
 	if err != nil {
 		return exitError, err
@@ -42,6 +45,7 @@ func runServe(ctx context.Context, c *cli, args []string) (int, error) {
 
 		TURNListen:   cfg.Serve.TURN,
 		TURNPublicIP: cfg.Serve.TURNIP,
+		Bots:         botsConfig(cfg),
 	}
 	// With an external NATS the server keeps no state of its own, so it gets
 	// no data directory (and writes no credentials file).

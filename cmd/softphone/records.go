@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/softphone/softphone/call"
+	"github.com/softphone/softphone/call/protocol"
+)
+
+// maxRecordsLimit is the largest --limit; the server caps what it returns
+// anyway, this only catches typos.
+const maxRecordsLimit = 1000
+
+// runRecords lists the account's call history from the server.
+func runRecords(ctx context.Context, c *cli, args []string) (int, error) {
+	cf := newCommandFlags(c, "records", synopsisOf("records"))
+	cf.identity()
+	peer := cf.fs.String("peer", "", "only calls with `ACCOUNT`")
+	limit := cf.fs.Int("limit", 0, "at most `N` records, newest first (default: the server's, 50)")
+	asJSON := cf.fs.Bool("json", false, "print each record as one JSON object per line")
+	cfg, pos, err := cf.load(args, c.getenv)
+	if err != nil {
+		return exitError, err
+	}
+	if len(pos) != 0 {
+		return exitError, usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+	}
+	if *peer != "" && !protocol.ValidID(*peer) {
+		return exitError, usageError{fmt.Errorf("invalid --peer %q: use letters, digits, _ and -", *peer)}
+	}
+	if *limit < 0 || *limit > maxRecordsLimit {
+		return exitError, usageError{fmt.Errorf("--limit %d: want 0–%d", *limit, maxRecordsLimit)}
+	}
+	eng, err := connect(ctx, c, cfg, nil)
+	if err != nil {
+		return exitError, err
+	}
+	defer eng.Close()
+	qctx, cancel := context.WithTimeout(ctx, actionTimeout)
+	defer cancel()
+	recs, err := eng.Records(qctx, *peer, *limit)
+	if err != nil {
+		return exitError, fmt.Errorf("records: %w", err)
+	}
+	if *asJSON {
+		for _, r := range recs {
+			b, err := json.Marshal(r)
+			if err != nil {
+				return exitError, fmt.Errorf("encode record: %w", err)
+			}
+			if _, err := fmt.Fprintf(c.stdout, "%s\n", b); err != nil {
+				return exitError, err
+			}
+		}
+		return exitOK, nil
+	}
+	return exitOK, printRecords(c.stdout, recs, eng.Account(), cfg.Language)
+}
+
+// recordWords are the table's texts; the status column is the engine's
+// record text (已完成, 对方已拒绝, ...) in the same language.
+var recordWords = map[string]map[string]string{
+	"zh": {
+		"time": "时间", "direction": "方向", "peer": "对方", "type": "类型", "duration": "时长", "status": "状态",
+		call.DirectionOutgoing: "呼出", call.DirectionIncoming: "呼入", "audio": "语音", "video": "视频",
+		"none": "没有通话记录",
+	},
+	"en": {
+		"time": "TIME", "direction": "DIRECTION", "peer": "PEER", "type": "TYPE", "duration": "DURATION", "status": "STATUS",
+		call.DirectionOutgoing: "outgoing", call.DirectionIncoming: "incoming", "audio": "audio", "video": "video",
+		"none": "no call records",
+	},
+}
+
+// printRecords writes the records as an aligned table (by display width:
+// the Chinese texts are two cells wide per character).
+func printRecords(w io.Writer, recs []call.RecordMessage, self, lang string) error {
+	words := recordWords["zh"]
+	if lang == "en" {
+		words = recordWords["en"]
+	}
+	if len(recs) == 0 {
+		_, err := fmt.Fprintln(w, words["none"])
+		return err
+	}
+	rows := [][]string{{words["time"], words["direction"], words["peer"], words["type"], words["duration"], words["status"]}}
+	for _, r := range recs {
+		peer := r.To
+		if r.Direction == call.DirectionIncoming {
+			peer = r.From
+		}
+		if r.From == self && r.To == self {
+			peer = self
+		}
+		when := "–"
+		if r.CreatedAt > 0 {
+			when = time.UnixMilli(r.CreatedAt).Local().Format("2006-01-02 15:04:05")
+		}
+		typ := words[r.Type.String()]
+		if typ == "" {
+			typ = r.Type.String()
+		}
+		rows = append(rows, []string{when, words[r.Direction], peer, typ, recordDuration(r), r.Text})
+	}
+	widths := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, cell := range row {
+			widths[i] = max(widths[i], lipgloss.Width(cell))
+		}
+	}
+	var b strings.Builder
+	for _, row := range rows {
+		for i, cell := range row {
+			b.WriteString(cell)
+			if i < len(row)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-lipgloss.Width(cell)+2))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// recordDuration is the call's length as m:ss (the longest participant's
+// duration), "–" for a call that never connected.
+func recordDuration(r call.RecordMessage) string {
+	if r.Status != protocol.StatusCompleted {
+		return "–"
+	}
+	var secs int64
+	for _, d := range r.Durations {
+		secs = max(secs, d.Duration)
+	}
+	return fmt.Sprintf("%d:%02d", secs/60, secs%60)
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/mediadevices"
+
+	"github.com/softphone/softphone/call"
+	"github.com/softphone/softphone/call/impair"
+	"github.com/softphone/softphone/call/trace"
+	"github.com/softphone/softphone/media/pa"
+)
+
+// traceSink is the --trace file of one command run. It is opened on the
+// first connect and shared by every engine of the run (the accounts of a
+// scenario, the TUI's re-logins), each record naming its account. Engines
+// flush it when they close; the file itself is closed when the process
+// exits.
+type traceSink struct {
+	path string
+
+	mu  sync.Mutex
+	w   *trace.Writer
+	err error
+}
+
+// open returns the writer (nil without --trace) after recording the
+// configuration and devices this engine is about to use.
+func (s *traceSink) open(cfg *Config, media *call.MediaConfig) (*trace.Writer, error) {
+	if s == nil {
+		return nil, nil
+	}
+	s.mu.Lock()
+	if s.w == nil && s.err == nil {
+		s.w, s.err = trace.Create(s.path)
+		if s.err != nil {
+			s.err = fmt.Errorf("--trace: %w", s.err)
+		}
+	}
+	w, err := s.w, s.err
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	// Redaction by field name covers these; by value is belt and braces.
+	w.AddSecret(cfg.IMToken)
+	w.AddSecret(cfg.Serve.AppSecret)
+	src := trace.Source{Account: cfg.Account}
+	now := time.Now()
+	w.Log(now, src, trace.KindConfig, configRecord(cfg, media))
+	w.Log(now, src, trace.KindDevices, devicesRecord(media))
+	return w, nil
+}
+
+// configRecord is the effective configuration under the keys of
+// config.yaml (secrets are redacted by the writer), where each explicitly
+// set key came from, and the media settings of this run.
+func configRecord(cfg *Config, media *call.MediaConfig) map[string]any {
+	keys := map[string]any{}
+	v := reflect.ValueOf(cfg).Elem()
+	for _, f := range configFields() {
+		fv := v.FieldByIndex(f.index)
+		if f.typ == durationType {
+			keys[f.key] = time.Duration(fv.Int()).String()
+			continue
+		}
+		keys[f.key] = fv.Interface()
+	}
+	rec := map[string]any{"config": keys, "origin": cfg.origin}
+	if media == nil {
+		rec["media"] = "none (signaling only)"
+		return rec
+	}
+	m := map[string]any{
+		"audioIn": media.AudioIn, "audioOut": media.AudioOut, "videoIn": media.VideoIn,
+		"videoWidth": media.VideoWidth, "videoHeight": media.VideoHeight, "resolution": media.Resolution,
+		"audioQuality": media.AudioQuality, "minBitrate": media.MinBitrate, "maxBitrate": media.MaxBitrate,
+		"record": media.RecordDir, "relayOnly": media.RelayOnly, "iceServers": media.ICEServers,
+	}
+	if ic, ok := impair.ConfigOf(media.Net); ok {
+		m["impair"] = ic.String()
+	}
+	rec["media"] = m
+	return rec
+}
+
+// devicesRecord names the sources and sinks in use and, when a real device
+// is involved, what PortAudio and the camera driver offer.
+func devicesRecord(media *call.MediaConfig) map[string]any {
+	if media == nil {
+		return map[string]any{"media": "none"}
+	}
+	rec := map[string]any{"audioIn": media.AudioIn, "audioOut": media.AudioOut, "videoIn": media.VideoIn}
+	synthetic := []string{"", call.SourceNone, call.SourceTone, call.SourceSilence}
+	isDevice := func(s string) bool {
+		return !slices.Contains(synthetic, s) && !strings.HasSuffix(strings.ToLower(s), ".wav")
+	}
+	if isDevice(media.AudioIn) || (media.AudioOut != "" && media.AudioOut != call.SourceNone) {
+		sys, err := pa.Open(pa.Options{})
+		if err != nil {
+			rec["portaudio"] = "unavailable: " + err.Error()
+		} else {
+			rec["portaudio"] = sys.Devices()
+			_ = sys.Close()
+		}
+	}
+	if media.VideoIn == call.SourceDefault || strings.HasPrefix(media.VideoIn, "/dev/") {
+		var cams []string
+		for _, d := range mediadevices.EnumerateDevices() {
+			if d.Kind == mediadevices.VideoInput {
+				cams = append(cams, d.Label)
+			}
+		}
+		rec["cameras"] = cams
+	}
+	return rec
+}
+
+// runTrace reads a trace written with --trace: `show` prints the timeline,
+// `stats` the quality over time.
+func runTrace(_ context.Context, c *cli, args []string) (int, error) {
+	cf := newCommandFlags(c, "trace", synopsisOf("trace"))
+	kinds := cf.fs.String("kind", "", "show: only records whose kind starts with one of these, comma-separated (e.g. signal,state,ice)")
+	account := cf.fs.String("account", "", "only records of this `ACCOUNT`")
+	interval := cf.fs.Duration("interval", 0, "stats: row interval of the table (default: at most 30 rows)")
+	pos, err := cf.parse(args)
+	if err != nil {
+		return exitError, err
+	}
+	if len(pos) != 2 || (pos[0] != "show" && pos[0] != "stats") {
+		return exitError, usageError{errors.New("want: trace show FILE | trace stats FILE (FILE - reads stdin)")}
+	}
+	if *interval < 0 {
+		return exitError, usageError{errors.New("--interval must not be negative")}
+	}
+	var in io.Reader = os.Stdin
+	if pos[1] != "-" {
+		f, err := os.Open(pos[1])
+		if err != nil {
+			return exitError, fmt.Errorf("open trace: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	recs, readErr := trace.Read(in)
+	if pos[0] == "show" {
+		err = trace.Show(c.stdout, filterRecords(recs, *kinds, *account))
+	} else {
+		err = trace.WriteStats(c.stdout, filterRecords(recs, "", *account), *interval)
+	}
+	if err != nil {
+		return exitError, fmt.Errorf("write: %w", err)
+	}
+	if readErr != nil {
+		// What came before the bad line was printed: a truncated trace
+		// still helps, but the exit status says it is incomplete.
+		return exitError, fmt.Errorf("%s: %w (the records before it are shown)", pos[1], readErr)
+	}
+	return exitOK, nil
+}
+
+func filterRecords(recs []trace.Record, kinds, account string) []trace.Record {
+	var prefixes []string
+	for k := range strings.SplitSeq(kinds, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			prefixes = append(prefixes, k)
+		}
+	}
+	if len(prefixes) == 0 && account == "" {
+		return recs
+	}
+	out := recs[:0:0]
+	for _, r := range recs {
+		if account != "" && r.Account != account {
+			continue
+		}
+		if len(prefixes) > 0 && !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(r.Kind, p) }) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}

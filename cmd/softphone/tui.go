@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"golang.org/x/sys/unix"
+
+	"github.com/softphone/softphone/call"
+	"github.com/softphone/softphone/ui"
+)
+
+// tuiSynopsis is the usage of `softphone [tui]` after the command name.
+const tuiSynopsis = "[--server URL] [--account A] [--token T] [--language zh|en] [--debug] " + mediaSynopsis
+
+// tuiLogName is the debug log of the terminal UI, in the data directory.
+const tuiLogName = "softphone-tui.log"
+
+// errNoTerminal is the one line printed when the TUI is started without a
+// terminal (in a pipe, under CI): point at the headless commands instead.
+var errNoTerminal = errors.New("the terminal UI needs a terminal on stdin and stdout; " +
+	"in scripts use the headless commands: softphone call PEER, softphone answer, softphone records (softphone help lists them)")
+
+// runTUI opens the terminal UI for the configured account, or a login form
+// when the account or token is missing.
+func runTUI(ctx context.Context, c *cli, args []string) (int, error) {
+	cf := newCommandFlags(c, "tui", synopsisOf("tui"))
+	cf.identity()
+	cf.bind("debug", "debug", "open the event log pane and write a debug log to DATA/"+tuiLogName+" (env SOFTPHONE_DEBUG)")
+	cf.bind("timeout", "callTimeout", "ring timeout `D` of calls placed, 1s–120s (env SOFTPHONE_CALL_TIMEOUT)")
+	media := addMediaFlags(cf.fs)
+	cfg, pos, err := cf.load(args, c.getenv)
+	if err != nil {
+		return exitError, err
+	}
+	if len(pos) != 0 {
+		return exitError, usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+	}
+	if !isTerminal(os.Stdin) || !isTerminal(os.Stdout) {
+		return exitError, errNoTerminal
+	}
+
+	// Nothing but the UI may reach the screen: engine logs go to a file
+	// with --debug and nowhere otherwise, and fd 2 is pointed there too so
+	// C libraries (ALSA, JACK, libvpx) cannot print over the UI.
+	logW, closeLog, err := openTUILog(cfg)
+	if err != nil {
+		return exitError, err
+	}
+	defer closeLog()
+	restoreStderr, err := redirectStderr(logW)
+	if err != nil {
+		return exitError, err
+	}
+	defer restoreStderr()
+	quiet := &cli{stdout: io.Discard, stderr: logW, getenv: c.getenv}
+	mediaCfg := media.config(cfg)
+
+	opts := ui.Options{
+		Server:   cfg.Server,
+		Account:  cfg.Account,
+		Language: cfg.Language,
+		Debug:    cfg.Debug,
+		Getenv:   c.getenv,
+	}
+	if cfg.Account != "" && (cfg.IMToken != "" || !cfg.CheckSum) {
+		eng, err := connect(ctx, quiet, cfg, mediaCfg)
+		if err != nil {
+			return exitError, err
+		}
+		defer eng.Close()
+		opts.Engine = eng
+	} else {
+		opts.Login = func(ctx context.Context, server, account, token string) (*call.Engine, error) {
+			lc := *cfg
+			lc.Server, lc.Account, lc.IMToken = server, account, token
+			if lc.Server == "" {
+				lc.Server = cfg.Server
+			}
+			return connect(ctx, quiet, &lc, mediaCfg)
+		}
+	}
+	return runUI(ctx, opts)
+}
+
+// runUI runs the terminal UI and turns how it ended into an exit status.
+func runUI(ctx context.Context, opts ui.Options) (int, error) {
+	err := ui.Run(ctx, opts)
+	switch {
+	case errors.Is(err, tea.ErrInterrupted):
+		return exitInterrupted, nil
+	case err != nil:
+		return exitError, err
+	}
+	return exitOK, nil
+}
+
+// openTUILog opens the debug log (appending) or, without --debug, a sink.
+func openTUILog(cfg *Config) (io.Writer, func(), error) {
+	if !cfg.Debug {
+		f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open %s: %w", os.DevNull, err)
+		}
+		return f, func() { _ = f.Close() }, nil
+	}
+	if err := os.MkdirAll(cfg.Serve.Data, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("debug log: %w", err)
+	}
+	path := filepath.Join(cfg.Serve.Data, tuiLogName)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("debug log: %w", err)
+	}
+	return f, func() { _ = f.Close() }, nil
+}
+
+// redirectStderr points fd 2 at w (an *os.File) until restore is called.
+func redirectStderr(w io.Writer) (restore func(), err error) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return func() {}, nil
+	}
+	saved, err := unix.Dup(2)
+	if err != nil {
+		return nil, fmt.Errorf("redirect stderr: %w", err)
+	}
+	unix.CloseOnExec(saved)
+	if err := unix.Dup3(int(f.Fd()), 2, 0); err != nil {
+		_ = unix.Close(saved)
+		return nil, fmt.Errorf("redirect stderr: %w", err)
+	}
+	return func() {
+		_ = unix.Dup3(saved, 2, 0)
+		_ = unix.Close(saved)
+	}, nil
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
