@@ -318,6 +318,7 @@ func (s *mediaSession) setup() error {
 			gcc.SendSideBWEMinBitrate(minBps),
 			gcc.SendSideBWEMaxBitrate(maxBps),
 			gcc.WithLoggerFactory(lf),
+			gcc.SendSideBWEPacer(newBurstPacer(minBps)),
 		)
 	})
 	if err != nil {
