@@ -69,6 +69,9 @@ func (m *Model) handleEvent(ev call.Event) tea.Cmd {
 			}
 		}
 	case call.MediaWarning:
+		if d.Kind == "video" {
+			m.camOff = true // no camera could be opened: nothing is sent
+		}
 		m.setNotice(fmtS(m.t.mediaWarn, d.Kind, d.Error), true)
 	}
 	return nil

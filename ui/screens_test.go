@@ -265,3 +265,20 @@ func BenchmarkInCallView(b *testing.B) {
 		_ = m.View()
 	}
 }
+
+// TestMissingCameraShowsCameraOff: a MEDIA_WARNING about the camera shows
+// the notice and the camera as off, since nothing is sent.
+func TestMissingCameraShowsCameraOff(t *testing.T) {
+	eng := staticEngine(t)
+	m := staticModel(t, eng, "en", 120, 40, nil)
+	m.resetCall()
+	m.peer, m.callType, m.phase, m.started = "bob", protocol.CallVideo, phaseInCall, fixedNow
+	m.Update(eventMsg{ev: call.Event{Name: call.EvMediaWarning, Time: fixedNow, Data: call.MediaWarning{Kind: "video", Error: "no camera"}}})
+	if !m.camOff {
+		t.Fatal("camera still shown on after a video MEDIA_WARNING")
+	}
+	m.Update(eventMsg{ev: call.Event{Name: call.EvMediaWarning, Time: fixedNow, Data: call.MediaWarning{Kind: "audioOut", Error: "no speaker"}}})
+	if v := m.View(); !strings.Contains(v, "no speaker") {
+		t.Errorf("the warning is not shown:\n%s", v)
+	}
+}
