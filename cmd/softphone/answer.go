@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
-	"sync"
-	"syscall"
 )
 
 // Answer actions.
@@ -47,20 +43,12 @@ func runAnswer(ctx context.Context, c *cli, args []string) (int, error) {
 		return exitError, usageError{errors.New("--count must not be negative")}
 	}
 
-	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	eng, err := connect(sigCtx, c, cfg, media.config(cfg))
+	f, sigCtx, release, err := startFollower(ctx, c, cfg, media, *asJSON)
 	if err != nil {
 		return exitError, err
 	}
-	defer eng.Close()
-	f := &follower{
-		eng:         eng,
-		out:         &eventPrinter{w: c.stdout, mu: &sync.Mutex{}, json: *asJSON},
-		events:      eng.Events(),
-		signals:     sigCtx.Done(),
-		stopSignals: stop,
-	}
+	defer release()
+	eng := f.eng
 	status := exitInterrupted
 	for handled := 0; *count == 0 || handled < *count; handled++ {
 		inv, err := f.waitInvite(ctx)

@@ -5,10 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/softphone/softphone/call/protocol"
@@ -51,21 +47,12 @@ func runCall(ctx context.Context, c *cli, args []string) (int, error) {
 		att = json.RawMessage(*attachment)
 	}
 
-	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	eng, err := connect(sigCtx, c, cfg, media.config(cfg))
+	f, sigCtx, release, err := startFollower(ctx, c, cfg, media, *asJSON)
 	if err != nil {
 		return exitError, err
 	}
-	defer eng.Close()
-	f := &follower{
-		eng:         eng,
-		out:         &eventPrinter{w: c.stdout, mu: &sync.Mutex{}, json: *asJSON},
-		events:      eng.Events(),
-		signals:     sigCtx.Done(),
-		stopSignals: stop,
-	}
-	reply, err := eng.Call(sigCtx, peer, callType, att)
+	defer release()
+	reply, err := f.eng.Call(sigCtx, peer, callType, att)
 	if err != nil {
 		return exitError, callError(peer, err)
 	}

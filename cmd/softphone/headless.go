@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/softphone/softphone/call"
@@ -219,6 +222,27 @@ type follower struct {
 	// pending holds invites that arrived while another call was being
 	// followed (its record not in yet); waitInvite hands them out first.
 	pending []protocol.Invite
+}
+
+// startFollower is how `call` and `answer` begin: SIGINT/SIGTERM handling,
+// an engine logged in with the command's media settings, and a follower
+// printing its events. ctx is the signal-aware context for requests; release
+// closes the engine and restores the signal handling.
+func startFollower(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, asJSON bool) (f *follower, sigCtx context.Context, release func(), err error) {
+	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	eng, err := connect(sigCtx, c, cfg, media.config(cfg))
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	f = &follower{
+		eng:         eng,
+		out:         &eventPrinter{w: c.stdout, mu: &sync.Mutex{}, json: asJSON},
+		events:      eng.Events(),
+		signals:     sigCtx.Done(),
+		stopSignals: stop,
+	}
+	return f, sigCtx, func() { _ = eng.Close(); stop() }, nil
 }
 
 // errInterrupted is returned by waitInvite when a signal arrives first.
