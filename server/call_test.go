@@ -8,10 +8,7 @@ import (
 
 func TestCompletedCall(t *testing.T) {
 	srv := startServer(t, nil)
-	ta, tb := mustUser(t, srv, "alice"), mustUser(t, srv, "bob")
-	a, b := dial(t, srv), dial(t, srv)
-	a.login("alice", ta, "a1")
-	b.login("bob", tb, "b1")
+	a, b, _, _ := aliceAndBob(t, srv)
 
 	cr := a.call("bob", protocol.CallVideo, 0)
 	if !cr.CalleeOnline || !protocol.ValidID(cr.ChannelID) || len(cr.ChannelID) < 20 {

@@ -251,3 +251,14 @@ func ref(id string) protocol.ChannelRef { return protocol.ChannelRef{ChannelID: 
 func (c *wsClient) device() string { return c.dev }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// aliceAndBob creates the accounts alice and bob and logs each in on its
+// own connection (devices a1 and b1); it returns the clients and tokens.
+func aliceAndBob(t *testing.T, srv *server.Server) (a, b *wsClient, ta, tb string) {
+	t.Helper()
+	ta, tb = mustUser(t, srv, "alice"), mustUser(t, srv, "bob")
+	a, b = dial(t, srv), dial(t, srv)
+	a.login("alice", ta, "a1")
+	b.login("bob", tb, "b1")
+	return a, b, ta, tb
+}

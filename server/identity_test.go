@@ -128,10 +128,7 @@ func TestTokensNeverLogged(t *testing.T) {
 // device reads.
 func TestLoginReplyFirstUnderEvents(t *testing.T) {
 	srv := startServer(t, nil)
-	ta, tb := mustUser(t, srv, "alice"), mustUser(t, srv, "bob")
-	a, b := dial(t, srv), dial(t, srv)
-	a.login("alice", ta, "a1")
-	b.login("bob", tb, "b1")
+	a, b, _, tb := aliceAndBob(t, srv)
 	cr := a.call("bob", protocol.CallAudio, 0)
 	b.invite()
 	b.mustDo(protocol.ReqAccept, ref(cr.ChannelID), nil)

@@ -292,10 +292,7 @@ func TestOfflineInvite(t *testing.T) {
 
 func TestSwitchCallType(t *testing.T) {
 	srv := startServer(t, nil)
-	ta, tb := mustUser(t, srv, "alice"), mustUser(t, srv, "bob")
-	a, b := dial(t, srv), dial(t, srv)
-	a.login("alice", ta, "a1")
-	b.login("bob", tb, "b1")
+	a, b, _, _ := aliceAndBob(t, srv)
 	cr := a.call("bob", protocol.CallAudio, 0)
 	b.invite()
 	var ar protocol.AcceptReply
@@ -360,10 +357,7 @@ func TestSwitchCallType(t *testing.T) {
 
 func TestReconnectGrace(t *testing.T) {
 	srv := startServer(t, func(c *server.Config) { c.ReconnectGrace = time.Second })
-	ta, tb := mustUser(t, srv, "alice"), mustUser(t, srv, "bob")
-	a, b := dial(t, srv), dial(t, srv)
-	a.login("alice", ta, "a1")
-	b.login("bob", tb, "b1")
+	a, b, _, tb := aliceAndBob(t, srv)
 	cr := a.call("bob", protocol.CallAudio, 0)
 	b.invite()
 	b.mustDo(protocol.ReqAccept, ref(cr.ChannelID), nil)
@@ -447,10 +441,7 @@ func TestContacts(t *testing.T) {
 
 func TestLogoutEndsCall(t *testing.T) {
 	srv := startServer(t, nil)
-	ta, tb := mustUser(t, srv, "alice"), mustUser(t, srv, "bob")
-	a, b := dial(t, srv), dial(t, srv)
-	a.login("alice", ta, "a1")
-	b.login("bob", tb, "b1")
+	a, b, _, _ := aliceAndBob(t, srv)
 	cr := a.call("bob", protocol.CallAudio, 0)
 	b.invite()
 	a.mustDo(protocol.ReqLogout, nil, nil)
