@@ -242,7 +242,7 @@ func startFollower(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, 
 		signals:     sigCtx.Done(),
 		stopSignals: stop,
 	}
-	return f, sigCtx, func() { _ = eng.Close(); stop() }, nil
+	return f, sigCtx, func() { _ = eng.Close(); cfg.trace.close(); stop() }, nil
 }
 
 // errInterrupted is returned by waitInvite when a signal arrives first.

@@ -50,6 +50,7 @@ func runScenario(ctx context.Context, c *cli, args []string) (int, error) {
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	base := media.config(cfg) // nil with --no-media; also opens --trace lazily
+	defer cfg.trace.close()   // after the runner closed its engines
 	r := &scenario.Runner{
 		Factory: scenarioFactory(c, cfg, media, base),
 		Server:  cfg.Server,

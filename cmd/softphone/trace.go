@@ -61,6 +61,20 @@ func (s *traceSink) open(cfg *Config, media *call.MediaConfig) (*trace.Writer, e
 	return w, nil
 }
 
+// close flushes and closes the trace file once every engine of the run is
+// closed; nil-safe, and a sink never opened has nothing to close.
+func (s *traceSink) close() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w != nil {
+		_ = s.w.Close()
+		s.w, s.err = nil, errors.New("--trace: file already closed")
+	}
+}
+
 // configRecord is the effective configuration under the keys of
 // config.yaml (secrets are redacted by the writer), where each explicitly
 // set key came from, and the media settings of this run.

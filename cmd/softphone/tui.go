@@ -60,6 +60,7 @@ func runTUI(ctx context.Context, c *cli, args []string) (int, error) {
 	defer restoreStderr()
 	quiet := &cli{stdout: io.Discard, stderr: logW, getenv: c.getenv}
 	mediaCfg := media.config(cfg)
+	defer cfg.trace.close() // after the engine below is closed
 
 	opts := ui.Options{
 		Server:   cfg.Server,
