@@ -28,15 +28,7 @@ import (
 // tap), "ear" is the playout pull (no device buffers with --audio-out none).
 
 func writeWAV(path string, pcm []int16) error {
-	w, err := audiosrc.CreateWAV(path, audiosrc.SampleRate, 1)
-	if err != nil {
-		return err
-	}
-	if err := w.Write(pcm); err != nil {
-		_ = w.Close()
-		return err
-	}
-	return w.Close()
+	return audiosrc.WriteWAVFile(path, audiosrc.SampleRate, pcm)
 }
 
 func loadWAV(path string) ([]int16, error) {

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/softphone/softphone/call/protocol"
 )
 
 // Engine-local event names, emitted in addition to the wire events of
@@ -30,6 +32,24 @@ type Event struct {
 	Name string
 	Time time.Time
 	Data any
+}
+
+// ChannelID is the channel the event is about, "" for events of no channel
+// (presence, connection, media).
+func (ev Event) ChannelID() string {
+	switch d := ev.Data.(type) {
+	case protocol.Invite:
+		return d.ChannelID
+	case protocol.Peer:
+		return d.ChannelID
+	case protocol.CallTypeChange:
+		return d.ChannelID
+	case protocol.RelayEvent:
+		return d.ChannelID
+	case RecordMessage:
+		return d.ChannelID
+	}
+	return ""
 }
 
 // MarshalJSON renders the headless output shape

@@ -31,14 +31,7 @@ func TestLoopbackEchoesAudioAndVideo(t *testing.T) {
 	dir := t.TempDir()
 	sent := audiocmp.Signal(6, 0.4)
 	wav := filepath.Join(dir, "sent.wav")
-	w, err := audiosrc.CreateWAV(wav, audiosrc.SampleRate, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(sent); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
+	if err := audiosrc.WriteWAVFile(wav, audiosrc.SampleRate, sent); err != nil {
 		t.Fatal(err)
 	}
 	rec := filepath.Join(dir, "rec")

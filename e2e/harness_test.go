@@ -129,8 +129,8 @@ func (d *device) wait(name, ch string) call.Event {
 		if ev.Name == protocol.EvPresence {
 			continue
 		}
-		if ev.Name != name || (ch != "" && channelOf(ev) != ch) {
-			d.t.Fatalf("%s: got %s for %q while waiting for %s on %q; saw %s", d.name, ev.Name, channelOf(ev), name, ch, d.history())
+		if ev.Name != name || (ch != "" && ev.ChannelID() != ch) {
+			d.t.Fatalf("%s: got %s for %q while waiting for %s on %q; saw %s", d.name, ev.Name, ev.ChannelID(), name, ch, d.history())
 		}
 		return ev
 	}
@@ -173,22 +173,6 @@ func (d *device) state(want protocol.CallState) {
 	if got := d.State(); got != want {
 		d.t.Fatalf("%s: state %v, want %v", d.name, got, want)
 	}
-}
-
-func channelOf(ev call.Event) string {
-	switch v := ev.Data.(type) {
-	case protocol.Invite:
-		return v.ChannelID
-	case protocol.Peer:
-		return v.ChannelID
-	case protocol.CallTypeChange:
-		return v.ChannelID
-	case call.RecordMessage:
-		return v.ChannelID
-	case protocol.RelayEvent:
-		return v.ChannelID
-	}
-	return ""
 }
 
 func mustJSON(v any) string {

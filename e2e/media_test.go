@@ -18,14 +18,7 @@ import (
 
 func writeWAV(t *testing.T, path string, pcm []int16) {
 	t.Helper()
-	w, err := audiosrc.CreateWAV(path, audiosrc.SampleRate, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(pcm); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
+	if err := audiosrc.WriteWAVFile(path, audiosrc.SampleRate, pcm); err != nil {
 		t.Fatal(err)
 	}
 }

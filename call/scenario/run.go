@@ -566,25 +566,10 @@ func (s *session) wait(ctx context.Context, d *device, st *Step) (string, error)
 		}
 		return "", fmt.Errorf("%s; %s", why, d.recent(from))
 	}
-	if ch := eventChannel(found); ch != "" {
+	if ch := found.ChannelID(); ch != "" {
 		return strings.TrimSpace("channel " + ch + " " + summary(found)), nil
 	}
 	return strings.TrimSpace(summary(found)), nil
-}
-
-// eventChannel is the channel an event is about ("" for none).
-func eventChannel(ev call.Event) string {
-	switch v := ev.Data.(type) {
-	case protocol.Invite:
-		return v.ChannelID
-	case protocol.Peer:
-		return v.ChannelID
-	case call.RecordMessage:
-		return v.ChannelID
-	case protocol.CallTypeChange:
-		return v.ChannelID
-	}
-	return ""
 }
 
 // matchData compares an event's JSON fields with the wanted values; it

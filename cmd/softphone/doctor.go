@@ -276,15 +276,10 @@ func writeBurst(path string) error {
 	pcm := make([]int16, n(burstLead), n(burstLead+burstLen+burstTail))
 	pcm = append(pcm, audiocmp.Signal(burstLen.Seconds(), 0.3)...)
 	pcm = append(pcm, make([]int16, n(burstTail))...)
-	w, err := audiosrc.CreateWAV(path, audiosrc.SampleRate, 1)
-	if err != nil {
+	if err := audiosrc.WriteWAVFile(path, audiosrc.SampleRate, pcm); err != nil {
 		return fmt.Errorf("echo test signal: %w", err)
 	}
-	if err := w.Write(pcm); err != nil {
-		_ = w.Close()
-		return fmt.Errorf("echo test signal: %w", err)
-	}
-	return w.Close()
+	return nil
 }
 
 // checkTURN allocates a relay on the TURN server of the login reply.

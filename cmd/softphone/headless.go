@@ -170,21 +170,6 @@ func describe(ev call.Event) string {
 	return ""
 }
 
-// channelOf returns the channel an event is about, "" for none.
-func channelOf(ev call.Event) string {
-	switch d := ev.Data.(type) {
-	case protocol.Invite:
-		return d.ChannelID
-	case protocol.Peer:
-		return d.ChannelID
-	case call.RecordMessage:
-		return d.ChannelID
-	case protocol.CallTypeChange:
-		return d.ChannelID
-	}
-	return ""
-}
-
 // endsCall reports whether an event means the call on its channel is over
 // for this device (the record follows).
 func endsCall(name string) bool {
@@ -346,7 +331,7 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 			if err := f.handle(ev); err != nil {
 				return exitError, err
 			}
-			if ch := channelOf(ev); ch != plan.channelID {
+			if ch := ev.ChannelID(); ch != plan.channelID {
 				if inv, ok := ev.Data.(protocol.Invite); ok && ev.Name == protocol.EvInvited {
 					f.pending = append(f.pending, inv)
 				}

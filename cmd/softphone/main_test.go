@@ -199,10 +199,7 @@ func cmdMkWAV(ts *testscript.TestScript, neg bool, args []string) {
 		ph += 2 * math.Pi * (400 + 300*math.Sin(2*math.Pi*0.3*t)) / audiosrc.SampleRate
 		pcm[i] = float32(0.3 * math.Sin(ph))
 	}
-	w, err := audiosrc.CreateWAV(ts.MkAbs(args[0]), audiosrc.SampleRate, 1)
-	ts.Check(err)
-	ts.Check(w.Write(audiosrc.ToInt16(pcm)))
-	ts.Check(w.Close())
+	ts.Check(audiosrc.WriteWAVFile(ts.MkAbs(args[0]), audiosrc.SampleRate, audiosrc.ToInt16(pcm)))
 }
 
 // cmdWAVLevel checks that a WAV file holds at least SECONDS of audio whose

@@ -41,6 +41,19 @@ func CreateWAV(path string, sampleRate, channels int) (*WAVWriter, error) {
 	return w, nil
 }
 
+// WriteWAVFile writes pcm as a mono WAV file at sampleRate.
+func WriteWAVFile(path string, sampleRate int, pcm []int16) error {
+	w, err := CreateWAV(path, sampleRate, 1)
+	if err != nil {
+		return err
+	}
+	if err := w.Write(pcm); err != nil {
+		_ = w.Close()
+		return err
+	}
+	return w.Close()
+}
+
 // NewWAVWriter writes a WAV header to dst and returns the writer.
 func NewWAVWriter(dst io.WriteSeeker, sampleRate, channels int) (*WAVWriter, error) {
 	if channels != 1 && channels != 2 {

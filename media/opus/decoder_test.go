@@ -17,20 +17,7 @@ const (
 // encodeAll encodes sig in 20 ms frames.
 func encodeAll(t testing.TB, sig []int16, o opus.EncoderOptions) [][]byte {
 	t.Helper()
-	enc, err := opus.NewEncoder(rate, 1, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	var pkts [][]byte
-	for off := 0; off+frame <= len(sig); off += frame {
-		p, err := enc.Encode(sig[off : off+frame])
-		if err != nil {
-			t.Fatal(err)
-		}
-		pkts = append(pkts, p)
-	}
-	return pkts
+	return opustest.Encode(t, sig, rate, o)
 }
 
 func newDec(t testing.TB) *opus.Decoder {

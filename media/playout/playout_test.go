@@ -34,19 +34,7 @@ func encode(t testing.TB, seconds float64) ([]int16, [][]byte) {
 func encodeWith(t testing.TB, seconds float64, o opus.EncoderOptions) ([]int16, [][]byte) {
 	t.Helper()
 	sig := opustest.Speechish(int(seconds*rate), rate)
-	enc, err := opus.NewEncoder(rate, 1, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	var pkts [][]byte
-	for off := 0; off+frame <= len(sig); off += frame {
-		p, err := enc.Encode(sig[off : off+frame])
-		if err != nil {
-			t.Fatal(err)
-		}
-		pkts = append(pkts, p)
-	}
+	pkts := opustest.Encode(t, sig, rate, o)
 	return sig[:len(pkts)*frame], pkts
 }
 

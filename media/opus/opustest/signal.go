@@ -1,5 +1,6 @@
-// Package opustest provides the test signal and the correlation measures the
-// tests of the Opus receive path (decoder, playout buffer) share.
+// Package opustest provides the test signal, the packet encoding and the
+// correlation measures that the tests of the Opus receive path (decoder,
+// playout buffer) share.
 package opustest
 
 import "math"
