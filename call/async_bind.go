@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/mediadevices"
 	"github.com/pion/webrtc/v4"
@@ -24,20 +25,38 @@ import (
 // either way (the session forces a keyframe once connected).
 type asyncBindTrack struct {
 	mediadevices.Track
-	mime string // the codec the selector encodes, e.g. video/VP8
-	log  *slog.Logger
+	mime      string // the codec the selector encodes, e.g. video/VP8
+	log       *slog.Logger
+	connected *atomic.Bool // the session's transport is up (connect_replay.go)
 
 	mu    sync.Mutex
 	binds map[string]*asyncBind // by TrackLocalContext.ID
 }
 
 type asyncBind struct {
-	done chan struct{}
-	err  error
+	done   chan struct{}
+	err    error
+	writer *replayWriter
 }
 
-func newAsyncBindTrack(t mediadevices.Track, mime string, log *slog.Logger) *asyncBindTrack {
-	return &asyncBindTrack{Track: t, mime: mime, log: log, binds: map[string]*asyncBind{}}
+func newAsyncBindTrack(t mediadevices.Track, mime string, connected *atomic.Bool, log *slog.Logger) *asyncBindTrack {
+	return &asyncBindTrack{Track: t, mime: mime, log: log, connected: connected, binds: map[string]*asyncBind{}}
+}
+
+// replay sends what each binding kept while the transport was not up and
+// returns the number of packets.
+func (t *asyncBindTrack) replay() int {
+	t.mu.Lock()
+	writers := make([]*replayWriter, 0, len(t.binds))
+	for _, b := range t.binds {
+		writers = append(writers, b.writer)
+	}
+	t.mu.Unlock()
+	n := 0
+	for _, w := range writers {
+		n += w.replay()
+	}
+	return n
 }
 
 // Bind picks the negotiated codec matching the encoder and binds the
@@ -53,11 +72,12 @@ func (t *asyncBindTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecPara
 	if chosen == nil {
 		return webrtc.RTPCodecParameters{}, errors.New("bind " + t.Kind().String() + " track: the peer did not accept " + t.mime)
 	}
-	b := &asyncBind{done: make(chan struct{})}
+	b := &asyncBind{done: make(chan struct{}),
+		writer: newReplayWriter(ctx.WriteStream(), t.Kind() == webrtc.RTPCodecTypeVideo, t.connected)}
 	t.mu.Lock()
 	t.binds[ctx.ID()] = b
 	t.mu.Unlock()
-	only := onlyCodec{TrackLocalContext: ctx, codec: *chosen}
+	only := onlyCodec{TrackLocalContext: ctx, codec: *chosen, writer: b.writer}
 	go func() {
 		defer close(b.done)
 		got, err := t.Track.Bind(only)
@@ -90,11 +110,15 @@ func (t *asyncBindTrack) Unbind(ctx webrtc.TrackLocalContext) error {
 }
 
 // onlyCodec narrows a bind context to one codec, so that mediadevices
-// encodes exactly the codec Bind already reported to pion.
+// encodes exactly the codec Bind already reported to pion, and writes
+// through the binding's replayWriter.
 type onlyCodec struct {
 	webrtc.TrackLocalContext
-	codec webrtc.RTPCodecParameters
+	codec  webrtc.RTPCodecParameters
+	writer *replayWriter
 }
+
+func (o onlyCodec) WriteStream() webrtc.TrackLocalWriter { return o.writer }
 
 func (o onlyCodec) CodecParameters() []webrtc.RTPCodecParameters {
 	return []webrtc.RTPCodecParameters{o.codec}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ type fakeBindCtx struct {
 
 func (c fakeBindCtx) CodecParameters() []webrtc.RTPCodecParameters { return c.codecs }
 func (c fakeBindCtx) ID() string                                   { return "ctx1" }
+func (c fakeBindCtx) WriteStream() webrtc.TrackLocalWriter         { return nil }
 
 type fakeBindTrack struct {
 	mediadevices.Track
@@ -53,7 +55,7 @@ func bindCodecs() []webrtc.RTPCodecParameters {
 func TestAsyncBindReturnsBeforeTheSourceIsReady(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	inner := &fakeBindTrack{release: make(chan struct{}), seen: make(chan []webrtc.RTPCodecParameters, 1), unbound: make(chan struct{})}
-	tr := newAsyncBindTrack(inner, "video/vp8", log)
+	tr := newAsyncBindTrack(inner, "video/vp8", new(atomic.Bool), log)
 	ctx := fakeBindCtx{codecs: bindCodecs()}
 
 	got, err := tr.Bind(ctx) // the inner Bind is still blocked
@@ -84,12 +86,12 @@ func TestAsyncBindReturnsBeforeTheSourceIsReady(t *testing.T) {
 func TestAsyncBindFailures(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	inner := &fakeBindTrack{release: make(chan struct{}), seen: make(chan []webrtc.RTPCodecParameters, 1), unbound: make(chan struct{}), err: errors.New("no frame")}
-	tr := newAsyncBindTrack(inner, "video/H264", log)
+	tr := newAsyncBindTrack(inner, "video/H264", new(atomic.Bool), log)
 	if _, err := tr.Bind(fakeBindCtx{codecs: bindCodecs()}); err == nil {
 		t.Fatal("Bind accepted a context without the encoder's codec")
 	}
 
-	tr = newAsyncBindTrack(inner, webrtc.MimeTypeVP8, log)
+	tr = newAsyncBindTrack(inner, webrtc.MimeTypeVP8, new(atomic.Bool), log)
 	ctx := fakeBindCtx{codecs: bindCodecs()}
 	if _, err := tr.Bind(ctx); err != nil {
 		t.Fatal(err)

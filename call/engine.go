@@ -395,6 +395,16 @@ func (e *Engine) Close() error {
 
 // send issues a request on the current connection.
 func (e *Engine) send(ctx context.Context, typ string, payload any, apply func(json.RawMessage, error)) (json.RawMessage, error) {
+	await, err := e.begin(typ, payload, apply)
+	if err != nil {
+		return nil, err
+	}
+	return await(ctx)
+}
+
+// begin writes a request on the current connection and returns the wait
+// for its reply (conn.begin).
+func (e *Engine) begin(typ string, payload any, apply func(json.RawMessage, error)) (func(context.Context) (json.RawMessage, error), error) {
 	e.mu.Lock()
 	c, s := e.conn, e.sess
 	e.mu.Unlock()
@@ -404,7 +414,7 @@ func (e *Engine) send(ctx context.Context, typ string, payload any, apply func(j
 	if c == nil {
 		return nil, protocol.Errorf(protocol.CodeUnavailable, "signaling connection lost; reconnecting")
 	}
-	return c.request(ctx, typ, payload, apply)
+	return c.begin(typ, payload, apply)
 }
 
 // isChannelGone reports codes meaning the channel can no longer be acted on
@@ -654,17 +664,33 @@ func (e *Engine) SwitchCallType(ctx context.Context, t protocol.CallType, state 
 // Relay sends media negotiation (offer, answer, candidate) to the peer
 // device of the active call, with the channel token.
 func (e *Engine) Relay(ctx context.Context, kind string, payload json.RawMessage) error {
+	await, err := e.beginRelay(kind, payload)
+	if err != nil {
+		return err
+	}
+	return await(ctx)
+}
+
+// beginRelay sends a relay and returns the wait for the server's answer, so
+// a media session can send its description and candidates back to back.
+func (e *Engine) beginRelay(kind string, payload json.RawMessage) (func(context.Context) error, error) {
 	e.mu.Lock()
 	st, cur := e.state, e.cur
 	e.mu.Unlock()
 	if st != protocol.StateInCall {
-		return protocol.Errorf(protocol.CodeChannelNotActive, "relay is only possible in a call (state %s)", st)
+		return nil, protocol.Errorf(protocol.CodeChannelNotActive, "relay is only possible in a call (state %s)", st)
 	}
 	req := protocol.Relay{ChannelID: cur.ChannelID, Token: cur.MediaToken, Kind: kind, Payload: payload}
-	if _, err := e.send(ctx, protocol.ReqRelay, req, nil); err != nil {
-		return fmt.Errorf("relay %s: %w", kind, err)
+	await, err := e.begin(protocol.ReqRelay, req, nil)
+	if err != nil {
+		return nil, fmt.Errorf("relay %s: %w", kind, err)
 	}
-	return nil
+	return func(ctx context.Context) error {
+		if _, err := await(ctx); err != nil {
+			return fmt.Errorf("relay %s: %w", kind, err)
+		}
+		return nil
+	}, nil
 }
 
 // Ping measures one request round trip and returns the server's clock.

@@ -132,7 +132,7 @@ func (e *Engine) startMediaLocked() {
 		cfg:      *e.cfg.Media,
 		log:      e.log.With("channelId", cur.ChannelID),
 		emit:     e.bus.emit,
-		relay:    e.Relay,
+		relay:    e.beginRelay,
 		ice:      e.sessionICEServers,
 		channel:  cur.ChannelID,
 		self:     e.account,

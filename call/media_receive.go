@@ -7,9 +7,7 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/softphone/softphone/media/pa"
 	"github.com/softphone/softphone/media/playout"
@@ -23,8 +21,6 @@ const (
 	videoStall = time.Second
 	// pliInterval rate-limits our keyframe requests.
 	pliInterval = 300 * time.Millisecond
-	// sampleMaxLate is the VP8 frame assembler's reorder window in packets.
-	sampleMaxLate = 256
 	// sampleMaxDelay drops a frame that waited this long for a missing
 	// packet (NACK had its chance); the next keyframe repairs the picture.
 	sampleMaxDelay = 400 * time.Millisecond
@@ -149,7 +145,12 @@ func (s *mediaSession) openPlayback() {
 	s.spawn(s.pacedSpeaker)
 }
 
-// pacedSpeaker pulls 20 ms of audio every 20 ms of wall-clock time.
+// pacedSpeaker pulls 20 ms of audio every 20 ms of wall-clock time. Its
+// phase follows the remote audio: when a track's first packet arrives it
+// pulls at once and counts its 20 ms from there, so the first audio plays
+// on arrival and later packets wait for the speaker as little as the
+// sender's clock allows, instead of up to a frame for a timer that started
+// with the session.
 func (s *mediaSession) pacedSpeaker() {
 	const frame = 20 * time.Millisecond
 	buf := make([]int16, pa.FrameSamples)
@@ -161,6 +162,11 @@ func (s *mediaSession) pacedSpeaker() {
 		case <-s.ctx.Done():
 			return
 		case <-t.C:
+		case <-s.audioArrived:
+			if !t.Stop() {
+				<-t.C
+			}
+			next = time.Now()
 		}
 		s.speak(buf)
 		next = next.Add(frame)
@@ -194,12 +200,20 @@ func (s *mediaSession) receiveAudio(track *webrtc.TrackRemote) {
 	}
 	s.player.add(buf)
 	s.emit(EvAudioAvailable, Availability{UserID: s.peer, Available: true})
+	first := true
 	for {
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
 			break
 		}
 		buf.Push(pkt.SequenceNumber, pkt.Timestamp, time.Now(), pkt.Payload)
+		if first {
+			first = false
+			select {
+			case s.audioArrived <- struct{}{}:
+			default:
+			}
+		}
 	}
 	s.player.remove(buf)
 	_ = buf.Close()
@@ -234,7 +248,7 @@ func (s *mediaSession) receiveVideo(track *webrtc.TrackRemote) {
 			s.log.Debug("send PLI", "err", err)
 		}
 	}
-	sb := samplebuilder.New(sampleMaxLate, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(sampleMaxDelay))
+	asm := vp8.NewAssembler(sampleMaxDelay)
 	needKey := true
 	for {
 		_ = track.SetReadDeadline(time.Now().Add(videoStall))
@@ -246,13 +260,13 @@ func (s *mediaSession) receiveVideo(track *webrtc.TrackRemote) {
 		if err != nil {
 			break
 		}
-		sb.Push(pkt)
-		for smp := sb.Pop(); smp != nil; smp = sb.Pop() {
-			if smp.PrevDroppedPackets > 0 {
+		now := time.Now()
+		asm.Push(pkt, now)
+		for f, ok := asm.Pop(now); ok; f, ok = asm.Pop(now) {
+			if f.AfterLoss {
 				needKey = true
 			}
-			key := len(smp.Data) > 0 && smp.Data[0]&1 == 0
-			if needKey && !key {
+			if needKey && !f.Keyframe {
 				pli()
 				continue
 			}
@@ -260,9 +274,9 @@ func (s *mediaSession) receiveVideo(track *webrtc.TrackRemote) {
 			rec := s.rec
 			s.mu.Unlock()
 			if rec != nil {
-				_ = rec.WriteVideo(smp.Data, smp.PacketTimestamp)
+				_ = rec.WriteVideo(f.Data, f.Timestamp)
 			}
-			img, err := dec.Decode(smp.Data)
+			img, err := dec.Decode(f.Data)
 			if errors.Is(err, vp8.ErrNoFrame) {
 				continue
 			}

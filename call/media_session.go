@@ -67,8 +67,8 @@ type sessionParams struct {
 	cfg      MediaConfig
 	log      *slog.Logger
 	emit     func(name string, data any)
-	relay    func(ctx context.Context, kind string, payload json.RawMessage) error
-	ice      func(ctx context.Context) []webrtc.ICEServer // nil: cfg.ICEServers only
+	relay    func(kind string, payload json.RawMessage) (func(context.Context) error, error) // Engine.beginRelay
+	ice      func(ctx context.Context) []webrtc.ICEServer                                    // nil: cfg.ICEServers only
 	channel  string
 	self     string
 	peer     string
@@ -95,11 +95,15 @@ type mediaSession struct {
 	inbox  chan protocol.RelayEvent
 	outbox chan outRelay
 	typeCh chan protocol.CallType
+	// audioArrived carries a remote audio track's first packet to the
+	// paced speaker (media_receive.go).
+	audioArrived chan struct{}
 
 	micMutedF    atomic.Bool
 	camOffF      atomic.Bool
 	remoteMutedF atomic.Bool
 	audioPlaying atomic.Bool // AUDIO_PLAYING was emitted
+	connected    atomic.Bool // DTLS is up: senders' packets leave (connect_replay.go)
 
 	mu       sync.Mutex // guards the fields below
 	closing  bool
@@ -111,6 +115,8 @@ type mediaSession struct {
 	vTrack   mediadevices.Track
 	aSender  *webrtc.RTPSender
 	vSender  *webrtc.RTPSender
+	aBind    *asyncBindTrack
+	vBind    *asyncBindTrack
 	venc     *encoderHook
 	aenc     *opus.EncoderBuilder
 	est      cc.BandwidthEstimator
@@ -122,6 +128,10 @@ type mediaSession struct {
 	playback *pa.Playback
 	rec      *record.Recorder
 	pair     [2]string // candidate types of the selected ICE pair: local, remote
+	// While a local description is being set, gathered candidates wait
+	// here, so the description reaches the peer before them.
+	holdCands bool
+	heldCands []webrtc.ICECandidateInit
 
 	// Signaling-loop state (only the loop goroutine touches these).
 	pendingCands []webrtc.ICECandidateInit
@@ -143,6 +153,7 @@ func newMediaSession(p sessionParams) *mediaSession {
 		inbox:         make(chan protocol.RelayEvent, maxPendingSignals),
 		outbox:        make(chan outRelay, maxQueuedRelays),
 		typeCh:        make(chan protocol.CallType, 4),
+		audioArrived:  make(chan struct{}, 1),
 		remote:        map[webrtc.RTPCodecType]uint32{},
 	}
 	s.micMutedF.Store(p.micMuted)
@@ -185,20 +196,59 @@ func (s *mediaSession) send(kind string, v any) {
 	}
 }
 
+// sendRelays sends queued relays in order without waiting for each answer
+// (the server handles them in order), so a description and its candidates
+// leave back to back; checkRelays collects the answers.
 func (s *mediaSession) sendRelays() {
 	defer s.runWG.Done()
+	acks := make(chan relayAck, maxQueuedRelays)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.checkRelays(acks)
+	}()
+	defer func() {
+		close(acks)
+		<-done
+	}()
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case m := <-s.outbox:
-			ctx, cancel := context.WithTimeout(s.ctx, relayTimeout)
-			err := s.relay(ctx, m.kind, m.payload)
-			cancel()
-			if err != nil && s.ctx.Err() == nil {
-				s.log.Warn("media relay failed", "kind", m.kind, "err", err)
+			await, err := s.relay(m.kind, m.payload)
+			if err != nil {
+				s.relayFailed(m.kind, err)
+				continue
+			}
+			select {
+			case acks <- relayAck{kind: m.kind, await: await}:
+			case <-s.ctx.Done():
+				return
 			}
 		}
+	}
+}
+
+type relayAck struct {
+	kind  string
+	await func(context.Context) error
+}
+
+func (s *mediaSession) checkRelays(acks <-chan relayAck) {
+	for a := range acks {
+		ctx, cancel := context.WithTimeout(s.ctx, relayTimeout)
+		err := a.await(ctx)
+		cancel()
+		if err != nil {
+			s.relayFailed(a.kind, err)
+		}
+	}
+}
+
+func (s *mediaSession) relayFailed(kind string, err error) {
+	if s.ctx.Err() == nil {
+		s.log.Warn("media relay failed", "kind", kind, "err", err)
 	}
 }
 
@@ -380,6 +430,13 @@ func (s *mediaSession) setup() error {
 		}
 		init := c.ToJSON()
 		s.tr.candidate(true, s.channel, init)
+		s.mu.Lock()
+		if s.holdCands {
+			s.heldCands = append(s.heldCands, init)
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
 		s.send(protocol.RelayCandidate, mediaSignal{Candidate: &init})
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
@@ -387,7 +444,11 @@ func (s *mediaSession) setup() error {
 		s.tr.media(s.channel, st.String())
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
-			// The first keyframe was encoded before DTLS was up and lost.
+			if !s.connected.Swap(true) {
+				s.replayEarlyMedia()
+			}
+			// What was encoded before DTLS was up was lost (but for the
+			// replay): the next frame starts a fresh picture.
 			venc.forceKeyFrame()
 		case webrtc.PeerConnectionStateFailed:
 			s.log.Warn("media connection failed (no ICE path to the peer)")
@@ -414,6 +475,19 @@ func (s *mediaSession) setup() error {
 		s.addVideo()
 	}
 	return nil
+}
+
+// replayEarlyMedia sends the newest audio packet and keyframe that were
+// captured before DTLS was up, instead of waiting for the next capture.
+func (s *mediaSession) replayEarlyMedia() {
+	s.mu.Lock()
+	binds := []*asyncBindTrack{s.aBind, s.vBind}
+	s.mu.Unlock()
+	for i, b := range binds {
+		if b != nil {
+			s.log.Debug("replayed early media", "kind", []string{"audio", "video"}[i], "packets", b.replay())
+		}
+	}
 }
 
 // paSystem returns the PortAudio system, opening one on first use.
@@ -474,14 +548,15 @@ func (s *mediaSession) addAudio() {
 	}
 	s.mu.Unlock()
 	track := mediadevices.NewAudioTrack(mic, s.sel)
-	sender, err := s.pc.AddTrack(newAsyncBindTrack(track, webrtc.MimeTypeOpus, s.log))
+	bind := newAsyncBindTrack(track, webrtc.MimeTypeOpus, &s.connected, s.log)
+	sender, err := s.pc.AddTrack(bind)
 	if err != nil {
 		s.log.Warn("add audio track", "err", err)
 		_ = track.Close()
 		return
 	}
 	s.mu.Lock()
-	s.mic, s.aTrack, s.aSender = mic, track, sender
+	s.mic, s.aTrack, s.aSender, s.aBind = mic, track, sender, bind
 	s.mu.Unlock()
 	// Opus has no keyframe controller, so mediadevices never reads this
 	// sender's RTCP; unread, it would stall the interceptors' reports.
@@ -514,14 +589,15 @@ func (s *mediaSession) addVideo() {
 	}
 	cam.taps = s.taps
 	track := mediadevices.NewVideoTrack(cam, s.sel)
-	sender, err := s.pc.AddTrack(newAsyncBindTrack(track, s.venc.RTPCodec().MimeType, s.log))
+	bind := newAsyncBindTrack(track, s.venc.RTPCodec().MimeType, &s.connected, s.log)
+	sender, err := s.pc.AddTrack(bind)
 	if err != nil {
 		s.log.Warn("add video track", "err", err)
 		_ = track.Close()
 		return
 	}
 	s.mu.Lock()
-	s.cam, s.vTrack, s.vSender = cam, track, sender
+	s.cam, s.vTrack, s.vSender, s.vBind = cam, track, sender, bind
 	s.mu.Unlock()
 	// No RTCP drain here: mediadevices reads this sender's RTCP for PLI/FIR.
 }
@@ -543,7 +619,7 @@ func (s *mediaSession) ensureVideoRecv() {
 func (s *mediaSession) removeVideo() {
 	s.mu.Lock()
 	sender, track, cam := s.vSender, s.vTrack, s.cam
-	s.vSender, s.vTrack, s.cam = nil, nil, nil
+	s.vSender, s.vTrack, s.cam, s.vBind = nil, nil, nil, nil
 	s.mu.Unlock()
 	if sender != nil {
 		if err := s.pc.RemoveTrack(sender); err != nil {
@@ -586,11 +662,31 @@ func (s *mediaSession) negotiate() {
 		s.log.Warn("create offer", "err", err)
 		return
 	}
+	s.holdCandidates()
+	defer s.releaseCandidates()
 	if err := s.pc.SetLocalDescription(offer); err != nil {
 		s.log.Warn("set local offer", "err", err)
 		return
 	}
 	s.send(protocol.RelayOffer, s.pc.LocalDescription())
+}
+
+// holdCandidates makes gathered candidates wait until releaseCandidates,
+// which sends them after the description it brackets.
+func (s *mediaSession) holdCandidates() {
+	s.mu.Lock()
+	s.holdCands = true
+	s.mu.Unlock()
+}
+
+func (s *mediaSession) releaseCandidates() {
+	s.mu.Lock()
+	held := s.heldCands
+	s.holdCands, s.heldCands = false, nil
+	s.mu.Unlock()
+	for i := range held {
+		s.send(protocol.RelayCandidate, mediaSignal{Candidate: &held[i]})
+	}
 }
 
 func (s *mediaSession) handleSignal(ev protocol.RelayEvent) {
@@ -617,11 +713,16 @@ func (s *mediaSession) handleSignal(ev protocol.RelayEvent) {
 				s.log.Warn("create answer", "err", err)
 				return
 			}
-			if err := s.pc.SetLocalDescription(ans); err != nil {
+			s.holdCandidates()
+			err = s.pc.SetLocalDescription(ans)
+			if err == nil {
+				s.send(protocol.RelayAnswer, s.pc.LocalDescription())
+			}
+			s.releaseCandidates()
+			if err != nil {
 				s.log.Warn("set local answer", "err", err)
 				return
 			}
-			s.send(protocol.RelayAnswer, s.pc.LocalDescription())
 			if s.unnegotiatedSender() {
 				s.send(protocol.RelayControl, mediaSignal{Renegotiate: true})
 			}

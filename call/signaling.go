@@ -213,6 +213,18 @@ func (c *conn) keepalive(interval time.Duration) {
 // timeout, ctx, or the connection's end. A non-zero reply code is returned
 // as *protocol.Error.
 func (c *conn) request(ctx context.Context, typ string, payload any, apply func(json.RawMessage, error)) (json.RawMessage, error) {
+	await, err := c.begin(typ, payload, apply)
+	if err != nil {
+		return nil, err
+	}
+	return await(ctx)
+}
+
+// begin writes a request and returns the wait for its reply. The server
+// answers a connection's requests in the order they arrive, so requests
+// begun one after another take effect in that order without waiting for
+// each reply: a media session pipelines its offer and candidates this way.
+func (c *conn) begin(typ string, payload any, apply func(json.RawMessage, error)) (func(context.Context) (json.RawMessage, error), error) {
 	p := &pendingRequest{done: make(chan reply, 1), apply: apply}
 	c.mu.Lock()
 	c.seq++
@@ -229,27 +241,28 @@ func (c *conn) request(ctx context.Context, typ string, payload any, apply func(
 		c.forget(id)
 		return nil, fmt.Errorf("send %s: %w", typ, err)
 	}
-
-	timer := time.NewTimer(c.timeout)
-	defer timer.Stop()
-	var cause error
-	select {
-	case r := <-p.done:
-		return r.data, r.err
-	case <-ctx.Done():
-		cause = ctx.Err()
-	case <-timer.C:
-		cause = fmt.Errorf("no reply within %v", c.timeout)
-	case <-c.closed:
-		cause = fmt.Errorf("connection lost: %w", c.err)
-	}
-	if !c.forget(id) {
-		// The read loop claimed the reply concurrently; its apply already
-		// ran, so report the reply rather than the timeout.
-		r := <-p.done
-		return r.data, r.err
-	}
-	return nil, fmt.Errorf("%s request: %w", typ, cause)
+	return func(ctx context.Context) (json.RawMessage, error) {
+		timer := time.NewTimer(c.timeout)
+		defer timer.Stop()
+		var cause error
+		select {
+		case r := <-p.done:
+			return r.data, r.err
+		case <-ctx.Done():
+			cause = ctx.Err()
+		case <-timer.C:
+			cause = fmt.Errorf("no reply within %v", c.timeout)
+		case <-c.closed:
+			cause = fmt.Errorf("connection lost: %w", c.err)
+		}
+		if !c.forget(id) {
+			// The read loop claimed the reply concurrently; its apply already
+			// ran, so report the reply rather than the timeout.
+			r := <-p.done
+			return r.data, r.err
+		}
+		return nil, fmt.Errorf("%s request: %w", typ, cause)
+	}, nil
 }
 
 // forget removes a pending request and reports whether it was still there.
