@@ -386,6 +386,7 @@ func (s *mediaSession) setup() error {
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
 	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(usableInterfaceIP)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetDTLSRetransmissionInterval(dtlsRetransmit)
 	se.SetICETimeouts(iceDisconnected, iceFailed, iceKeepalive)
@@ -403,7 +404,9 @@ func (s *mediaSession) setup() error {
 		pcCfg.ICEServers = s.ice(ctx)
 		cancel()
 	}
-	if cfg.RelayOnly {
+	if !cfg.RelayOnly {
+		pcCfg.ICEServers = withoutLoopbackServers(pcCfg.ICEServers)
+	} else {
 		pcCfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
 		if !hasTURN(pcCfg.ICEServers) {
 			s.log.Warn("relay-only, but there is no TURN server: media will not connect")
