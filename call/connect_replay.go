@@ -41,13 +41,21 @@ func newReplayWriter(w webrtc.TrackLocalWriter, video bool, connected *atomic.Bo
 }
 
 // WriteRTP passes the packet on and, before the transport is up, keeps it.
+//
+// It never returns an error: mediadevices ends a track's send loop on a
+// write error, and pion stops a sender (its writes then fail) right before
+// it unbinds the track; an Unbind racing with the loop's own end waits
+// forever for it (mediadevices v0.9.4 baseTrack.unbind), which hung
+// Engine.Close. The loop ends through Unbind instead; the transport's
+// failures show in the connection state.
 func (w *replayWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.flushed && !w.connected.Load() {
 		w.hold(h, payload)
 	}
-	return w.TrackLocalWriter.WriteRTP(h, payload)
+	n, _ := w.TrackLocalWriter.WriteRTP(h, payload)
+	return n, nil
 }
 
 // hold keeps the packet if it belongs to what would be replayed. w.mu held.

@@ -146,11 +146,11 @@ func (s *mediaSession) openPlayback() {
 }
 
 // pacedSpeaker pulls 20 ms of audio every 20 ms of wall-clock time. Its
-// phase follows the remote audio: when a track's first packet arrives it
-// pulls at once and counts its 20 ms from there, so the first audio plays
-// on arrival and later packets wait for the speaker as little as the
-// sender's clock allows, instead of up to a frame for a timer that started
-// with the session.
+// phase follows the remote audio: a track's first packet is pulled the
+// moment it arrives (the first audio plays on arrival, not on a timer that
+// started with the session), and later pulls fall half a frame after the
+// packets' expected arrivals, so a packet may be up to half a frame late
+// without the playout buffer holding a whole extra frame.
 func (s *mediaSession) pacedSpeaker() {
 	const frame = 20 * time.Millisecond
 	buf := make([]int16, pa.FrameSamples)
@@ -163,10 +163,8 @@ func (s *mediaSession) pacedSpeaker() {
 			return
 		case <-t.C:
 		case <-s.audioArrived:
-			if !t.Stop() {
-				<-t.C
-			}
-			next = time.Now()
+			t.Stop()
+			next = time.Now().Add(frame / 2)
 		}
 		s.speak(buf)
 		next = next.Add(frame)

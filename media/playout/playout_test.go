@@ -440,3 +440,45 @@ func TestFastStart(t *testing.T) {
 		})
 	}
 }
+
+// TestDriftSettlesDown: a stall early in the call makes the buffer build
+// delay (concealment, then the late packets in a burst). Once the network
+// is clean again and every packet has a frame of slack to spare, the buffer
+// must come back near its target rather than keep the extra frame.
+func TestDriftSettlesDown(t *testing.T) {
+	_, pkts := encode(t, 6)
+	now := time.Unix(0, 0)
+	b, err := playout.New(playout.Config{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	out := make([]int16, frame)
+	// Packet i is sent at 20i ms; packets 5..7 are held 70 ms by the
+	// network and arrive together. The speaker pulls at 20i + 10 ms.
+	arrive := func(i int) time.Duration {
+		d := time.Duration(i) * 20 * time.Millisecond
+		if i >= 5 && i <= 7 {
+			return 7*20*time.Millisecond + 10*time.Millisecond/2
+		}
+		return d
+	}
+	next := 0
+	for k := range len(pkts) {
+		pullAt := time.Duration(k)*20*time.Millisecond + 10*time.Millisecond
+		for next < len(pkts) && arrive(next) <= pullAt {
+			now = time.Unix(0, 0).Add(arrive(next))
+			b.Push(uint16(next), uint32(next*frame), now, pkts[next])
+			next++
+		}
+		now = time.Unix(0, 0).Add(pullAt)
+		b.Pull(out)
+	}
+	st := b.Stats()
+	if st.Inserted+st.Concealed == 0 {
+		t.Fatalf("the stall raised no delay: %+v", st)
+	}
+	if st.DelayMs > st.TargetDelayMs+10 {
+		t.Fatalf("delay %.1f ms stayed more than half a frame above the target %.1f ms: %+v", st.DelayMs, st.TargetDelayMs, st)
+	}
+}
