@@ -129,6 +129,7 @@ type Engine struct {
 	earlyRelay []protocol.RelayEvent // negotiation that beat our session's start
 	micMuted   bool
 	camOff     bool
+	camEntry   string // the camera SwitchCamera last chose (VideoIn syntax)
 	frames     *frameSlot
 
 	tr *engineTracer // nil without Config.Trace

@@ -1,6 +1,11 @@
 package call
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -35,6 +40,13 @@ type MediaConfig struct {
 	// camera driver linked in — or "none". It is used in video calls only;
 	// "none" is NeCallKit's openCamera=false.
 	VideoIn string
+	// Cameras are the sources SwitchCamera goes round, each in VideoIn's
+	// syntax (testsrc, FILE.y4m, default, /dev/videoN or a camera's label;
+	// not "none"); CheckCameras validates them. A call starts on VideoIn
+	// (or the camera the engine last switched to); when that is not in
+	// the list, the first switch goes to Cameras[0]. Empty: VideoIn, then
+	// every other camera mediadevices enumerates.
+	Cameras []string
 	// VideoWidth / VideoHeight are the capture size; zero takes it from
 	// Resolution (LD 320×180, SD 640×360, HD 1280×720, FHD 1920×1080).
 	// NeCallKit's portrait defaults (360×640) are honoured as given.
@@ -148,4 +160,44 @@ func fecLoss(reported float64) int {
 	default:
 		return 20
 	}
+}
+
+// CheckCameras validates a camera list (MediaConfig.Cameras): no empty or
+// repeated entries, no "none" or audio source, files only .y4m and present.
+// Errors name the entry by its 1-based position; callers prefix the field
+// or flag the list came from.
+func CheckCameras(list []string) error {
+	for i, c := range list {
+		n := i + 1
+		t := strings.TrimSpace(c)
+		lower := strings.ToLower(t)
+		switch {
+		case t == "":
+			return fmt.Errorf("entry %d is empty", n)
+		case t != c:
+			return fmt.Errorf("entry %d %q has leading or trailing spaces", n, c)
+		case lower == SourceNone:
+			return fmt.Errorf("entry %d is %q, which is no camera (turn the camera off instead)", n, c)
+		case lower == SourceTone || lower == SourceSilence || strings.HasSuffix(lower, ".wav"):
+			return fmt.Errorf("entry %d %q is an audio source, not a camera", n, c)
+		case strings.HasSuffix(lower, ".y4m"):
+			st, err := os.Stat(c)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				return fmt.Errorf("entry %d %q: no such file", n, c)
+			case err != nil:
+				return fmt.Errorf("entry %d: %w", n, err)
+			case st.IsDir():
+				return fmt.Errorf("entry %d %q is a directory, not a .y4m file", n, c)
+			}
+		case strings.ContainsRune(c, filepath.Separator) && !strings.HasPrefix(c, "/dev/"):
+			return fmt.Errorf("entry %d %q is neither a .y4m file nor a /dev/ camera", n, c)
+		}
+		for j, prev := range list[:i] {
+			if prev == c {
+				return fmt.Errorf("entry %d %q repeats entry %d", n, c, j+1)
+			}
+		}
+	}
+	return nil
 }

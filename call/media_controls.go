@@ -46,6 +46,9 @@ type MuteInfo struct {
 type MediaWarning struct {
 	Kind  string `json:"kind"` // audio, audioOut, video, network
 	Error string `json:"error"`
+	// Switching: the device was one SwitchCamera tried; the camera that
+	// was being sent still is.
+	Switching bool `json:"switching,omitempty"`
 }
 
 // mediaNow returns the current media session, if any.
@@ -98,10 +101,69 @@ func (e *Engine) SetAudioMute(userID string, mute bool) error {
 	return nil
 }
 
-// SwitchCamera moves to the next camera. The softphone captures from one
-// configured device, so this is a no-op that reports false when there is no
-// other camera to switch to.
-func (e *Engine) SwitchCamera() bool { return false }
+// SwitchCamera sends the picture of the next camera of MediaConfig.Cameras
+// (or, without that list, of VideoIn and the other cameras found) in the
+// current video call, without renegotiation: the encoder goes on with a
+// keyframe of the new source, and the old one is closed. A camera that
+// cannot be opened is skipped with a MEDIA_WARNING (kind "video",
+// switching true) and the next one tried. It reports whether the picture
+// changed: false with no call, in an audio call, with the camera off or
+// missing, or with no other camera that opens. The choice applies to later
+// calls too.
+func (e *Engine) SwitchCamera() bool {
+	e.mu.Lock()
+	m, base := e.media, e.cfg.Media
+	e.mu.Unlock()
+	if m == nil || base == nil || base.Loopback > 0 {
+		return false
+	}
+	cfg := base.withDefaults()
+	if err := CheckCameras(cfg.Cameras); err != nil {
+		m.emit(EvMediaWarning, MediaWarning{Kind: "video", Error: "MediaConfig.Cameras: " + err.Error(), Switching: true})
+		return false
+	}
+	cycle := cameraCycle(&cfg, videoInputLabels())
+	return m.switchCamera(cycle, func(entry string) {
+		e.mu.Lock()
+		e.camEntry = entry
+		e.mu.Unlock()
+	})
+}
+
+// switchCamera opens the camera after the current one in cycle and puts it
+// in the current one's place; chosen is called with its entry.
+func (s *mediaSession) switchCamera(cycle []string, chosen func(entry string)) bool {
+	s.mu.Lock()
+	cam, venc, closing := s.cam, s.venc, s.closing
+	s.mu.Unlock()
+	if cam == nil || closing || s.camOffF.Load() {
+		return false
+	}
+	cam.switching.Lock()
+	defer cam.switching.Unlock()
+	keyFrame := func() {}
+	if venc != nil {
+		keyFrame = venc.forceKeyFrame
+	}
+	for _, entry := range nextCameras(cycle, cam.current()) {
+		cfg := s.cfg // same size, frame rate and beauty filter
+		cfg.VideoIn = entry
+		next, err := openCamera(&cfg)
+		if err != nil {
+			s.log.Warn("switch camera: keeping the current one", "camera", entry, "err", err)
+			s.emit(EvMediaWarning, MediaWarning{Kind: "video", Error: err.Error(), Switching: true})
+			continue
+		}
+		if !cam.replace(next, keyFrame) {
+			_ = next.Close() // the call ended meanwhile
+			return false
+		}
+		s.log.Info("switched camera", "camera", entry)
+		chosen(entry)
+		return true
+	}
+	return false
+}
 
 // RemoteVideoFrame returns the latest decoded remote picture (nil before
 // the first) and a sequence number that grows with every new frame. The
@@ -128,8 +190,12 @@ func (e *Engine) startMediaLocked() {
 		return
 	}
 	cur := e.cur
+	cfg := *e.cfg.Media
+	if e.camEntry != "" && cfg.VideoIn != SourceNone {
+		cfg.VideoIn = e.camEntry // SwitchCamera's last choice
+	}
 	e.media = newMediaSession(sessionParams{
-		cfg:      *e.cfg.Media,
+		cfg:      cfg,
 		log:      e.log.With("channelId", cur.ChannelID),
 		emit:     e.bus.emit,
 		relay:    e.beginRelay,

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,20 +118,29 @@ const bitsPerPixel = 0.04
 
 // cameraSource is the outgoing video: test pattern, Y4M file or camera,
 // through the beauty filter, with the ladder and camera-off applied.
+// SwitchCamera replaces its source while the encoder reads from it
+// (replace); the track and the encoder never notice.
 type cameraSource struct {
-	id    string
-	r     video.Reader
-	close func() error
-	fps   float64
+	id string
 
 	enabled atomic.Bool
 	level   atomic.Int32 // index into videoLadder
 	n       uint64       // frames read (Read runs on one goroutine)
 
-	mu     sync.Mutex
-	sent   uint64
-	w, h   int
-	closed bool
+	// switching serialises SwitchCamera's open-and-replace: a second switch
+	// starts from the source the first one installed.
+	switching sync.Mutex
+
+	mu       sync.Mutex
+	r        video.Reader // the current source (after the beauty filter)
+	close    func() error // closes r's source
+	fps      float64
+	entry    string // r's source in VideoIn's syntax
+	gen      uint64 // bumped by every replace
+	keyFrame func() // set by replace; called with the first frame of the new source
+	sent     uint64
+	w, h     int
+	closed   bool
 
 	taps *mediaTaps // local preview (media_preview.go)
 }
@@ -143,17 +154,71 @@ func (c *cameraSource) Close() error {
 		return nil
 	}
 	c.closed = true
+	closeFn := c.close
 	c.mu.Unlock()
-	return c.close()
+	return closeFn()
+}
+
+// current returns the entry (VideoIn syntax) of the source being sent.
+func (c *cameraSource) current() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entry
+}
+
+// replace makes n's source the one Read returns frames from, and closes the
+// previous source once it is no longer current (a Read blocked in it then
+// moves on to n's). keyFrame, if not nil, is called when the first frame of
+// the new source is handed to the encoder. After Close it refuses (false)
+// and leaves n to the caller.
+func (c *cameraSource) replace(n *cameraSource, keyFrame func()) bool {
+	n.mu.Lock()
+	r, closeFn, fps, entry := n.r, n.close, n.fps, n.entry
+	n.mu.Unlock()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	old := c.close
+	c.r, c.close, c.fps, c.entry = r, closeFn, fps, entry
+	c.gen++
+	c.keyFrame = keyFrame
+	c.mu.Unlock()
+	_ = old() // a camera that fails to close is no longer ours to fix
+	return true
 }
 
 // Read returns the next frame to encode after the ladder's decimation and
 // scaling; with the camera off it sends black frames of the same size.
 func (c *cameraSource) Read() (image.Image, func(), error) {
 	for {
-		img, release, err := c.r.Read()
+		c.mu.Lock()
+		r, gen := c.r, c.gen
+		c.mu.Unlock()
+		img, release, err := r.Read()
+		c.mu.Lock()
+		stale := c.gen != gen
+		var keyFrame func()
+		if !stale && c.keyFrame != nil {
+			keyFrame, c.keyFrame = c.keyFrame, nil
+		}
+		c.mu.Unlock()
+		if stale {
+			// The source was replaced while we waited for it: its frame
+			// (or its error: it was closed) is no longer wanted.
+			if err == nil && release != nil {
+				release()
+			}
+			continue
+		}
 		if err != nil {
 			return nil, func() {}, err
+		}
+		if keyFrame != nil {
+			// The new picture starts with a keyframe: a scene cut costs no
+			// more as one, and a receiver that lost the switch recovers at once.
+			keyFrame()
 		}
 		c.n++
 		lv := videoLadder[c.level.Load()]
@@ -199,10 +264,13 @@ func (c *cameraSource) sendInfo() (uint64, int, int) {
 // adapt picks the highest ladder level whose content floor fits videoBps,
 // with hysteresis so the picture does not flap around a threshold.
 func (c *cameraSource) adapt(videoBps, w, h int) {
+	c.mu.Lock()
+	fps := c.fps
+	c.mu.Unlock()
 	cur := int(c.level.Load())
 	need := func(i int) float64 {
 		lv := videoLadder[i]
-		return float64(w/lv.scale) * float64(h/lv.scale) * c.fps / float64(lv.skip) * bitsPerPixel
+		return float64(w/lv.scale) * float64(h/lv.scale) * fps / float64(lv.skip) * bitsPerPixel
 	}
 	next := len(videoLadder) - 1
 	for i := range videoLadder {
@@ -289,7 +357,7 @@ func openCamera(cfg *MediaConfig) (*cameraSource, error) {
 	if cfg.WhitenessLevel > 0 || cfg.BeautyLevel > 0 {
 		r = filter.Beauty(cfg.WhitenessLevel, cfg.BeautyLevel)(r)
 	}
-	c := &cameraSource{id: id, r: r, close: close, fps: fps}
+	c := &cameraSource{id: id, r: r, close: close, fps: fps, entry: in}
 	c.enabled.Store(true)
 	return c, nil
 }
@@ -303,7 +371,7 @@ func openV4L2(dev string, cfg *MediaConfig) (*mediadevices.VideoTrack, error) {
 		if d.Kind != mediadevices.VideoInput {
 			continue
 		}
-		if dev == SourceDefault || d.Label == dev || strings.HasPrefix(d.Label, dev+";") || strings.Contains(d.Label, dev) {
+		if dev == SourceDefault || cameraMatches(d.Label, dev) {
 			match = d.DeviceID
 			break
 		}
@@ -332,4 +400,81 @@ func openV4L2(dev string, cfg *MediaConfig) (*mediadevices.VideoTrack, error) {
 		_ = t.Close()
 	}
 	return nil, errors.New("camera gave no video track")
+}
+
+// cameraMatches tells whether the camera labelled label (mediadevices' V4L2
+// driver labels a camera "NAME;videoN": its /dev/v4l/by-id, by-path or
+// /dev name, then the node its link resolves to) is the one dev names: the
+// label itself or its NAME, a device path (/dev/video2,
+// /dev/v4l/by-id/usb-…), or a part of the label.
+func cameraMatches(label, dev string) bool {
+	if dev == "" {
+		return false
+	}
+	if label == dev || strings.HasPrefix(label, dev+";") {
+		return true
+	}
+	if !strings.HasPrefix(dev, "/dev/") {
+		return strings.Contains(label, dev)
+	}
+	names := []string{filepath.Base(dev)}
+	if real, err := filepath.EvalSymlinks(dev); err == nil {
+		names = append(names, filepath.Base(real))
+	}
+	for part := range strings.SplitSeq(label, ";") {
+		if slices.Contains(names, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// videoInputLabels lists the cameras mediadevices knows, in its order (the
+// first is "default").
+func videoInputLabels() []string {
+	var out []string
+	for _, d := range mediadevices.EnumerateDevices() {
+		if d.Kind == mediadevices.VideoInput {
+			out = append(out, d.Label)
+		}
+	}
+	return out
+}
+
+// cameraCycle is the list SwitchCamera goes round: cfg.Cameras when set,
+// else VideoIn followed by every other camera in labels (the enumerated
+// V4L2 cameras, by label). cfg has its defaults; with VideoIn "none" there
+// is nothing to switch.
+func cameraCycle(cfg *MediaConfig, labels []string) []string {
+	if len(cfg.Cameras) > 0 {
+		return cfg.Cameras
+	}
+	in := cfg.VideoIn
+	if in == SourceNone {
+		return nil
+	}
+	out := []string{in}
+	for i, l := range labels {
+		if in == SourceDefault && i == 0 || cameraMatches(l, in) || slices.Contains(out, l) {
+			continue // the camera VideoIn opens is already first
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// nextCameras lists what SwitchCamera tries after cur, in order: the
+// entries that follow cur in cycle, wrapping round, never cur itself. When
+// cur is not in cycle (the call started on a VideoIn outside Cameras), the
+// whole cycle from its start.
+func nextCameras(cycle []string, cur string) []string {
+	i := slices.Index(cycle, cur)
+	var out []string
+	for k := 1; k <= len(cycle); k++ {
+		c := cycle[(i+k+len(cycle))%len(cycle)]
+		if c != cur && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -32,6 +32,9 @@ type engine interface {
 	SwitchCallType(ctx context.Context, t protocol.CallType, state string) error
 	MuteMicrophone(mute bool)
 	EnableCamera(enabled bool)
+	// SwitchCamera moves the outgoing video to the next camera; false
+	// when there is none to move to (or no video call).
+	SwitchCamera() bool
 
 	MediaStats() (call.CallStats, bool)
 	RemoteVideoFrame() (*image.YCbCr, uint64)

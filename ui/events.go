@@ -69,7 +69,10 @@ func (m *Model) handleEvent(ev call.Event) tea.Cmd {
 			}
 		}
 	case call.MediaWarning:
-		if d.Kind == "video" {
+		switch {
+		case d.Kind == "video" && d.Switching:
+			m.camWarned = true // SwitchCamera keeps the camera it had
+		case d.Kind == "video":
 			m.camOff = true // no camera could be opened: nothing is sent
 		}
 		m.setNotice(fmtS(m.t.mediaWarn, d.Kind, d.Error), true)

@@ -142,6 +142,14 @@ func (m *Model) inCallKey(msg tea.KeyMsg) tea.Cmd {
 		on := !m.camOff
 		eng := m.eng
 		return func() tea.Msg { eng.EnableCamera(on); return nil }
+	case key.Matches(msg, k.switchCam):
+		if m.callType != protocol.CallVideo {
+			return nil
+		}
+		m.camWarned = false
+		eng := m.eng
+		// Off the UI goroutine: opening a camera can take a moment.
+		return func() tea.Msg { return cameraSwitchedMsg{ok: eng.SwitchCamera()} }
 	case key.Matches(msg, k.switchType):
 		if m.callType == protocol.CallVideo {
 			return m.action("switch", func(ctx context.Context, eng engine) error {

@@ -7,7 +7,8 @@ import "github.com/charmbracelet/bubbles/key"
 // cannot drift apart.
 type keyMap struct {
 	up, down, filter, audio, video, enter, accept, reject, cancel key.Binding
-	hangup, mute, camera, switchType, log, tab, quit, help        key.Binding
+	hangup, mute, camera, switchCam, switchType, log, tab, quit   key.Binding
+	help                                                          key.Binding
 	add, remove, dismiss, redial, next, submit, esc, ctrlC        key.Binding
 	yes, no, agree                                                key.Binding
 }
@@ -29,6 +30,7 @@ func newKeyMap(t *text) keyMap {
 		hangup:     b("h", t.kHangup, "h"),
 		mute:       b("m", t.kMute, "m"),
 		camera:     b("e", t.kCamera, "e"),
+		switchCam:  b("w", t.kSwitchCam, "w"),
 		switchType: b("s", t.kSwitch, "s"),
 		log:        b("l", t.kLog, "l"),
 		tab:        b("tab", t.kTab, "tab"),

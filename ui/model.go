@@ -22,6 +22,7 @@ const (
 	requestTimeout = 10 * time.Second      // one engine request started by a key
 	frameInterval  = 50 * time.Millisecond // in-call redraw: video ≤ 20 fps, meters
 	clockInterval  = time.Second           // countdowns and call duration
+	briefNotice    = 3 * time.Second       // how long a key's result stays in the notice line
 	logLines       = 200                   // event log entries kept
 	recordsLimit   = 100                   // history entries loaded
 	defaultRing    = protocol.DefaultCallTimeout
@@ -116,8 +117,10 @@ type Model struct {
 	peerMuted  bool
 	peerCamOff bool
 	stats      *call.CallStats
-	switchReq  bool // the peer asks to switch to video
-	switchWait bool // we asked
+	switchReq  bool   // the peer asks to switch to video
+	switchWait bool   // we asked
+	camWarned  bool   // a camera SwitchCamera tried did not open (a MEDIA_WARNING says why)
+	briefText  string // the notice briefDoneMsg clears
 	frameGen   int
 
 	// in-call media, refreshed at most every frameInterval
@@ -184,6 +187,10 @@ type (
 		eng *call.Engine
 		err error
 	}
+	// cameraSwitchedMsg is the result of SwitchCamera (w); briefDoneMsg
+	// ends a brief notice unless another replaced it.
+	cameraSwitchedMsg struct{ ok bool }
+	briefDoneMsg      struct{ text string }
 	// snapshotMsg asks for the current view (tests read screens through it
 	// while the program runs).
 	snapshotMsg struct{ ch chan<- string }
@@ -332,6 +339,7 @@ func (m *Model) resetCall() {
 	m.muted, m.camOff, m.peerMuted, m.peerCamOff = false, false, false, false
 	m.stats = nil
 	m.switchReq, m.switchWait = false, false
+	m.camWarned = false
 	m.remoteSeq, m.localSeq = 0, 0
 	m.remoteImg, m.localImg = nil, nil
 	m.remoteView, m.localView = "", ""
@@ -368,6 +376,28 @@ func (m *Model) endCall(note string) {
 
 func (m *Model) setNotice(s string, isErr bool) {
 	m.notice, m.noticeErr = s, isErr
+}
+
+// briefNotice shows s for briefNotice, then clears it (unless another
+// notice replaced it meanwhile).
+func (m *Model) briefNotice(s string, isErr bool) tea.Cmd {
+	m.setNotice(s, isErr)
+	m.briefText = s
+	return tea.Tick(briefNotice, func(time.Time) tea.Msg { return briefDoneMsg{text: s} })
+}
+
+// cameraSwitched shows SwitchCamera's result briefly. When it failed
+// because a camera could not be opened, the MEDIA_WARNING saying why stays.
+func (m *Model) cameraSwitched(ok bool) tea.Cmd {
+	switch {
+	case m.phase != phaseInCall:
+		return nil
+	case ok:
+		return m.briefNotice(m.t.camSwitched, false)
+	case m.camWarned && m.noticeErr:
+		return m.briefNotice(m.notice, true)
+	}
+	return m.briefNotice(m.t.camNoSwitch, true)
 }
 
 func (m *Model) inAnyCall() bool {
@@ -435,6 +465,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.enterCall()
 	case actionMsg:
 		return m, m.actionDone(msg)
+	case cameraSwitchedMsg:
+		return m, m.cameraSwitched(msg.ok)
+	case briefDoneMsg:
+		if m.notice == msg.text && m.briefText == msg.text {
+			m.notice, m.briefText = "", ""
+		}
+		return m, nil
 	case hungUpMsg:
 		return m, tea.Quit
 	}

@@ -94,6 +94,8 @@ type text struct {
 	switchWait   string
 	switchNo     string
 	mediaWarn    string // %s kind, %s error
+	camSwitched  string // SwitchCamera moved to the next camera
+	camNoSwitch  string // … found none to move to
 
 	// event log
 	logTitle string
@@ -113,7 +115,8 @@ type text struct {
 
 	// key help
 	kUpDown, kFilter, kAudio, kVideo, kEnter, kAccept, kReject, kCancel string
-	kHangup, kMute, kCamera, kSwitch, kLog, kTab, kQuit, kHelp          string
+	kHangup, kMute, kCamera, kSwitchCam, kSwitch, kLog, kTab, kQuit     string
+	kHelp                                                               string
 	kAdd, kRemove, kDismiss, kRedial, kNext, kSubmit, kEsc              string
 	kYes, kNo, kAgree                                                   string
 }
@@ -197,6 +200,8 @@ var zhText = text{
 	switchWait:   "已请求切换为视频通话，等待对方同意…",
 	switchNo:     "对方拒绝切换为视频通话",
 	mediaWarn:    "媒体提示（%s）：%s",
+	camSwitched:  "已切换摄像头",
+	camNoSwitch:  "没有可切换的摄像头",
 
 	logTitle: "事件日志",
 	logEmpty: "（还没有事件）",
@@ -213,7 +218,7 @@ var zhText = text{
 
 	kUpDown: "移动", kFilter: "筛选", kAudio: "语音", kVideo: "视频", kEnter: "呼叫",
 	kAccept: "接听", kReject: "拒绝", kCancel: "取消呼叫", kHangup: "挂断", kMute: "静音",
-	kCamera: "摄像头", kSwitch: "切换音视频", kLog: "日志", kTab: "联系人/记录", kQuit: "退出",
+	kCamera: "摄像头", kSwitchCam: "切换摄像头", kSwitch: "切换音视频", kLog: "日志", kTab: "联系人/记录", kQuit: "退出",
 	kHelp: "帮助", kAdd: "添加联系人", kRemove: "删除联系人", kDismiss: "返回", kRedial: "回拨",
 	kNext: "下一项", kSubmit: "确定", kEsc: "取消", kYes: "确定", kNo: "取消", kAgree: "同意",
 }
@@ -297,6 +302,8 @@ var enText = text{
 	switchWait:   "Asked to switch to video, waiting for the peer…",
 	switchNo:     "The peer refused to switch to video",
 	mediaWarn:    "Media warning (%s): %s",
+	camSwitched:  "Switched camera",
+	camNoSwitch:  "No other camera to switch to",
 
 	logTitle: "Event log",
 	logEmpty: "(no events yet)",
@@ -313,7 +320,7 @@ var enText = text{
 
 	kUpDown: "move", kFilter: "filter", kAudio: "audio", kVideo: "video", kEnter: "call",
 	kAccept: "accept", kReject: "reject", kCancel: "cancel call", kHangup: "hang up", kMute: "mute",
-	kCamera: "camera", kSwitch: "audio/video", kLog: "log", kTab: "contacts/history", kQuit: "quit",
+	kCamera: "camera", kSwitchCam: "switch camera", kSwitch: "audio/video", kLog: "log", kTab: "contacts/history", kQuit: "quit",
 	kHelp: "help", kAdd: "add contact", kRemove: "remove contact", kDismiss: "back", kRedial: "redial",
 	kNext: "next field", kSubmit: "ok", kEsc: "cancel", kYes: "yes", kNo: "no", kAgree: "agree",
 }

@@ -126,6 +126,7 @@ func (m *Model) helpBindings() []key.Binding {
 	case m.phase == phaseOutcome:
 		return []key.Binding{k.dismiss, k.log, k.quit}
 	case m.phase == phaseInCall:
+		// w (switch camera) is in the full help: the bar is full at 80 columns.
 		return []key.Binding{k.mute, k.camera, k.switchType, k.hangup, k.log, k.help, k.quit}
 	case m.filtering:
 		return []key.Binding{k.submit, k.esc}
@@ -158,8 +159,8 @@ func (m *Model) helpView(w int) string {
 	return m.help.FullHelpView([][]key.Binding{
 		{k.upDown(), k.filter, k.tab, k.add, k.remove},
 		{k.audio, k.video, k.enter, k.accept, k.reject},
-		{k.cancel, k.hangup, k.mute, k.camera, k.switchType},
-		{k.log, k.help, k.quit},
+		{k.cancel, k.hangup, k.mute, k.camera, k.switchCam},
+		{k.switchType, k.log, k.help, k.quit},
 	})
 }
 

@@ -11,21 +11,9 @@ import (
 // maxEchoDelay bounds serve.echoDelay: the echo queues that much media.
 const maxEchoDelay = 10 * time.Second
 
-// botNames splits serve.botNames ("echo, reject") into names; empty means
-// every bot.
-func botNames(list string) []string {
-	var out []string
-	for n := range strings.SplitSeq(list, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // checkBots validates serve.botNames and serve.echoDelay.
 func checkBots(s ServeConfig, bad func(key, format string, args ...any) error) error {
-	for _, n := range botNames(s.BotNames) {
+	for _, n := range splitList(s.BotNames) {
 		if !slices.Contains(bots.All, n) {
 			return bad("serve.botNames", "%q is not a bot (bots: %s)", n, strings.Join(bots.All, ", "))
 		}
@@ -40,7 +28,7 @@ func checkBots(s ServeConfig, bad func(key, format string, args ...any) error) e
 func botsConfig(cfg *Config) bots.Config {
 	return bots.Config{
 		Enabled:   cfg.Serve.Bots,
-		Names:     botNames(cfg.Serve.BotNames),
+		Names:     splitList(cfg.Serve.BotNames), // empty: every bot
 		EchoDelay: cfg.Serve.EchoDelay,
 		Language:  cfg.Language,
 	}

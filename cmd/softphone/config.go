@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
 	"github.com/softphone/softphone/server/bots"
 )
@@ -46,7 +47,10 @@ type Config struct {
 	Server         string        `yaml:"server"`
 	CallTimeout    time.Duration `yaml:"callTimeout"`
 	Language       string        `yaml:"language"`
-	Serve          ServeConfig   `yaml:"serve"`
+	// Cameras is the comma-separated list SwitchCamera goes round (in a
+	// file also a YAML list); empty: the camera, then any other found.
+	Cameras string      `yaml:"cameras"`
+	Serve   ServeConfig `yaml:"serve"`
 
 	// origin records where each explicitly set key came from ("config.yaml:7",
 	// "SOFTPHONE_LANGUAGE", "flag --server"), so a validation error can say
@@ -355,6 +359,16 @@ func (c *Config) decodeMapping(file string, n *yaml.Node, prefix string) error {
 		if _, ok := lookupField(key); !ok {
 			return fmt.Errorf("%s:%d: unknown config key %q", file, k.Line, key)
 		}
+		if v.Kind == yaml.SequenceNode && listKeys[key] {
+			raw, err := joinList(file, key, v)
+			if err != nil {
+				return err
+			}
+			if err := c.set(key, raw, fmt.Sprintf("%s:%d", file, v.Line)); err != nil {
+				return err
+			}
+			continue
+		}
 		if v.Kind != yaml.ScalarNode {
 			return fmt.Errorf("%s:%d: %s: want a single value", file, v.Line, key)
 		}
@@ -366,6 +380,36 @@ func (c *Config) decodeMapping(file string, n *yaml.Node, prefix string) error {
 		}
 	}
 	return nil
+}
+
+// listKeys are the comma-separated keys a file may also give as a YAML list.
+var listKeys = map[string]bool{"cameras": true}
+
+// joinList turns a YAML list of scalars into the key's comma-separated form.
+func joinList(file, key string, n *yaml.Node) (string, error) {
+	items := make([]string, 0, len(n.Content))
+	for _, it := range n.Content {
+		if it.Kind != yaml.ScalarNode {
+			return "", fmt.Errorf("%s:%d: %s: want a list of single values", file, it.Line, key)
+		}
+		if strings.Contains(it.Value, ",") {
+			return "", fmt.Errorf("%s:%d: %s: %q: an entry cannot contain a comma", file, it.Line, key, it.Value)
+		}
+		items = append(items, it.Value)
+	}
+	return strings.Join(items, ","), nil
+}
+
+// splitList splits a comma-separated key into its trimmed, non-empty
+// entries.
+func splitList(list string) []string {
+	var out []string
+	for n := range strings.SplitSeq(list, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func (c *Config) applyEnv(getenv func(string) string) error {
@@ -455,6 +499,9 @@ func (c *Config) validate() error {
 	}
 	if err := checkBots(c.Serve, bad); err != nil {
 		return err
+	}
+	if err := call.CheckCameras(splitList(c.Cameras)); err != nil {
+		return bad("cameras", "%v", err)
 	}
 	return nil
 }

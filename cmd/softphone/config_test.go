@@ -1,6 +1,8 @@
 package main
 
 import (
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -93,6 +95,24 @@ func TestLoadConfigValues(t *testing.T) {
 			},
 		},
 		{
+			name: "cameras as a YAML list and from the environment",
+			file: "cameras: [testsrc, /dev/video2]\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Cameras != "testsrc,/dev/video2" {
+					t.Errorf("cameras = %q", c.Cameras)
+				}
+			},
+		},
+		{
+			name: "cameras from the environment",
+			env:  []string{"SOFTPHONE_CAMERAS", "testsrc, default"},
+			check: func(t *testing.T, c *Config) {
+				if got := splitList(c.Cameras); !reflect.DeepEqual(got, []string{"testsrc", "default"}) {
+					t.Errorf("cameras = %q", got)
+				}
+			},
+		},
+		{
 			name: "empty file",
 			file: "# nothing\n",
 			check: func(t *testing.T, c *Config) {
@@ -151,6 +171,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		{name: "not yaml", file: "account: [\n", want: []string{"config.yaml"}},
 		{name: "bad env value", env: []string{"SOFTPHONE_BEAUTY_LEVEL", "x"}, want: []string{"SOFTPHONE_BEAUTY_LEVEL", "beautyLevel"}},
 		{name: "env out of range", env: []string{"SOFTPHONE_LANGUAGE", "fr"}, want: []string{"language", "SOFTPHONE_LANGUAGE"}},
+		{name: "cameras none", file: "cameras: testsrc,none\n", want: []string{"config cameras (from", "config.yaml:1", `entry 2 is "none"`}},
+		{name: "cameras missing clip", file: "cameras:\n  - testsrc\n  - /nonexistent/a.y4m\n", want: []string{"config cameras", `entry 2 "/nonexistent/a.y4m": no such file`}},
+		{name: "cameras comma in a list entry", file: "cameras: [\"a,b\"]\n", want: []string{"cameras", "comma"}},
+		{name: "cameras repeated", env: []string{"SOFTPHONE_CAMERAS", "testsrc,testsrc"}, want: []string{"cameras", "SOFTPHONE_CAMERAS", "repeats entry 1"}},
 		{name: "bad flag value", flags: []override{{"callTimeout", "1ms", "flag --timeout"}}, want: []string{"callTimeout", "flag --timeout"}},
 	}
 	for _, tt := range tests {
@@ -245,5 +269,47 @@ func TestParseArgsInterspersed(t *testing.T) {
 	}
 	if o := cf.overrides(); len(o) != 1 || o[0].key != "server" || o[0].value != "ws://h:1" {
 		t.Errorf("overrides %+v", o)
+	}
+}
+
+// TestCamerasFlag: --cameras is comma-separated and repeatable, checked as
+// it is parsed, wins over the config key, and gives the first camera as the
+// start when --video-in is not set.
+func TestCamerasFlag(t *testing.T) {
+	parse := func(args ...string) (*mediaFlags, error) {
+		fs := flag.NewFlagSet("call", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		m := addMediaFlags(fs)
+		return m, fs.Parse(args)
+	}
+	m, err := parse("--cameras", "testsrc,/dev/video2", "--cameras", "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := defaultConfig(envMap())
+	cfg.Cameras = "/dev/video9"
+	mc := m.config(cfg)
+	if want := []string{"testsrc", "/dev/video2", "default"}; !reflect.DeepEqual(mc.Cameras, want) || mc.VideoIn != "testsrc" {
+		t.Errorf("cameras %q, video-in %q; want %q starting on testsrc", mc.Cameras, mc.VideoIn, want)
+	}
+
+	m, _ = parse("--video-in", "default")
+	if mc := m.config(cfg); !reflect.DeepEqual(mc.Cameras, []string{"/dev/video9"}) || mc.VideoIn != "default" {
+		t.Errorf("from the config: cameras %q, video-in %q", mc.Cameras, mc.VideoIn)
+	}
+	cfg.OpenCamera = false
+	if mc := m.config(cfg); mc.VideoIn != "default" {
+		t.Errorf("--video-in lost: %q", mc.VideoIn)
+	}
+	m, _ = parse()
+	if mc := m.config(cfg); mc.VideoIn != "none" {
+		t.Errorf("openCamera false starts on %q, want none", mc.VideoIn)
+	}
+
+	if _, err := parse("--cameras", "testsrc", "--cameras", "testsrc"); err == nil || !strings.Contains(err.Error(), "cameras") || !strings.Contains(err.Error(), "repeats entry 1") {
+		t.Errorf("repeated camera: %v", err)
+	}
+	if _, err := parse("--cameras", "testsrc,tone"); err == nil || !strings.Contains(err.Error(), `entry 2 "tone" is an audio source`) {
+		t.Errorf("audio source as a camera: %v", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/impair"
@@ -14,7 +16,23 @@ type mediaFlags struct {
 	audioIn, audioOut, videoIn, record string
 	relayOnly, noMedia                 bool
 	impair                             impairFlag
+	cameras                            camerasFlag
 	trace                              string
+}
+
+// camerasFlag is --cameras: comma-separated and repeatable, each entry
+// checked as it is parsed.
+type camerasFlag struct{ list []string }
+
+func (f *camerasFlag) String() string { return strings.Join(f.list, ",") }
+
+func (f *camerasFlag) Set(s string) error {
+	list := append(slices.Clone(f.list), splitList(s)...)
+	if err := call.CheckCameras(list); err != nil {
+		return err
+	}
+	f.list = list
+	return nil
 }
 
 // impairFlag is --impair: the spec is checked while the flags are parsed,
@@ -40,6 +58,7 @@ func addMediaFlags(fs *flag.FlagSet) *mediaFlags {
 	fs.StringVar(&m.audioIn, "audio-in", "", "audio to send: `SRC` = FILE.wav, tone, silence, default, a device name, or none (default: default, none when openMicrophone is false)")
 	fs.StringVar(&m.audioOut, "audio-out", call.SourceDefault, "where to play received audio: default, a device name, or none")
 	fs.StringVar(&m.videoIn, "video-in", "", "video to send in video calls: `SRC` = testsrc, FILE.y4m, /dev/videoN, default, or none (default: default, none when openCamera is false)")
+	fs.Var(&m.cameras, "cameras", "cameras the switch-camera key goes round: `LIST` of --video-in sources, comma-separated or repeated (default: the config's cameras, else --video-in and every other camera found); calls start on the first unless --video-in is given")
 	fs.StringVar(&m.record, "record", "", "write local.wav, remote.wav, mix.wav and remote.ivf of the call into `DIR`")
 	fs.BoolVar(&m.relayOnly, "relay-only", false, "send media only through the TURN relay the server hands out at login")
 	fs.BoolVar(&m.noMedia, "no-media", false, "signaling only: no WebRTC session")
@@ -73,16 +92,25 @@ func (m *mediaFlags) config(cfg *Config) *call.MediaConfig {
 			in = call.SourceNone
 		}
 	}
+	cams := m.cameras.list
+	if len(cams) == 0 {
+		cams = splitList(cfg.Cameras)
+	}
 	if vin == "" {
-		vin = call.SourceDefault
-		if !cfg.OpenCamera {
+		switch {
+		case !cfg.OpenCamera:
 			vin = call.SourceNone
+		case len(cams) > 0:
+			vin = cams[0]
+		default:
+			vin = call.SourceDefault
 		}
 	}
 	return &call.MediaConfig{
 		AudioIn:        in,
 		AudioOut:       m.audioOut,
 		VideoIn:        vin,
+		Cameras:        cams,
 		VideoWidth:     cfg.VideoWidth,
 		VideoHeight:    cfg.VideoHeight,
 		Resolution:     cfg.Resolution,
