@@ -2,6 +2,7 @@ package call
 
 import (
 	"errors"
+	"image"
 	"os"
 	"sync"
 	"time"
@@ -248,6 +249,7 @@ func (s *mediaSession) receiveVideo(track *webrtc.TrackRemote) {
 	}
 	asm := vp8.NewAssembler(sampleMaxDelay)
 	needKey := true
+	var spare *image.YCbCr // a picture nobody holds any more, decoded into
 	for {
 		_ = track.SetReadDeadline(time.Now().Add(videoStall))
 		pkt, _, err := track.ReadRTP()
@@ -274,7 +276,7 @@ func (s *mediaSession) receiveVideo(track *webrtc.TrackRemote) {
 			if rec != nil {
 				_ = rec.WriteVideo(f.Data, f.Timestamp)
 			}
-			img, err := dec.Decode(f.Data)
+			img, err := dec.DecodeInto(f.Data, spare)
 			if errors.Is(err, vp8.ErrNoFrame) {
 				continue
 			}
@@ -286,8 +288,9 @@ func (s *mediaSession) receiveVideo(track *webrtc.TrackRemote) {
 			}
 			needKey = false
 			vs.frame(img.Bounds().Dx(), img.Bounds().Dy())
+			spare = nil
 			if s.frames != nil {
-				s.frames.put(img)
+				spare = s.frames.put(img)
 			}
 		}
 	}

@@ -873,25 +873,33 @@ func drainRTCP(read func([]byte) (int, interceptor.Attributes, error)) {
 type frameSlot struct {
 	mu     sync.Mutex
 	img    *image.YCbCr
+	taken  bool // get returned img: the UI may still be drawing it
 	seq    uint64
 	notify chan struct{} // capacity 1
 }
 
 func newFrameSlot() *frameSlot { return &frameSlot{notify: make(chan struct{}, 1)} }
 
-func (f *frameSlot) put(img *image.YCbCr) {
+// put publishes img and returns the picture it replaces if nobody fetched
+// it, for the decoder to decode the next frame into.
+func (f *frameSlot) put(img *image.YCbCr) (spare *image.YCbCr) {
 	f.mu.Lock()
-	f.img = img
+	if !f.taken {
+		spare = f.img
+	}
+	f.img, f.taken = img, false
 	f.seq++
 	f.mu.Unlock()
 	select {
 	case f.notify <- struct{}{}:
 	default:
 	}
+	return spare
 }
 
 func (f *frameSlot) get() (*image.YCbCr, uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.taken = true
 	return f.img, f.seq
 }

@@ -143,6 +143,13 @@ type cameraSource struct {
 	closed   bool
 
 	taps *mediaTaps // local preview (media_preview.go)
+
+	// prevRelease releases the frame Read returned last. mediadevices drops
+	// the release functions its track reader gets, so without this a
+	// source's frame pool never got a frame back and every frame was a new
+	// allocation (11 MB held at 640×360); the encoder, the only reader, is
+	// done with a frame when it asks for the next.
+	prevRelease func()
 }
 
 func (c *cameraSource) ID() string { return c.id }
@@ -192,6 +199,10 @@ func (c *cameraSource) replace(n *cameraSource, keyFrame func()) bool {
 // Read returns the next frame to encode after the ladder's decimation and
 // scaling; with the camera off it sends black frames of the same size.
 func (c *cameraSource) Read() (image.Image, func(), error) {
+	if c.prevRelease != nil {
+		c.prevRelease()
+		c.prevRelease = nil
+	}
 	for {
 		c.mu.Lock()
 		r, gen := c.r, c.gen
@@ -250,6 +261,7 @@ func (c *cameraSource) Read() (image.Image, func(), error) {
 		c.w, c.h = b.Dx(), b.Dy()
 		c.mu.Unlock()
 		c.taps.preview(out)
+		c.prevRelease = release
 		return out, release, nil
 	}
 }
