@@ -40,6 +40,7 @@ type MediaPlan struct {
 	KeepDir      bool   // keep the temporary directory (recordings, peer logs)
 	CPUWorkers   bool   // run every CPU case with `bench peer` workers
 	Profile      bool   // workers write CPU profiles into the directory
+	MemProfile   bool   // workers write in-call heap profiles into the directory
 }
 
 // MediaParts are the values of MediaPlan.Only, in run order.
@@ -61,7 +62,7 @@ func RunMedia(ctx context.Context, p MediaPlan, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if p.Profile {
+	if p.Profile || p.MemProfile {
 		p.KeepDir, p.CPUWorkers = true, true
 	}
 	if p.KeepDir {

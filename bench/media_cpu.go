@@ -25,35 +25,51 @@ import (
 type usage struct {
 	cpu    time.Duration // user + system
 	maxRSS int64         // bytes
+	// Peaks of the two kinds of resident pages (bytes; not necessarily at
+	// the same moment, so they need not add up to maxRSS). Anonymous pages
+	// are the process's own memory: Go heap, C allocations, stacks.
+	// File-backed pages are mapped from the binary and the shared libraries
+	// and held in the page cache anyway; how many of them a fault maps
+	// depends on the page cache: a binary fresh from the linker (large
+	// folios, mapped whole) shows some 6 MiB more than an installed copy.
+	maxAnon, maxFile int64
 }
 
 func (u usage) String() string {
-	return fmt.Sprintf("%.2f s / %.1f MiB", u.cpu.Seconds(), float64(u.maxRSS)/(1<<20))
+	s := fmt.Sprintf("%.2f s / %.1f MiB", u.cpu.Seconds(), float64(u.maxRSS)/(1<<20))
+	if u.maxAnon > 0 || u.maxFile > 0 {
+		s += fmt.Sprintf(" (anon %.1f, file %.1f)", float64(u.maxAnon)/(1<<20), float64(u.maxFile)/(1<<20))
+	}
+	return s
 }
 
 // peakWatch polls a child's VmHWM (the peak RSS of its own address space)
 // until stop. The child's ru_maxrss cannot be used: os/exec starts children
 // with vfork semantics (CLONE_VM), and Linux carries the parent's peak RSS
 // into the child's ru_maxrss at exec, so every child would report at least
-// this benchmark's own peak. A peak in the last 20 ms before exit is missed.
+// this benchmark's own peak. A peak in the last 20 ms before exit is missed;
+// so are short peaks of RssAnon and RssFile, which the kernel keeps no
+// high-water mark of.
 type peakWatch struct {
 	stop chan struct{}
-	done chan int64
+	done chan peaks
 }
 
+type peaks struct{ hwm, anon, file int64 }
+
 func watchPeak(pid int) *peakWatch {
-	w := &peakWatch{stop: make(chan struct{}), done: make(chan int64, 1)}
+	w := &peakWatch{stop: make(chan struct{}), done: make(chan peaks, 1)}
 	go func() {
-		var peak int64
+		var p peaks
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if v, err := procStatus(pid, "VmHWM:"); err == nil {
-				peak = max(peak, v)
+			if v, err := procStatusFields(pid, "VmHWM:", "RssAnon:", "RssFile:"); err == nil {
+				p.hwm, p.anon, p.file = max(p.hwm, v[0]), max(p.anon, v[1]), max(p.file, v[2])
 			}
 			select {
 			case <-w.stop:
-				w.done <- peak
+				w.done <- p
 				return
 			case <-t.C:
 			}
@@ -62,11 +78,12 @@ func watchPeak(pid int) *peakWatch {
 	return w
 }
 
-// result stops polling (call it once the process has exited) and returns
-// the peak in bytes.
-func (w *peakWatch) result() int64 {
+// result stops polling (call it once the process has exited) and records
+// the peaks in u.
+func (w *peakWatch) result(u *usage) {
 	close(w.stop)
-	return <-w.done
+	p := <-w.done
+	u.maxRSS, u.maxAnon, u.maxFile = p.hwm, p.anon, p.file
 }
 
 func usageOf(ps *os.ProcessState) usage {
@@ -100,7 +117,8 @@ func (r *mediaRun) runPeerCall(ctx context.Context, accts []account, pc peerCall
 	}
 	var calleeArgv, callerArgv []string
 	if pc.worker {
-		calleeArgv = append(append([]string{"bench", "peer", "--role", "callee"}, ident(accts[1])...), pc.calleeArgs...)
+		calleeArgv = append(append([]string{"bench", "peer", "--role", "callee", "--duration", pc.dur.String()},
+			ident(accts[1])...), pc.calleeArgs...)
 		callerArgv = append(append([]string{"bench", "peer", "--role", "caller", "--peer", accts[1].name, "--type", pc.typ,
 			"--duration", pc.dur.String()}, ident(accts[0])...), pc.callerArgs...)
 	} else {
@@ -172,7 +190,7 @@ func (r *mediaRun) runPeerCall(ctx context.Context, accts []account, pc peerCall
 		crPeak := watchPeak(cr.Process.Pid)
 		crErr = cr.Wait()
 		caller = usageOf(cr.ProcessState)
-		caller.maxRSS = crPeak.result()
+		crPeak.result(&caller)
 	} else {
 		_ = ce.Process.Signal(os.Interrupt)
 	}
@@ -180,7 +198,7 @@ func (r *mediaRun) runPeerCall(ctx context.Context, accts []account, pc peerCall
 	if ce.ProcessState != nil {
 		callee = usageOf(ce.ProcessState)
 	}
-	callee.maxRSS = cePeak.result()
+	cePeak.result(&callee)
 	if crErr != nil || ceErr != nil {
 		return caller, callee, fmt.Errorf("caller: %v, callee: %v (logs %s-*.log in %s)", crErr, ceErr, tag, r.dir)
 	}
@@ -226,6 +244,11 @@ func (r *mediaRun) cpu(ctx context.Context) error {
 			c.pc.callerArgs = append(slices.Clone(c.pc.callerArgs), "--cpuprofile", filepath.Join(r.dir, tag+"-caller.pprof"))
 			c.pc.calleeArgs = append(slices.Clone(c.pc.calleeArgs), "--cpuprofile", filepath.Join(r.dir, tag+"-callee.pprof"))
 		}
+		if r.plan.MemProfile && c.pc.worker {
+			tag := fmt.Sprintf("cpu%d", i+1)
+			c.pc.callerArgs = append(slices.Clone(c.pc.callerArgs), "--memprofile", filepath.Join(r.dir, tag+"-caller.heap"))
+			c.pc.calleeArgs = append(slices.Clone(c.pc.calleeArgs), "--memprofile", filepath.Join(r.dir, tag+"-callee.heap"))
+		}
 		accts, err := r.users(ctx, "c", 2)
 		if err != nil {
 			return err
@@ -241,7 +264,7 @@ func (r *mediaRun) cpu(ctx context.Context) error {
 		r.add(fmt.Sprintf("%s %s, CPU / peak RSS (%s)", dur, c.name, via),
 			fmt.Sprintf("caller %s, callee %s", caller, callee), c.anchor+"; target ≤ baresip CPU, ≤ 25 MB")
 	}
-	r.note("CPU = user + system seconds of the whole process (start, login, call, hang-up, exit); peak RSS = the child's VmHWM polled every 20 ms (ru_maxrss would include this benchmark's own peak). Both peers and serve share the machine's %d CPUs", numCPU())
+	r.note("CPU = user + system seconds of the whole process (start, login, call, hang-up, exit); peak RSS = the child's VmHWM polled every 20 ms (ru_maxrss would include this benchmark's own peak), with the peaks of its anonymous (heap, C allocations) and file-backed (binary, libraries: page-cache dependent) parts. Both peers and serve share the machine's %d CPUs", numCPU())
 	return nil
 }
 
@@ -261,6 +284,9 @@ type PeerConfig struct {
 	Type                   protocol.CallType
 	Duration               time.Duration // caller hangs up this long after the accept
 	Media                  call.MediaConfig
+	// InCall, when set, runs once three quarters of Duration into the
+	// call (a heap profile of the steady state, say).
+	InCall func()
 }
 
 // RunPeer runs one call as configured. It prints "ready" once logged in.
@@ -291,6 +317,8 @@ func RunPeer(ctx context.Context, pc PeerConfig, out io.Writer, log *slog.Logger
 		if err != nil {
 			return fmt.Errorf("accept: %w", err)
 		}
+		stop := pc.inCall()
+		defer stop()
 		_, err = en.wait(ctx, protocol.EvCallEnd, limit)
 		return err
 	case "caller":
@@ -302,6 +330,8 @@ func RunPeer(ctx context.Context, pc PeerConfig, out io.Writer, log *slog.Logger
 		if _, err := en.wait(ctx, protocol.EvUserAccept, 30*time.Second); err != nil {
 			return err
 		}
+		stop := pc.inCall()
+		defer stop()
 		select {
 		case <-time.After(pc.Duration):
 		case <-ctx.Done():
@@ -316,4 +346,13 @@ func RunPeer(ctx context.Context, pc PeerConfig, out io.Writer, log *slog.Logger
 		return nil
 	}
 	return errors.New(`role must be "caller" or "callee"`)
+}
+
+// inCall schedules InCall; the returned func cancels it if it has not run.
+func (pc PeerConfig) inCall() (stop func()) {
+	if pc.InCall == nil {
+		return func() {}
+	}
+	t := time.AfterFunc(pc.Duration*3/4, pc.InCall)
+	return func() { t.Stop() }
 }

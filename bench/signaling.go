@@ -245,17 +245,42 @@ func rssOf(pid int) (int64, error) { return procStatus(pid, "VmRSS:") }
 
 // procStatus reads one kB field of /proc/PID/status, in bytes.
 func procStatus(pid int, field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	v, err := procStatusFields(pid, field)
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024, err
+	return v[0], nil
+}
+
+// procStatusFields reads several kB fields of /proc/PID/status in one go,
+// in bytes, in the order asked.
+func procStatusFields(pid int, fields ...string) ([]int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	return parseStatusFields(string(b), pid, fields...)
+}
+
+func parseStatusFields(status string, pid int, fields ...string) ([]int64, error) {
+	out := make([]int64, len(fields))
+	found := 0
+	for _, line := range strings.Split(status, "\n") {
+		for i, field := range fields {
+			if v, ok := strings.CutPrefix(line, field); ok {
+				kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("/proc/%d/status %s: %w", pid, field, err)
+				}
+				out[i] = kb * 1024
+				found++
+			}
 		}
 	}
-	return 0, fmt.Errorf("%s not in /proc/%d/status", field, pid)
+	if found != len(fields) {
+		return nil, fmt.Errorf("%s not all in /proc/%d/status", strings.Join(fields, " "), pid)
+	}
+	return out, nil
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }

@@ -112,6 +112,7 @@ func benchMedia(ctx context.Context, c *cli, args []string) (int, error) {
 	fs.BoolVar(&p.KeepDir, "keep", false, "keep the working directory (recordings, peer logs)")
 	fs.BoolVar(&p.CPUWorkers, "cpu-workers", false, "cpu: run every case with `bench peer` processes instead of call/answer")
 	fs.BoolVar(&p.Profile, "profile", false, "cpu: with --cpu-workers, write each peer's CPU profile into the working directory (implies --keep)")
+	fs.BoolVar(&p.MemProfile, "memprofile", false, "cpu: with --cpu-workers, write each peer's in-call heap profile into the working directory and its memory figures into its log (implies --keep and --cpu-workers)")
 	if err := fs.Parse(args); err != nil {
 		return exitError, usageError{err}
 	}
@@ -142,7 +143,7 @@ func benchPeer(ctx context.Context, c *cli, args []string) (int, error) {
 	fs.StringVar(&p.Role, "role", "", "caller or callee")
 	fs.StringVar(&p.Peer, "peer", "", "account to call (caller)")
 	fs.StringVar(&typ, "type", "audio", "call type: audio or video (caller)")
-	fs.DurationVar(&p.Duration, "duration", 20*time.Second, "hang up this long after the accept (caller)")
+	fs.DurationVar(&p.Duration, "duration", 20*time.Second, "hang up this long after the accept (caller); --memprofile's clock")
 	fs.StringVar(&p.Media.AudioIn, "audio-in", call.SourceTone, "audio source")
 	fs.StringVar(&p.Media.AudioOut, "audio-out", call.SourceNone, "audio sink")
 	fs.StringVar(&p.Media.VideoIn, "video-in", call.SourceTestsrc, "video source")
@@ -154,8 +155,12 @@ func benchPeer(ctx context.Context, c *cli, args []string) (int, error) {
 	fs.StringVar(&p.Media.RecordDir, "record", "", "record the call into `DIR`")
 	debug := fs.Bool("debug", false, "engine debug log to stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE`")
+	memProfile := fs.String("memprofile", "", "write a heap profile to `FILE` three quarters of --duration into the call, and the memory figures of that moment to stderr")
 	if err := fs.Parse(args); err != nil {
 		return exitError, usageError{err}
+	}
+	if *memProfile != "" {
+		p.InCall = func() { writeMemProfile(*memProfile, c.stderr) }
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
