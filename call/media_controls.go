@@ -159,6 +159,9 @@ func (s *mediaSession) switchCamera(cycle []string, chosen func(entry string)) b
 			return false
 		}
 		s.log.Info("switched camera", "camera", entry)
+		s.mu.Lock()
+		s.camIn = entry // a later addVideo (audio → video) reopens this one
+		s.mu.Unlock()
 		chosen(entry)
 		return true
 	}

@@ -117,6 +117,7 @@ type mediaSession struct {
 	vSender  *webrtc.RTPSender
 	aBind    *asyncBindTrack
 	vBind    *asyncBindTrack
+	camIn    string // the camera SwitchCamera chose in this call; "": cfg.VideoIn
 	venc     *encoderHook
 	aenc     *opus.EncoderBuilder
 	est      cc.BandwidthEstimator
@@ -578,7 +579,13 @@ func (s *mediaSession) addVideo() {
 		s.addLoopbackSender(webrtc.RTPCodecTypeVideo)
 		return
 	}
-	cam, err := openCamera(&s.cfg)
+	cfg := s.cfg
+	s.mu.Lock()
+	if s.camIn != "" {
+		cfg.VideoIn = s.camIn
+	}
+	s.mu.Unlock()
+	cam, err := openCamera(&cfg)
 	if err != nil {
 		if !errors.Is(err, errNoSource) {
 			s.log.Warn("no camera; the call continues without sending video", "err", err)

@@ -161,6 +161,21 @@ func TestSwitchCamera(t *testing.T) {
 		}
 	}
 
+	// Video → audio → video in the call reopens the camera switched to.
+	if err := alice.SwitchCallType(ctx, protocol.CallAudio, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, alice, protocol.EvCallTypeChange)
+	if err := alice.SwitchCallType(ctx, protocol.CallVideo, protocol.SwitchInvite); err != nil {
+		t.Fatal(err)
+	}
+	_, seq := bob.RemoteVideoFrame()
+	if err := bob.SwitchCallType(ctx, protocol.CallVideo, protocol.SwitchAgree); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "new pictures after video came back", func() bool { _, s := bob.RemoteVideoFrame(); return s > seq+5 })
+	waitSource(t, bob, "clip")
+
 	// The engine keeps the choice: the next call starts on the clip.
 	if err := alice.Hangup(ctx); err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func commands() map[string]command {
 }
 
 // mediaSynopsis lists the media flags of call and answer.
-const mediaSynopsis = "[--audio-in FILE.wav|tone|silence|default|DEVICE] [--audio-out default|none|DEVICE] [--video-in testsrc|FILE.y4m|/dev/videoN|none] [--record DIR] [--relay-only] [--no-media] [--impair SPEC] [--trace FILE]"
+const mediaSynopsis = "[--audio-in FILE.wav|tone|silence|default|DEVICE] [--audio-out default|none|DEVICE] [--video-in testsrc|FILE.y4m|/dev/videoN|none] [--cameras SRC,SRC,...] [--record DIR] [--relay-only] [--no-media] [--impair SPEC] [--trace FILE]"
 
 // Exit statuses besides the call outcomes (see outcomeStatus).
 const (
