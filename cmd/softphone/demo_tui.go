@@ -67,8 +67,9 @@ func runDemoTUI(ctx context.Context, c *cli, cfg *Config, media *mediaFlags) (in
 	lc.Server, lc.Account, lc.IMToken, lc.CheckSum = srv.URL(), demoAccount, token, true
 	mc := media.config(&lc)
 	defer lc.trace.close() // after the engine below is closed
-	if mc != nil && media.videoIn == "" && !haveCamera() {
-		// No camera: send the test pattern, so the echo shows a picture.
+	if mc != nil && media.videoIn == "" && len(mc.Cameras) == 0 && !haveCamera() {
+		// No camera (and no cameras list): send the test pattern, so the
+		// echo shows a picture.
 		mc.VideoIn = call.SourceTestsrc
 	}
 	eng, err := connect(ctx, quiet, &lc, mc)

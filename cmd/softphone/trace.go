@@ -95,7 +95,7 @@ func configRecord(cfg *Config, media *call.MediaConfig) map[string]any {
 		return rec
 	}
 	m := map[string]any{
-		"audioIn": media.AudioIn, "audioOut": media.AudioOut, "videoIn": media.VideoIn,
+		"audioIn": media.AudioIn, "audioOut": media.AudioOut, "videoIn": media.VideoIn, "cameras": media.Cameras,
 		"videoWidth": media.VideoWidth, "videoHeight": media.VideoHeight, "resolution": media.Resolution,
 		"audioQuality": media.AudioQuality, "minBitrate": media.MinBitrate, "maxBitrate": media.MaxBitrate,
 		"record": media.RecordDir, "relayOnly": media.RelayOnly, "iceServers": media.ICEServers,
