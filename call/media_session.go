@@ -487,9 +487,9 @@ func (s *mediaSession) replayEarlyMedia() {
 	s.mu.Lock()
 	binds := []*asyncBindTrack{s.aBind, s.vBind}
 	s.mu.Unlock()
-	for i, b := range binds {
+	for _, b := range binds {
 		if b != nil {
-			s.log.Debug("replayed early media", "kind", []string{"audio", "video"}[i], "packets", b.replay())
+			s.log.Debug("replayed early media", "kind", b.Kind().String(), "packets", b.replay())
 		}
 	}
 }

@@ -125,15 +125,15 @@ func (a *Assembler) Pop(now time.Time) (Frame, bool) {
 // complete returns the frame at next if all its packets are there.
 func (a *Assembler) complete() (Frame, bool) {
 	first := &a.slots[a.next%assemblerSlots]
-	if !first.used || first.seq != a.next {
-		return Frame{}, false
-	}
-	if !first.start {
+	for first.used && first.seq == a.next && !first.start {
 		// The frame's beginning was lost: nothing here is decodable.
 		a.loss = true
 		a.release(a.next)
 		a.next++
-		return a.complete()
+		first = &a.slots[a.next%assemblerSlots]
+	}
+	if !first.used || first.seq != a.next {
+		return Frame{}, false
 	}
 	size := 0
 	for seq := a.next; ; seq++ {
