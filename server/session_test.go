@@ -339,6 +339,17 @@ func TestSwitchCallType(t *testing.T) {
 			t.Fatalf("reject %+v", x)
 		}
 	}
+	// The asker withdraws: both informed, by the asker; nothing is left
+	// to agree to.
+	b.mustDo(protocol.ReqSwitch, sw(protocol.SwitchInvite, protocol.CallVideo), nil)
+	ctc(a)
+	b.mustDo(protocol.ReqSwitch, sw(protocol.SwitchReject, protocol.CallVideo), nil)
+	for _, c := range []*wsClient{a, b} {
+		if x := ctc(c); x.State != protocol.SwitchReject || x.UserID != "bob" {
+			t.Fatalf("withdraw %+v", x)
+		}
+	}
+	a.wantCode(protocol.CodeBadRequest, protocol.ReqSwitch, sw(protocol.SwitchAgree, protocol.CallVideo))
 
 	// Relay needs the channel token and reaches only the peer device.
 	a.wantCode(protocol.CodeUnauthorized, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Kind: "offer", Payload: []byte(`{"sdp":"x"}`)})
