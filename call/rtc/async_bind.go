@@ -28,6 +28,9 @@ type asyncBindTrack struct {
 	mime      string // the codec the selector encodes, e.g. video/VP8
 	log       *slog.Logger
 	connected *atomic.Bool // the session's transport is up (connect_replay.go)
+	// red, for the audio track, sends RED when the peer negotiated it
+	// (audio_red.go); nil never does.
+	red *redControl
 
 	mu    sync.Mutex
 	binds map[string]*asyncBind // by TrackLocalContext.ID
@@ -77,7 +80,18 @@ func (t *asyncBindTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecPara
 	t.mu.Lock()
 	t.binds[ctx.ID()] = b
 	t.mu.Unlock()
-	only := onlyCodec{TrackLocalContext: ctx, codec: *chosen, writer: b.writer}
+	bound := *chosen
+	var w webrtc.TrackLocalWriter = b.writer
+	if t.red != nil {
+		rc, ok := redFor(ctx.CodecParameters(), chosen.PayloadType)
+		t.red.bound(ok)
+		if ok {
+			// pion sends what Bind reports; mediadevices still encodes Opus.
+			bound = rc
+			w = &redWriter{next: b.writer, pt: uint8(rc.PayloadType), distance: &t.red.distance}
+		}
+	}
+	only := onlyCodec{TrackLocalContext: ctx, codec: *chosen, writer: w}
 	go func() {
 		defer close(b.done)
 		got, err := t.Track.Bind(only)
@@ -89,7 +103,7 @@ func (t *asyncBindTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecPara
 			t.log.Warn("media track bind failed; this track sends nothing", "kind", t.Kind().String(), "err", err)
 		}
 	}()
-	return *chosen, nil
+	return bound, nil
 }
 
 // Unbind waits for the pending Bind of ctx, then unbinds the underlying
@@ -110,12 +124,12 @@ func (t *asyncBindTrack) Unbind(ctx webrtc.TrackLocalContext) error {
 }
 
 // onlyCodec narrows a bind context to one codec, so that mediadevices
-// encodes exactly the codec Bind already reported to pion, and writes
-// through the binding's replayWriter.
+// encodes exactly the codec Bind chose, and writes through the binding's
+// replayWriter (behind a redWriter when the audio goes as RED).
 type onlyCodec struct {
 	webrtc.TrackLocalContext
 	codec  webrtc.RTPCodecParameters
-	writer *replayWriter
+	writer webrtc.TrackLocalWriter
 }
 
 func (o onlyCodec) WriteStream() webrtc.TrackLocalWriter { return o.writer }

@@ -147,21 +147,6 @@ func (c *Config) audioBitrate() int {
 	return 32_000
 }
 
-// fecLoss turns the loss the receiver reports (percent, last interval) into
-// the loss the Opus encoder protects against. It is quantised to 0, 10 and
-// 20 % (much as browsers do) because at 32 kbps libopus adds FEC reliably
-// only from about 8 % expected loss: a path that loses anything gets FEC.
-func fecLoss(reported float64) int {
-	switch {
-	case reported < 0.5:
-		return 0
-	case reported < 10:
-		return 10
-	default:
-		return 20
-	}
-}
-
 // CheckCameras validates a camera list (Config.Cameras): no empty or
 // repeated entries, no "none" or audio source, files only .y4m and present.
 // Errors name the entry by its 1-based position; callers prefix the field

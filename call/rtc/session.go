@@ -156,6 +156,8 @@ type Session struct {
 
 	player playout.Mixer
 	stats  statsState
+	aq     audioQuality // only the stats loop uses it
+	red    *redControl  // our audio's loss protection (audio_send.go)
 	loop   *loopback // non-nil when cfg.Loopback > 0 (loopback.go)
 }
 
@@ -252,17 +254,24 @@ func (s *Session) setup() error {
 	cfg := &s.cfg
 	venc := &encoderHook{params: vp8.NewParams()}
 	venc.params.BitRate = cfg.MinBitrate * 1000
-	// Our libopus encoder, not mediadevices': it sends in-band FEC, which
-	// the receiver's playout buffer uses to repair single losses.
-	// The expected loss starts at zero and follows the receiver's reports
-	// (sample in stats.go), so FEC costs CPU only on lossy paths.
+	// Our libopus encoder, not mediadevices': it caps the band to
+	// wideband (every bit in the speech band) and sends in-band FEC from
+	// the first packet until the peer turns out to take RED
+	// (audio_send.go).
 	op := &opus.EncoderBuilder{EncoderOptions: opus.EncoderOptions{
-		Bitrate: cfg.audioBitrate(), FEC: true, Complexity: -1}}
+		Bitrate: cfg.audioBitrate(), FEC: true, LossPerc: fecMinLoss, Complexity: -1, MaxBandwidth: opus.Wideband}}
 	s.aenc = op
 	sel := mediadevices.NewCodecSelector(mediadevices.WithVideoEncoders(venc), mediadevices.WithAudioEncoders(op))
 
 	me := &webrtc.MediaEngine{}
 	sel.Populate(me) // before the interceptors, which add feedback to registered codecs
+	red := newRedControl(op, cfg.audioBitrate())
+	if s.loop == nil {
+		// An echo forwards what it gets on an Opus track: no RED there.
+		if err := registerRED(me); err != nil {
+			return fmt.Errorf("register audio/red: %w", err)
+		}
+	}
 	reg := &interceptor.Registry{}
 	lf := pionslog.Factory{Log: s.log}
 	sf, err := stats.NewInterceptor(stats.WithLoggerFactory(lf))
@@ -336,7 +345,7 @@ func (s *Session) setup() error {
 		_ = pc.Close()
 		return errors.New("session closed during setup")
 	}
-	s.pc, s.sel, s.venc, s.est, s.getter = pc, sel, venc, est, getter
+	s.pc, s.sel, s.venc, s.est, s.getter, s.red = pc, sel, venc, est, getter, red
 	s.mu.Unlock()
 
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {

@@ -42,7 +42,7 @@ func (s *Session) statsLoop() {
 // rates.
 func (s *Session) sample() CallStats {
 	s.mu.Lock()
-	getter, est, aSender, vSender, cam, video, aenc := s.getter, s.est, s.aSender, s.vSender, s.cam, s.video, s.aenc
+	getter, est, aSender, vSender, cam, video, red := s.getter, s.est, s.aSender, s.vSender, s.cam, s.video, s.red
 	pair := s.pair
 	remote := map[string]uint32{}
 	for k, v := range s.remote {
@@ -108,21 +108,16 @@ func (s *Session) sample() CallStats {
 		cur.camFrames, out.SendWidth, out.SendHeight = cam.sendInfo()
 	}
 	if ps, ok := s.player.Stats(); ok {
-		out.JitterMs = ps.JitterMs
-		out.PlayoutDelayMs = ps.DelayMs
-		if played := ps.Received + ps.Concealed + ps.FECRecovered; played > 0 {
-			out.ConcealedPct = 100 * float64(ps.Concealed+ps.FECRecovered) / float64(played)
-			out.FECPct = 100 * float64(ps.FECRecovered) / float64(played)
-		}
+		s.aq.sample(now, ps, rttMs, &out.Stats)
+	}
+	if red != nil && red.sending.Load() {
+		out.RedDistance = int(red.distance.Load())
 	}
 	if est != nil {
 		out.TargetKbps = float64(est.GetTargetBitrate()) / 1000
 	}
 	out.RttMs = rttMs
 	out.RemoteLossPct = remoteLoss
-	if aenc != nil {
-		aenc.SetExpectedLoss(fecLoss(remoteLoss))
-	}
 	if prev.have {
 		secs := now.Sub(prev.at).Seconds()
 		d := func(a, b uint64) uint64 {
@@ -147,7 +142,6 @@ func (s *Session) sample() CallStats {
 			out.LossPct = 100 * lost / (got + lost)
 		}
 	}
-	out.ComputeMOS()
 	cur.have = true
 	cur.last = out
 	s.mu.Lock()

@@ -20,9 +20,12 @@ func (s *Session) addAudio() {
 			s.log.Warn("no microphone; the call continues without sending audio", "err", err)
 			s.emit(EvMediaWarning, MediaWarning{Kind: "audio", Error: err.Error()})
 		}
-		if _, err := s.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t, err := s.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		if err != nil {
 			s.log.Warn("audio transceiver", "err", err)
+			return
 		}
+		s.preferRED(t)
 		return
 	}
 	mic.muted = &s.micMutedF
@@ -34,18 +37,24 @@ func (s *Session) addAudio() {
 	s.mu.Unlock()
 	track := mediadevices.NewAudioTrack(mic, s.sel)
 	bind := newAsyncBindTrack(track, webrtc.MimeTypeOpus, &s.connected, s.log)
+	bind.red = s.red
 	sender, err := s.pc.AddTrack(bind)
 	if err != nil {
 		s.log.Warn("add audio track", "err", err)
 		_ = track.Close()
 		return
 	}
+	for _, t := range s.pc.GetTransceivers() {
+		if t.Sender() == sender {
+			s.preferRED(t)
+		}
+	}
 	s.mu.Lock()
 	s.mic, s.aTrack, s.aSender, s.aBind = mic, track, sender, bind
 	s.mu.Unlock()
 	// Opus has no keyframe controller, so mediadevices never reads this
-	// sender's RTCP; unread, it would stall the interceptors' reports.
-	s.spawn(func() { drainRTCP(sender.Read) })
+	// sender's RTCP: we do, for the receiver's loss reports.
+	s.spawn(func() { s.readAudioRTCP(sender, s.red) })
 }
 
 // addVideo publishes the camera (or receives only) for a video call.

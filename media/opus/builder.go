@@ -30,6 +30,13 @@ type EncoderBuilder struct {
 
 	adaptive atomic.Bool
 	loss     atomic.Int32
+	bitrate  atomic.Int32 // 0: EncoderOptions.Bitrate
+}
+
+// SetTargetBitrate sets the bitrate (bits per second) the encoders of this
+// builder use from their next frame on; it overrides Bitrate.
+func (b *EncoderBuilder) SetTargetBitrate(bps int) {
+	b.bitrate.Store(int32(max(bps, 0)))
 }
 
 // SetExpectedLoss sets the loss in percent the encoders of this builder
@@ -74,6 +81,7 @@ func (b *EncoderBuilder) BuildAudioEncoder(r audio.Reader, p prop.Media) (codec.
 		src:     r,
 		frame:   p.SampleRate * int(frameDur/time.Millisecond) / 1000,
 		applied: int32(b.LossPerc),
+		rate:    int32(b.Bitrate),
 	}, nil
 }
 
@@ -84,6 +92,7 @@ type trackEncoder struct {
 	mu      sync.Mutex // guards enc against Close and SetBitRate during Read
 	enc     *Encoder
 	applied int32 // expected loss the encoder has
+	rate    int32 // bitrate the encoder has
 	src     audio.Reader
 	frame   int     // samples per frame
 	pending []int16 // mono samples not yet encoded
@@ -114,6 +123,12 @@ func (t *trackEncoder) Read() ([]byte, func(), error) {
 			return nil, func() {}, err
 		}
 		t.applied = want
+	}
+	if want := t.b.bitrate.Load(); want > 0 && want != t.rate {
+		if err := t.enc.SetBitrate(int(want)); err != nil {
+			return nil, func() {}, err
+		}
+		t.rate = want
 	}
 	pkt, err := t.enc.Encode(t.pending[:t.frame])
 	if err != nil {

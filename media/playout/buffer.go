@@ -86,6 +86,9 @@ type Stats struct {
 	REDRecovered uint64 // frames played from a RED copy
 	FECRecovered uint64 // frames recovered from the next packet's in-band FEC
 	Concealed    uint64 // lost frames synthesised by concealment (PLC)
+	// ConcealEvents counts runs of consecutive concealed frames (a loss
+	// burst is one event); waits for late packets count in Underruns.
+	ConcealEvents uint64
 
 	PlayedSamples      uint64 // audio output while playing
 	ConcealedSamples   uint64 // of which synthesised by concealment (lost frames and late waits)
@@ -179,6 +182,7 @@ type Buffer struct {
 	waitLow    int     // frames a wanted adjustment has waited for low energy
 	above      int     // consecutive decodes in excess
 	level      float64 // recent peak speech level (RMS)
+	inConceal  bool    // the last frame produced was a concealed lost one
 
 	// Decoded audio not yet pulled: pcm[pcmOff:pcmEnd], interleaved; hist
 	// is the last histMs of what was produced before it.
@@ -530,10 +534,13 @@ func (b *Buffer) produce() {
 		b.playTs = e.ts + int64(e.dur)
 		b.st.remove(e.ts)
 		b.s.Concealed++
+		b.s.ConcealedSamples += uint64(d)
+		b.s.ConcealEvents++
 		b.emit(out[:d*ch], true)
 		return
 	}
 	b.frame = n
+	b.inConceal = false
 	if e.secondary {
 		b.s.REDRecovered++
 		b.lt.due(true)
@@ -581,8 +588,10 @@ func (b *Buffer) concealMissing(next *entry, gap int) {
 			b.conceal(out)
 			b.s.Concealed++
 			b.s.ConcealedSamples += uint64(d)
+			b.s.ConcealEvents++
 		} else {
 			b.s.FECRecovered++
+			b.inConceal = false
 		}
 		b.lt.due(true)
 	default:
@@ -590,6 +599,10 @@ func (b *Buffer) concealMissing(next *entry, gap int) {
 		b.s.Concealed++
 		b.s.ConcealedSamples += uint64(d)
 		b.lt.due(true)
+		if !b.inConceal {
+			b.s.ConcealEvents++
+		}
+		b.inConceal = true
 	}
 	b.playTs += int64(d)
 	b.emit(out, true)

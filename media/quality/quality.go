@@ -1,32 +1,8 @@
 // Package quality holds the call-quality figures reported every second and
-// the simplified ITU-T G.107 E-model that turns network figures into a MOS.
+// the ITU-T G.107 E-model that turns what a listener got into a MOS.
 package quality
 
 import "math"
-
-// RFactor is the simplified E-model transmission rating:
-//
-//	effLat = latency + 2·jitter + 10
-//	R = 93.2 − effLat/40            if effLat < 160
-//	R = 93.2 − (effLat − 120)/10    otherwise
-//	R −= 2.5·lossPct
-//
-// latencyMs is the one-way mouth-to-ear latency (e.g. RTT/2 plus playout
-// delay), jitterMs the interarrival jitter, lossPct the packet loss in
-// percent (0–100). Negative or NaN inputs count as 0 and loss is capped at
-// 100; the result is not clamped (MOS does that).
-func RFactor(latencyMs, jitterMs, lossPct float64) float64 {
-	latencyMs, jitterMs = nonNeg(latencyMs), nonNeg(jitterMs)
-	lossPct = min(nonNeg(lossPct), 100)
-	eff := latencyMs + 2*jitterMs + 10
-	var r float64
-	if eff < 160 {
-		r = 93.2 - eff/40
-	} else {
-		r = 93.2 - (eff-120)/10
-	}
-	return r - 2.5*lossPct
-}
 
 // MOSFromR maps an R factor to a mean opinion score:
 // MOS = 1 + 0.035R + 7·10⁻⁶·R(R−60)(100−R), 1 for R < 0, 4.5 for R > 100,
@@ -41,12 +17,6 @@ func MOSFromR(r float64) float64 {
 	// The cubic dips just below 1 for R under about 6.5; MOS has no
 	// meaning below 1.
 	return max(1, 1+0.035*r+7e-6*r*(r-60)*(100-r))
-}
-
-// MOS estimates the mean opinion score (1–4.5) from one-way latency, jitter
-// and loss; see RFactor for the inputs.
-func MOS(latencyMs, jitterMs, lossPct float64) float64 {
-	return MOSFromR(RFactor(latencyMs, jitterMs, lossPct))
 }
 
 func nonNeg(v float64) float64 {
@@ -78,15 +48,28 @@ type Stats struct {
 	SendWidth      int     `json:"sendWidth"`      // local video width as sent
 	SendHeight     int     `json:"sendHeight"`     // local video height as sent
 	PlayoutDelayMs float64 `json:"playoutDelayMs"` // audio playout buffer delay
-	ConcealedPct   float64 `json:"concealedPct"`   // share of played audio frames that were concealed or FEC-recovered
-	FECPct         float64 `json:"fecPct"`         // share of played audio frames recovered from in-band FEC
-	Mos            float64 `json:"mos"`            // E-model estimate, 1–4.5
-}
 
-// ComputeMOS fills Mos from the other fields, taking the one-way latency as
-// half the RTT plus the playout delay.
-func (s *Stats) ComputeMOS() {
-	s.Mos = MOS(s.RttMs/2+s.PlayoutDelayMs, s.JitterMs, s.LossPct)
+	// Received audio as it was played. Per-interval figures cover the last
+	// interval; the call* figures the whole call so far.
+	TargetDelayMs float64 `json:"targetDelayMs"` // playout target from the jitter and redundancy
+	MouthToEarMs  float64 `json:"mouthToEarMs"`  // estimated one-way delay: RTT/2 + codec + playout
+	ConcealedPct  float64 `json:"concealedPct"`  // share of played audio synthesised by concealment (after FEC and RED)
+	FECPct        float64 `json:"fecPct"`        // share of played frames recovered from in-band FEC
+	REDPct        float64 `json:"redPct"`        // share of played frames played from a RED copy
+	StretchPct    float64 `json:"stretchPct"`    // share of played time added or removed by time-scale modification
+	LatePct       float64 `json:"latePct"`       // received packets that came too late to be played, percent
+	// Mos is the E-model estimate (1–4.5) of the audio played over the
+	// last 10 s (concealment, time-scale changes, delay; see Listening).
+	Mos               float64 `json:"mos"`
+	CallConcealedPct  float64 `json:"callConcealedPct"`
+	CallFECPct        float64 `json:"callFecPct"`
+	CallREDPct        float64 `json:"callRedPct"`
+	CallStretchPct    float64 `json:"callStretchPct"`
+	CallTimeStretches uint64  `json:"callTimeStretches"` // accelerations and expansions so far
+	CallMos           float64 `json:"callMos"`           // the estimate over the whole call
+	// RedDistance is how many earlier frames each audio packet we send
+	// repeats (RFC 2198); 0 when the peer did not negotiate RED.
+	RedDistance int `json:"redDistance"`
 }
 
 // Kbps converts a byte count over an interval in seconds to kilobits per

@@ -8,46 +8,55 @@ import (
 	"github.com/softphone/softphone/media/quality"
 )
 
-func TestEModel(t *testing.T) {
-	// Expected values worked by hand from issue 3's formula.
+func TestListening(t *testing.T) {
 	tests := []struct {
-		name                  string
-		latency, jitter, loss float64
-		wantR, wantMOS        float64
+		name     string
+		l        quality.Listening
+		min, max float64 // MOS
 	}{
-		// effLat 10 → R = 93.2 − 0.25 = 92.95;
-		// MOS = 1 + 3.25325 + 7e-6·92.95·32.95·7.05 = 4.404394368375
-		{"perfect network", 0, 0, 0, 92.95, 4.404394368375},
-		// effLat 20+10+10 = 40 → R = 93.2 − 1 = 92.2; MOS = 1 + 3.227 + 7e-6·92.2·32.2·7.8
-		{"lan", 20, 5, 0, 92.2, 4.389098664},
-		// effLat 100+20+10 = 130 → 93.2 − 3.25 = 89.95; − 2.5 = 87.45
-		{"one percent loss", 100, 10, 1, 87.45, 4.271634144625},
-		// effLat 150 (< 160) → 93.2 − 3.75 = 89.45
-		{"just below the knee", 140, 0, 0, 89.45, 4.325293239625},
-		// effLat 160 (not below) → 93.2 − (160−120)/10 = 89.2; the two branches meet here
-		{"at the knee", 150, 0, 0, 89.2, 4.318910784},
-		// effLat 200+40+10 = 250 → 93.2 − 13 = 80.2; − 5 = 75.2
-		{"long haul", 200, 20, 2, 75.2, 3.830431744},
-		// effLat 60 → 91.7; − 12.5 = 79.2
-		{"five percent loss", 40, 5, 5, 79.2, 3.993405184},
-		// effLat 510 → 93.2 − 39 = 54.2; − 25 = 29.2
-		{"terrible", 400, 50, 10, 29.2, 1.576277184},
-		// R = 92.95 − 100 = −7.05 → MOS clamps to 1
-		{"R below zero", 0, 0, 40, -7.05, 1},
-		// negatives and NaN count as 0
-		{"negative inputs", -5, math.NaN(), -1, 92.95, 4.404394368375},
-		// loss capped at 100 %
-		{"loss over 100", 0, 0, 200, 92.95 - 250, 1},
+		// Ro − Is − Ie = 93.2 − 3.7 = 89.5 → 4.32 (clean Opus WB scores 4.30–4.36 PESQ-WB)
+		{"clean", quality.Listening{MouthToEarMs: 40}, 4.31, 4.33},
+		// Delay up to 100 ms costs nothing; 300 ms a little.
+		{"clean, 100 ms", quality.Listening{MouthToEarMs: 100}, 4.31, 4.33},
+		{"clean, 300 ms", quality.Listening{MouthToEarMs: 300}, 3.8, 4.2},
+		// 5.5 % random loss concealed: 2.3–3.0 PESQ-WB.
+		{"5.5 % concealed", quality.Listening{ConcealedPct: 5.5, MeanBurst: 1.05, MouthToEarMs: 40}, 2.6, 3.0},
+		// 1 % concealed: ≈ 3.6–4.1.
+		{"1 % concealed", quality.Listening{ConcealedPct: 1, MeanBurst: 1, MouthToEarMs: 40}, 3.8, 4.1},
+		// Bursts hurt less than the same loss spread out (the ear hears fewer events).
+		{"1 % in bursts of 3", quality.Listening{ConcealedPct: 1, MeanBurst: 3, MouthToEarMs: 40}, 3.9, 4.2},
+		{"stretching", quality.Listening{StretchPct: 2, MouthToEarMs: 40}, 3.9, 4.2},
+		{"hopeless", quality.Listening{ConcealedPct: 60, MouthToEarMs: 900}, 1, 1.5},
+		{"negative inputs count as none", quality.Listening{ConcealedPct: -3, StretchPct: math.NaN()}, 4.31, 4.33},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if r := quality.RFactor(tc.latency, tc.jitter, tc.loss); math.Abs(r-tc.wantR) > 1e-9 {
-				t.Errorf("R = %.12f, want %.12f", r, tc.wantR)
-			}
-			if m := quality.MOS(tc.latency, tc.jitter, tc.loss); math.Abs(m-tc.wantMOS) > 1e-9 {
-				t.Errorf("MOS = %.12f, want %.12f", m, tc.wantMOS)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if m := tt.l.MOS(); m < tt.min || m > tt.max || math.IsNaN(m) {
+				t.Fatalf("MOS %.3f (R %.1f), want %.2f–%.2f", m, tt.l.R(), tt.min, tt.max)
 			}
 		})
+	}
+	// More concealment never scores better.
+	prev := 5.0
+	for c := 0.0; c <= 30; c += 0.5 {
+		m := quality.Listening{ConcealedPct: c, MeanBurst: 1, MouthToEarMs: 50}.MOS()
+		if m > prev {
+			t.Fatalf("MOS rises from %v to %v at %v %% concealed", prev, m, c)
+		}
+		prev = m
+	}
+}
+
+func TestIdd(t *testing.T) {
+	tests := []struct{ ta, want float64 }{
+		{0, 0}, {100, 0}, {math.NaN(), 0},
+		// X = log2(2) = 1: 25·(2^(1/6) − 3·(1 + 3^-6)^(1/6) + 2)
+		{200, 25 * (math.Pow(2, 1.0/6) - 3*math.Pow(1+math.Pow(1.0/3, 6), 1.0/6) + 2)},
+	}
+	for _, tc := range tests {
+		if got := quality.Idd(tc.ta); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("Idd(%v) = %v, want %v", tc.ta, got, tc.want)
+		}
 	}
 }
 
@@ -78,12 +87,7 @@ func TestMOSFromRClamps(t *testing.T) {
 }
 
 func TestStatsJSON(t *testing.T) {
-	s := quality.Stats{SendKbps: 1, RecvKbps: 2, LossPct: 3, JitterMs: 4, RttMs: 40, Fps: 30, Width: 640, Height: 360, PlayoutDelayMs: 20}
-	s.ComputeMOS()
-	// one-way 20 + 20 = 40 ms, jitter 4, loss 3 → effLat 58 → R = 93.2 − 1.45 − 7.5 = 84.25
-	if want := quality.MOSFromR(84.25); math.Abs(s.Mos-want) > 1e-9 {
-		t.Errorf("Mos = %v, want %v", s.Mos, want)
-	}
+	s := quality.Stats{SendKbps: 1, RecvKbps: 2, LossPct: 3, JitterMs: 4, RttMs: 40, Fps: 30, Width: 640, Height: 360, PlayoutDelayMs: 20, Mos: 4.2}
 	b, err := json.Marshal(s)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +96,9 @@ func TestStatsJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"sendKbps", "recvKbps", "lossPct", "jitterMs", "rttMs", "fps", "width", "height", "playoutDelayMs", "mos"} {
+	for _, k := range []string{"sendKbps", "recvKbps", "lossPct", "jitterMs", "rttMs", "fps", "width", "height", "playoutDelayMs", "mos",
+		"concealedPct", "fecPct", "redPct", "stretchPct", "latePct", "targetDelayMs", "mouthToEarMs",
+		"callConcealedPct", "callFecPct", "callRedPct", "callStretchPct", "callTimeStretches", "callMos", "redDistance"} {
 		if _, ok := m[k].(float64); !ok {
 			t.Errorf("field %q missing or not a number in %s", k, b)
 		}

@@ -1,0 +1,71 @@
+package quality
+
+import "math"
+
+// Listening is what a listener got over a stretch of a call: the audio that
+// was played, not the packets that arrived. Loss that FEC or RED repaired
+// costs nothing here; concealment, time-scale changes and delay do.
+type Listening struct {
+	// ConcealedPct is the share (percent) of the played audio that was
+	// synthesised by concealment: lost frames nothing repaired, and waits
+	// for late packets.
+	ConcealedPct float64
+	// MeanBurst is the mean length, in frames, of runs of concealed frames
+	// (1 or less: isolated).
+	MeanBurst float64
+	// StretchPct is the share (percent) of the played time that time-scale
+	// modification added or removed.
+	StretchPct float64
+	// MouthToEarMs is the one-way delay: sender's capture and codec,
+	// network, playout buffer.
+	MouthToEarMs float64
+}
+
+// The model's constants, calibrated against ITU-T P.862.2 (PESQ-WB) on the
+// softphone's own playout (docs/benchmarks.md, "STATS mos"): the E-model of
+// G.107 with an equipment impairment for Opus at 32 kbit/s wideband and a
+// packet-loss robustness for libopus concealment, which G.113 does not
+// tabulate.
+const (
+	// baseR is G.107's default basic signal-to-noise ratio less the
+	// simultaneous impairment (Ro − Is).
+	baseR = 93.2
+	// opusIe: clean Opus 32 kbit/s wideband scores 4.30–4.36 PESQ-WB.
+	opusIe = 3.7
+	// opusBpl: 5.5 % random loss concealed by libopus scores 2.3–3.0.
+	opusBpl = 8.4
+	// stretchWeight is what a percent of time-scale modification costs
+	// against a percent of concealment (pitch-period cuts in voiced audio,
+	// any length in pauses).
+	stretchWeight = 0.25
+	// Idd's defaults (G.107 06/2015): mT 100 ms, sT 1.
+	iddMT = 100.0
+	iddST = 1.0
+)
+
+// R is the transmission rating: R = Ro − Is − Idd − Ie,eff with
+// Ie,eff = Ie + (95 − Ie)·Ppl / (Ppl/BurstR + Bpl), where Ppl counts the
+// concealed share and a weighted share of time-scale changes, and BurstR
+// is the mean concealment run over the run expected of random loss.
+func (l Listening) R() float64 {
+	ppl := nonNeg(l.ConcealedPct) + stretchWeight*nonNeg(l.StretchPct)
+	ppl = min(ppl, 100)
+	burstR := max(1, l.MeanBurst*(1-ppl/100))
+	ie := opusIe + (95-opusIe)*ppl/(ppl/burstR+opusBpl)
+	return baseR - Idd(l.MouthToEarMs) - ie
+}
+
+// MOS is the estimated mean opinion score (1–4.5) of what was played.
+func (l Listening) MOS() float64 { return MOSFromR(l.R()) }
+
+// Idd is G.107's impairment for an absolute one-way delay of ta ms:
+// 0 up to mT, then 25·{(1+X^6s)^(1/6s) − 3·(1+(X/3)^6s)^(1/6s) + 2},
+// X = log2(ta/mT).
+func Idd(ta float64) float64 {
+	if !(ta > iddMT) {
+		return 0
+	}
+	x := math.Log2(ta / iddMT)
+	e := 6 * iddST
+	return 25 * (math.Pow(1+math.Pow(x, e), 1/e) - 3*math.Pow(1+math.Pow(x/3, e), 1/e) + 2)
+}
