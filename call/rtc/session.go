@@ -158,7 +158,7 @@ type Session struct {
 	stats  statsState
 	aq     audioQuality // only the stats loop uses it
 	red    *redControl  // our audio's loss protection (audio_send.go)
-	loop   *loopback // non-nil when cfg.Loopback > 0 (loopback.go)
+	loop   *loopback    // non-nil when cfg.Loopback > 0 (loopback.go)
 }
 
 // New starts a session; it never blocks on the network.
