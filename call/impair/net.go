@@ -11,6 +11,8 @@ import (
 
 	"github.com/pion/transport/v5"
 	"github.com/pion/transport/v5/stdnet"
+
+	"github.com/softphone/softphone/internal/netem"
 )
 
 // Shaper limits besides the configured ones.
@@ -224,6 +226,8 @@ type shaper struct {
 
 	mu      sync.Mutex
 	rng     *rand.Rand
+	loss    netem.Loss
+	delay   netem.Delay
 	q       packetHeap
 	seq     uint64
 	tat     time.Time // GCRA theoretical arrival time of the rate cap
@@ -246,10 +250,12 @@ func newShaper(c Config, stream uint64) *shaper {
 		c.Queue = DefaultQueue
 	}
 	s := &shaper{
-		cfg:  c,
-		rng:  rand.New(rand.NewPCG(seed, stream)),
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
+		cfg:   c,
+		rng:   rand.New(rand.NewPCG(seed, stream)),
+		loss:  netem.Loss{Random: c.Loss / 100, GE: c.GE},
+		delay: netem.Delay{Base: c.Delay, Jitter: c.Jitter, Dist: c.Dist},
+		wake:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
 	}
 	if c.Rate > 0 {
 		s.burst = max(burstTime, txTime(minBurst, c.Rate))
@@ -270,7 +276,7 @@ func (s *shaper) submit(b, oob []byte, addr net.Addr) (int, error) {
 		s.mu.Unlock()
 		return 0, net.ErrClosed
 	}
-	if s.cfg.Loss > 0 && s.rng.Float64()*100 < s.cfg.Loss {
+	if s.loss.Drop(s.rng) {
 		s.mu.Unlock()
 		s.lost.Add(1)
 		return len(b), nil
@@ -294,13 +300,7 @@ func (s *shaper) submit(b, oob []byte, addr net.Addr) (int, error) {
 		}
 		s.tat = tat.Add(txTime(len(b), s.cfg.Rate))
 	}
-	due := depart.Add(s.cfg.Delay)
-	if s.cfg.Jitter > 0 {
-		due = due.Add(time.Duration((s.rng.Float64()*2 - 1) * float64(s.cfg.Jitter)))
-		if due.Before(depart) {
-			due = depart
-		}
-	}
+	due := depart.Add(s.delay.Draw(s.rng))
 	if !due.After(now) && len(s.q) == 0 {
 		s.mu.Unlock()
 		s.sent.Add(1)

@@ -71,6 +71,43 @@ func TestLossFraction(t *testing.T) {
 	}
 }
 
+// TestGilbertElliottBursts: ge=1%/30% loses 3.2 % of the packets in runs
+// of 3.3 on average, where loss=3.2% would lose them one at a time.
+func TestGilbertElliottBursts(t *testing.T) {
+	for _, tc := range []struct {
+		spec      string
+		loss, run float64
+	}{
+		{"ge=1%/30%", 100 * 0.01 / 0.31, 1 / 0.30},
+		{"loss=3.2%", 3.2, 1 / (1 - 0.032)},
+	} {
+		c, err := Parse(tc.spec + ",seed=3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, r := newTestShaper(t, c)
+		const n = 100000
+		for i := range n {
+			if _, err := s.submit(payload(uint64(i), 100), nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, _, ids := r.snapshot()
+		runs, next := 0, uint64(0)
+		for _, id := range ids {
+			if id != next {
+				runs++
+			}
+			next = id + 1
+		}
+		lost := n - len(ids)
+		loss, run := 100*float64(lost)/n, float64(lost)/float64(max(runs, 1))
+		if math.Abs(loss-tc.loss) > 0.2*tc.loss || math.Abs(run-tc.run) > 0.15*tc.run {
+			t.Errorf("%s: lost %.2f%% in runs of %.2f, want %.2f%% in runs of %.2f", tc.spec, loss, run, tc.loss, tc.run)
+		}
+	}
+}
+
 // TestLossReproducible: the same seed drops the same packets.
 func TestLossReproducible(t *testing.T) {
 	run := func() []uint64 {

@@ -1,5 +1,6 @@
-// Package impair degrades a network path in-process: random loss, delay
-// with jitter, and a bandwidth cap with a bounded queue, applied to the
+// Package impair degrades a network path in-process: random or bursty
+// (Gilbert-Elliott) loss, delay with uniform or normal jitter, and a
+// bandwidth cap with a bounded queue, applied to the
 // packets a pion/transport Net's UDP sockets send. It lets anyone reproduce
 // a bad network on a laptop without root or tc: the softphone wraps the
 // network of its WebRTC session with it (--impair), so the media path is
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/softphone/softphone/internal/netem"
 )
 
 // ErrBadSpec is wrapped by every error of Parse.
@@ -34,11 +37,16 @@ const (
 type Config struct {
 	// Loss is the share of packets dropped at random, in percent (0–100).
 	Loss float64
-	// Delay is added to every packet; Jitter spreads it uniformly over
-	// [Delay-Jitter, Delay+Jitter] (never below zero), per packet. As with
-	// netem, packets whose delays differ by more than their spacing are
-	// reordered.
+	// GE, when set instead of Loss, drops packets in bursts: the
+	// Gilbert-Elliott model of netem's "loss gemodel" (probabilities 0–1).
+	GE netem.GilbertElliott
+	// Delay is added to every packet; Jitter spreads it per packet, over
+	// [Delay-Jitter, Delay+Jitter] (Dist uniform) or as a normal
+	// distribution with standard deviation Jitter (Dist normal, netem's
+	// "distribution normal"), never below zero. As with netem, packets
+	// whose delays differ by more than their spacing are reordered.
 	Delay, Jitter time.Duration
+	Dist          netem.Dist
 	// Rate caps the throughput in bits per second (0: no cap). Packets
 	// queue behind the cap; Queue bounds the wait (default DefaultQueue)
 	// and packets beyond it are dropped.
@@ -50,18 +58,24 @@ type Config struct {
 
 // IsZero reports whether c impairs nothing.
 func (c Config) IsZero() bool {
-	return c.Loss == 0 && c.Delay == 0 && c.Jitter == 0 && c.Rate == 0
+	return c.Loss == 0 && c.GE == (netem.GilbertElliott{}) && c.Delay == 0 && c.Jitter == 0 && c.Rate == 0
 }
 
 // keys are the spec's keys in canonical order, for String and errors.
-var keys = []string{"loss", "delay", "jitter", "rate", "queue", "seed"}
+var keys = []string{"loss", "ge", "delay", "jitter", "dist", "rate", "queue", "seed"}
 
 // Parse reads a spec such as "loss=5%,delay=80ms,jitter=20ms,rate=300kbps":
 // comma-separated key=value pairs, each optional, in any order. Keys:
 //
 //	loss    percent of packets dropped: 5%, 0.5% or 5 (0–100)
+//	ge      bursty loss instead, Gilbert-Elliott P/R[/BAD[/GOOD]] as netem's
+//	        "loss gemodel": P the chance per packet to enter the bad state,
+//	        R to leave it, BAD and GOOD the loss in each state (default
+//	        100% and 0%): ge=1%/30% loses 3.2 % in bursts of 3.3 on average
 //	delay   added one-way delay: 80ms, 1.5s, or a number of milliseconds
-//	jitter  delay spread (uniform ±jitter around delay), same units
+//	jitter  delay spread around delay, same units
+//	dist    jitter distribution: uniform (±jitter, default) or normal
+//	        (standard deviation jitter)
 //	rate    bandwidth cap: 300kbps, 1.5mbps, 64000bps (also kbit, mbit)
 //	queue   longest wait behind the rate cap before tail drop (default 250ms)
 //	seed    integer seed for reproducible loss and jitter patterns
@@ -88,6 +102,17 @@ func Parse(spec string) (Config, error) {
 		switch k {
 		case "loss":
 			c.Loss, err = parseLoss(v)
+		case "ge":
+			c.GE, err = parseGE(v)
+		case "dist":
+			switch strings.ToLower(v) {
+			case "uniform":
+				c.Dist = netem.Uniform
+			case "normal":
+				c.Dist = netem.Normal
+			default:
+				err = errors.New("want uniform or normal")
+			}
 		case "delay":
 			c.Delay, err = parseDuration(v)
 		case "jitter":
@@ -111,7 +136,30 @@ func Parse(spec string) (Config, error) {
 			return Config{}, fmt.Errorf("%w: %s=%q: %v", ErrBadSpec, k, v, err)
 		}
 	}
+	if seen["loss"] && seen["ge"] {
+		return Config{}, fmt.Errorf("%w: loss and ge both set (ge is loss in bursts; give one)", ErrBadSpec)
+	}
 	return c, nil
+}
+
+// parseGE reads P/R[/BAD[/GOOD]] percentages.
+func parseGE(v string) (netem.GilbertElliott, error) {
+	parts := strings.Split(v, "/")
+	if len(parts) < 2 || len(parts) > 4 {
+		return netem.GilbertElliott{}, errors.New("want P/R[/BAD[/GOOD]] such as 1%/30%")
+	}
+	vals := []float64{0, 0, 100, 0}
+	for i, p := range parts {
+		f, err := parseLoss(p)
+		if err != nil {
+			return netem.GilbertElliott{}, err
+		}
+		vals[i] = f
+	}
+	if vals[1] == 0 {
+		return netem.GilbertElliott{}, errors.New("R (the chance to leave the bad state) must be above 0%")
+	}
+	return netem.GilbertElliott{P: vals[0] / 100, R: vals[1] / 100, LossBad: vals[2] / 100, LossGood: vals[3] / 100}, nil
 }
 
 func parseLoss(v string) (float64, error) {
@@ -176,11 +224,22 @@ func (c Config) String() string {
 	if c.Loss != 0 {
 		parts = append(parts, "loss="+strconv.FormatFloat(c.Loss, 'g', -1, 64)+"%")
 	}
+	if c.GE != (netem.GilbertElliott{}) {
+		pct := func(f float64) string { return strconv.FormatFloat(f*100, 'g', -1, 64) + "%" }
+		ge := "ge=" + pct(c.GE.P) + "/" + pct(c.GE.R)
+		if c.GE.LossBad != 1 || c.GE.LossGood != 0 {
+			ge += "/" + pct(c.GE.LossBad) + "/" + pct(c.GE.LossGood)
+		}
+		parts = append(parts, ge)
+	}
 	if c.Delay != 0 {
 		parts = append(parts, "delay="+c.Delay.String())
 	}
 	if c.Jitter != 0 {
 		parts = append(parts, "jitter="+c.Jitter.String())
+	}
+	if c.Dist == netem.Normal {
+		parts = append(parts, "dist=normal")
 	}
 	if c.Rate != 0 {
 		switch {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/softphone/softphone/internal/netem"
 )
 
 func TestParse(t *testing.T) {
@@ -23,6 +25,10 @@ func TestParse(t *testing.T) {
 		{"rate=300kbit", Config{Rate: 300_000}},
 		{"loss=100%,seed=42", Config{Loss: 100, Seed: 42}},
 		{"jitter=20ms,", Config{Jitter: 20 * time.Millisecond}},
+		{"ge=1%/30%", Config{GE: netem.Simple(0.01, 0.30)}},
+		{"ge=5%/50%/80%/2%", Config{GE: netem.GilbertElliott{P: 0.05, R: 0.5, LossBad: 0.8, LossGood: 0.02}}},
+		{"delay=40ms,jitter=20ms,dist=normal", Config{Delay: 40 * time.Millisecond, Jitter: 20 * time.Millisecond, Dist: netem.Normal}},
+		{"dist=uniform,jitter=5ms", Config{Jitter: 5 * time.Millisecond}},
 	} {
 		got, err := Parse(tc.spec)
 		if err != nil {
@@ -57,7 +63,13 @@ func TestParseErrors(t *testing.T) {
 		{"rate=fastkbps", `rate="fastkbps": want a rate such as 300kbps`},
 		{"queue=0", `queue="0"`},
 		{"seed=-3", `seed="-3": want a non-negative integer`},
-		{"speed=1", `unknown key "speed" (keys: loss, delay, jitter, rate, queue, seed)`},
+		{"speed=1", `unknown key "speed" (keys: loss, ge, delay, jitter, dist, rate, queue, seed)`},
+		{"ge=1%", `ge="1%": want P/R[/BAD[/GOOD]]`},
+		{"ge=1%/0%", `ge="1%/0%": R (the chance to leave the bad state) must be above 0%`},
+		{"ge=1%/30%/x", `ge="1%/30%/x": want a percentage`},
+		{"ge=1%/30%/100%/0%/5%", `ge="1%/30%/100%/0%/5%"`},
+		{"loss=5%,ge=1%/30%", `loss and ge both set`},
+		{"dist=pareto", `dist="pareto": want uniform or normal`},
 		{"loss", `"loss" is not key=value`},
 		{"loss=1%,loss=2%", "loss given twice"},
 	} {

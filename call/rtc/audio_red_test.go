@@ -17,7 +17,7 @@ import (
 	"github.com/softphone/softphone/call/protocol"
 	"github.com/softphone/softphone/media/audiosrc"
 	"github.com/softphone/softphone/media/opus"
-	"github.com/softphone/softphone/media/opus/opustest"
+	"github.com/softphone/softphone/media/audiocmp"
 	"github.com/softphone/softphone/media/red"
 )
 
@@ -26,7 +26,7 @@ import (
 func speechWAV(t *testing.T) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "speech.wav")
-	if err := audiosrc.WriteWAVFile(p, 48000, opustest.Voice(48000*4, 48000, 5)); err != nil {
+	if err := audiosrc.WriteWAVFile(p, 48000, audiocmp.Speech(48000*4, 48000, 5)); err != nil {
 		t.Fatal(err)
 	}
 	return p

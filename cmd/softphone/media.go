@@ -66,7 +66,7 @@ func addMediaFlags(fs *pflag.FlagSet) *mediaFlags {
 	fs.StringVar(&m.record, "record", "", "write local.wav, remote.wav, mix.wav and remote.ivf of the call into `DIR`")
 	fs.BoolVar(&m.relayOnly, "relay-only", false, "send media only through the TURN relay the server hands out at login")
 	fs.BoolVar(&m.noMedia, "no-media", false, "signaling only: no WebRTC session")
-	fs.Var(&m.impair, "impair", "impair the media this client sends: `SPEC` = loss=5%,delay=80ms,jitter=20ms,rate=300kbps (each optional; also queue=D, seed=N)")
+	fs.Var(&m.impair, "impair", "impair the media this client sends: `SPEC` = loss=5%,delay=80ms,jitter=20ms,rate=300kbps (each optional; also ge=P/R bursty loss, dist=normal, queue=D, seed=N)")
 	fs.StringVar(&m.trace, "trace", "", "record signaling, events, ICE, stats, devices, versions and config (secrets redacted) as JSON lines in `FILE`; read it with softphone trace show|stats")
 	completeWords(fs, "audio-in", call.SourceDefault, call.SourceTone, call.SourceSilence, call.SourceNone)
 	completeWords(fs, "audio-out", call.SourceDefault, call.SourceNone)

@@ -12,26 +12,26 @@ import (
 )
 
 // GilbertElliott is the two-state burst-loss model (netem's "loss gemodel
-// p r 1-h 1-k"): in the good state a packet is lost with probability 1−K,
-// in the bad state with probability H; after each packet the model moves
-// good→bad with probability P and bad→good with probability R. The simple
-// Gilbert model (K = 1, H = 0: every packet in the bad state is lost) has
-// mean loss P/(P+R) and mean burst 1/R.
+// p r 1-h 1-k"): in the bad state a packet is lost with probability
+// LossBad (netem's 1-h), in the good state with LossGood (1-k); after each
+// packet the model moves good→bad with probability P and bad→good with
+// probability R. The simple Gilbert model (LossBad 1, LossGood 0) has mean
+// loss P/(P+R) and mean burst 1/R.
 type GilbertElliott struct {
-	P, R float64 // transition probabilities, 0–1
-	H, K float64 // delivery probabilities in the bad and good state
+	P, R              float64 // transition probabilities, 0–1
+	LossBad, LossGood float64 // loss probabilities in each state
 }
 
-// Simple returns the Gilbert model of p and r (H = 0, K = 1).
-func Simple(p, r float64) GilbertElliott { return GilbertElliott{P: p, R: r, H: 0, K: 1} }
+// Simple returns the Gilbert model of p and r.
+func Simple(p, r float64) GilbertElliott { return GilbertElliott{P: p, R: r, LossBad: 1} }
 
 // MeanLoss is the long-run share of packets the model loses.
 func (g GilbertElliott) MeanLoss() float64 {
 	if g.P+g.R == 0 {
-		return 1 - g.K
+		return g.LossGood
 	}
 	bad := g.P / (g.P + g.R)
-	return bad*(1-g.H) + (1-bad)*(1-g.K)
+	return bad*g.LossBad + (1-bad)*g.LossGood
 }
 
 // Loss decides packet fates with a seeded generator. The zero value loses
@@ -51,12 +51,12 @@ func (l *Loss) Drop(rng *rand.Rand) bool {
 	}
 	var lost bool
 	if l.bad {
-		lost = rng.Float64() >= l.GE.H
+		lost = rng.Float64() < l.GE.LossBad
 		if rng.Float64() < l.GE.R {
 			l.bad = false
 		}
 	} else {
-		lost = rng.Float64() >= l.GE.K
+		lost = rng.Float64() < l.GE.LossGood
 		if rng.Float64() < l.GE.P {
 			l.bad = true
 		}

@@ -20,7 +20,7 @@ func TestLossRates(t *testing.T) {
 		{"none", netem.Loss{}, 0, 0},
 		{"random 5%", netem.Loss{Random: 0.05}, 0.05, 1 / 0.95},
 		{"gilbert 1%/30%", netem.Loss{GE: netem.Simple(0.01, 0.30)}, 0.01 / 0.31, 1 / 0.30},
-		{"gilbert-elliott lossy good state", netem.Loss{GE: netem.GilbertElliott{P: 0.05, R: 0.5, H: 0.2, K: 0.98}}, 0, 0},
+		{"gilbert-elliott lossy good state", netem.Loss{GE: netem.GilbertElliott{P: 0.05, R: 0.5, LossBad: 0.8, LossGood: 0.02}}, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/softphone/softphone/media/opus"
+	"github.com/softphone/softphone/media/audiocmp"
 	"github.com/softphone/softphone/media/opus/opustest"
 )
 
@@ -50,7 +51,7 @@ func tocBandwidth(toc byte) opus.Bandwidth {
 }
 
 func TestMaxBandwidth(t *testing.T) {
-	sig := opustest.Voice(rate*2, rate, 1)
+	sig := audiocmp.Speech(rate*2, rate, 1)
 	tests := []struct {
 		name string
 		max  opus.Bandwidth

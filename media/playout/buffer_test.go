@@ -8,7 +8,6 @@ import (
 
 	"github.com/softphone/softphone/internal/netem"
 	"github.com/softphone/softphone/media/opus"
-	"github.com/softphone/softphone/media/opus/opustest"
 	"github.com/softphone/softphone/media/playout"
 )
 
@@ -241,4 +240,4 @@ func BenchmarkPull480(b *testing.B) {
 	}
 }
 
-var _ = opustest.Voice
+

@@ -11,6 +11,7 @@ import (
 
 	"github.com/softphone/softphone/internal/netem"
 	"github.com/softphone/softphone/media/opus"
+	"github.com/softphone/softphone/media/audiocmp"
 	"github.com/softphone/softphone/media/opus/opustest"
 	"github.com/softphone/softphone/media/playout"
 	"github.com/softphone/softphone/media/red"
@@ -269,7 +270,7 @@ func abs(v int) int { return max(v, -v) }
 // speech returns the synthetic voice and its 20 ms Opus packets.
 func speech(t testing.TB, seconds float64, o opus.EncoderOptions) ([]int16, [][]byte) {
 	t.Helper()
-	sig := opustest.Voice(int(seconds*rate), rate, 3)
+	sig := audiocmp.Speech(int(seconds*rate), rate, 3)
 	pkts := opustest.Encode(t, sig, rate, o)
 	return sig[:len(pkts)*frame], pkts
 }

@@ -1,4 +1,4 @@
-package opustest
+package audiocmp
 
 import (
 	"math"
@@ -14,13 +14,13 @@ var vowels = [][3]float64{
 	{570, 840, 2410},  // o
 }
 
-// Voice returns n samples (mono, at rate Hz) of synthetic speech: voiced
+// Speech returns n samples (mono, at rate Hz) of synthetic speech: voiced
 // syllables (a glottal pulse train at a gliding pitch of 90–230 Hz through
 // three formant resonators) separated by short gaps and longer pauses, with
 // a faint noise floor. It has what time-scale modification works on —
 // pitch periods, syllable onsets, low-energy pauses — and is deterministic
 // for a seed.
-func Voice(n, rate int, seed uint64) []int16 {
+func Speech(n, rate int, seed uint64) []int16 {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	out := make([]int16, n)
 	type res struct{ a1, a2, y1, y2, g float64 }
