@@ -26,7 +26,15 @@ type Leg struct {
 	Shifts    int                  `json:"shifts"`
 	InSpeech  int                  `json:"shiftsInSpeech"`
 	Coverage  float64              `json:"coverage"`
+	// LocalCoverage is the share of the sender's own local.wav that
+	// matches the speech it read: below 0.9 the sender's capture was
+	// starved of CPU (chunks late or dropped), so the call measured the
+	// machine's load as much as the network.
+	LocalCoverage float64 `json:"localCoverage"`
 }
+
+// Starved reports whether the sender's capture looks CPU-starved.
+func (l Leg) Starved() bool { return l.LocalCoverage < 0.9 }
 
 // AudioResult is the analysis of one two-way call.
 type AudioResult struct {
@@ -36,7 +44,8 @@ type AudioResult struct {
 	// sender's capture timeline to the receiver's playout timeline (each
 	// side's recorder keeps its two tracks on one wall clock, so the
 	// unknown start offset between the two processes cancels); First is
-	// the same from the first matched windows.
+	// the same from the first matched windows. Not given when a sender's
+	// capture was starved (its local.wav is no clock to measure from).
 	MouthToEarMs      *float64 `json:"mouthToEarMs,omitempty"`
 	MouthToEarFirstMs *float64 `json:"mouthToEarFirstMs,omitempty"`
 }
@@ -99,6 +108,7 @@ func runAudio(args []string, stdout io.Writer) error {
 		l.Local, _ = audiocheck.Locate(r.at8, load[filepath.Join(senderDir, record.LocalFile)].at8, audiocheck.Options{})
 		l.Shifts, l.InSpeech = l.Placement.ShiftCounts()
 		l.Coverage = math.Round(l.Placement.Coverage()*1000) / 1000
+		l.LocalCoverage = math.Round(l.Local.Coverage()*1000) / 1000
 		if l.Placement.Found == 0 {
 			l.PESQErr = "the sent speech was not found in remote.wav"
 			return l
@@ -123,7 +133,7 @@ func runAudio(args []string, stdout io.Writer) error {
 		AtoB: leg(*refA, *dirA, *dirB),
 		BtoA: leg(*refB, *dirB, *dirA),
 	}
-	if res.AtoB.Placement.Found > 0 && res.BtoA.Placement.Found > 0 && res.AtoB.Local.Found > 0 && res.BtoA.Local.Found > 0 {
+	if res.AtoB.Placement.Found > 0 && res.BtoA.Placement.Found > 0 && !res.AtoB.Starved() && !res.BtoA.Starved() {
 		m := (res.AtoB.Placement.OffsetMs - res.AtoB.Local.OffsetMs + res.BtoA.Placement.OffsetMs - res.BtoA.Local.OffsetMs) / 2
 		f := (res.AtoB.Placement.FirstOffsetMs - res.AtoB.Local.FirstOffsetMs + res.BtoA.Placement.FirstOffsetMs - res.BtoA.Local.FirstOffsetMs) / 2
 		res.MouthToEarMs, res.MouthToEarFirstMs = &m, &f
@@ -146,8 +156,12 @@ func (l Leg) summary() string {
 	if l.PESQ != nil {
 		score = fmt.Sprintf("PESQ-WB %.2f", *l.PESQ)
 	}
-	return fmt.Sprintf("%s, shifts %d (%d in speech), drift %.0f ms, found %.0f%%",
-		score, l.Shifts, l.InSpeech, l.Placement.DriftMs, 100*l.Coverage)
+	starved := ""
+	if l.Starved() {
+		starved = fmt.Sprintf(" [sender capture CPU-starved: local.wav %.0f%% matched]", 100*l.LocalCoverage)
+	}
+	return fmt.Sprintf("%s, shifts %d (%d in speech), drift %.0f ms, found %.0f%%%s",
+		score, l.Shifts, l.InSpeech, l.Placement.DriftMs, 100*l.Coverage, starved)
 }
 
 func fmtMs(v *float64) string {

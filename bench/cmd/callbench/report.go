@@ -99,6 +99,8 @@ func runReport(args []string, stdout io.Writer) error {
 	for _, r := range audioRows {
 		fmt.Fprintln(stdout, r)
 	}
+	fmt.Fprintln(stdout)
+	fmt.Fprintln(stdout, "† a sender's own local.wav matched the speech it read in < 90 % of windows: its capture was starved of CPU, so that call measured the machine's load as much as the network (no mouth-to-ear for it). Mouth-to-ear is half the two-way sum, from median offsets.")
 	if len(videoRows) > 0 {
 		fmt.Fprintln(stdout)
 		fmt.Fprintln(stdout, "| profile | call | B receives fps mean/min (s < 15 fps, s at 0) | A receives fps mean/min (s < 15, s at 0) | received resolutions (B) | A sends / target kbps | B sends / target kbps | audio PESQ-WB A→B/B→A |")
@@ -120,7 +122,11 @@ func audioRow(name, spec string, calls []callDir) string {
 			continue
 		}
 		a := c.audio
-		per = append(per, pesqOf(a.AtoB)+"/"+pesqOf(a.BtoA))
+		mark := ""
+		if a.AtoB.Starved() || a.BtoA.Starved() {
+			mark = "†"
+		}
+		per = append(per, pesqOf(a.AtoB)+"/"+pesqOf(a.BtoA)+mark)
 		for _, l := range []Leg{a.AtoB, a.BtoA} {
 			if l.PESQ != nil {
 				sum += *l.PESQ
