@@ -57,8 +57,8 @@ type Window struct {
 type Shift struct {
 	AtMs    float64 `json:"atMs"`
 	DeltaMs float64 `json:"deltaMs"` // positive: the audio came later
-	// InSpeech: the two windows were adjacent (no pause between them),
-	// so the listener heard the cut or the repeat.
+	// InSpeech: every window between the two had sound (no pause), so
+	// the listener heard the cut or the repeat.
 	InSpeech bool `json:"inSpeech"`
 }
 
@@ -128,10 +128,12 @@ func Locate(ref, rec []int16, opts Options) (Placement, bool) {
 		w   Window
 	}
 	var hits []hit
+	sound := make([]bool, len(levels))
 	for i, lvl := range levels {
 		if lvl < 0.15*loud {
 			continue
 		}
+		sound[i] = true
 		p.Speech++
 		at := i * hop
 		lag, corr := al.Align(rec[at : at+win])
@@ -167,7 +169,9 @@ func Locate(ref, rec []int16, opts Options) (Placement, bool) {
 		}
 		prev := kept[i-1]
 		if d := h.w.OffsetMs - prev.w.OffsetMs; math.Abs(d) >= opts.ShiftMs {
-			p.Shifts = append(p.Shifts, Shift{AtMs: h.w.AtMs, DeltaMs: d, InSpeech: h.idx == prev.idx+1})
+			// Windows across the cut itself match badly and drop out;
+			// what matters is whether a pause lay between.
+			p.Shifts = append(p.Shifts, Shift{AtMs: h.w.AtMs, DeltaMs: d, InSpeech: !slices.Contains(sound[prev.idx:h.idx], false)})
 		}
 	}
 	offs = offs[:0]
