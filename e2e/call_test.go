@@ -606,7 +606,10 @@ func TestUnreachableAndLogout(t *testing.T) {
 	toks := users(t, srv, "alice", "bob")
 	alice := newDevice(t, srv, "alice", toks["alice"], devOpts{})
 
-	// Contacts with presence.
+	// Contacts with presence, which bob shares by listing alice.
+	if err := srv.AddContact(ctxT(t), "bob", "alice"); err != nil {
+		t.Fatal(err)
+	}
 	list, err := alice.AddContact(ctxT(t), "bob")
 	if err != nil || len(list) != 1 || list[0].Account != "bob" || list[0].Presence != protocol.PresenceOffline {
 		t.Fatalf("add contact: %+v %v", list, err)
@@ -615,8 +618,12 @@ func TestUnreachableAndLogout(t *testing.T) {
 	if list, err = alice.Contacts(ctxT(t)); err != nil || len(list) != 1 || list[0].Presence != protocol.PresenceOnline {
 		t.Fatalf("contacts: %+v %v", list, err)
 	}
-	if _, err := alice.AddContact(ctxT(t), "nobody"); protocol.CodeOf(err) != protocol.CodeNotFound {
-		t.Fatalf("add unknown contact: %v", err)
+	// An unknown account is listed like one that has not added alice back.
+	if list, err = alice.AddContact(ctxT(t), "nobody"); err != nil || len(list) != 2 || list[1].Presence != protocol.PresencePending {
+		t.Fatalf("add unknown contact: %+v %v", list, err)
+	}
+	if _, err := alice.RemoveContact(ctxT(t), "nobody"); err != nil {
+		t.Fatal(err)
 	}
 	if list, err = alice.RemoveContact(ctxT(t), "bob"); err != nil || len(list) != 0 {
 		t.Fatalf("remove contact: %+v %v", list, err)

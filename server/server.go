@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -304,6 +305,24 @@ func (s *Server) CreateUser(ctx context.Context, account, nick string) (string, 
 		return "", fmt.Errorf("create user %s: %w", account, err)
 	}
 	return u.Token, nil
+}
+
+// AddContact lists contact in owner's contact list directly (tests, demos);
+// devices use the contact.add request.
+func (s *Server) AddContact(ctx context.Context, owner, contact string) error {
+	if s.st == nil {
+		return errors.New("server: not started")
+	}
+	_, err := s.st.UpdateAccount(ctx, owner, func(a *store.Account) error {
+		if !slices.Contains(a.Contacts, contact) {
+			a.Contacts = append(a.Contacts, contact)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("add contact %s to %s: %w", contact, owner, err)
+	}
+	return nil
 }
 
 // Close stops accepting, closes every device connection, stops the TURN

@@ -615,7 +615,13 @@ func (m *Model) contactsLoaded(msg contactsMsg) {
 	m.sortContacts()
 	switch msg.op {
 	case "add":
-		m.setNotice(fmtS(m.t.contactAdded, msg.target), false)
+		note := m.t.contactAdded
+		for _, c := range msg.list {
+			if c.Account == msg.target && c.Presence == protocol.PresencePending {
+				note = m.t.contactPending // or no such account: the server does not say
+			}
+		}
+		m.setNotice(fmtS(note, msg.target), false)
 	case "remove":
 		m.setNotice(fmtS(m.t.contactRemoved, msg.target), false)
 	}

@@ -25,6 +25,7 @@ type text struct {
 	presenceInCall  string
 	presenceOffline string
 	presenceUnknown string // while disconnected
+	presencePending string // the contact has not added you back
 	noContacts      string
 	noMatch         string
 	filterPrompt    string
@@ -32,6 +33,7 @@ type text struct {
 	addPlaceholder  string
 	removeConfirm   string // %s: contact
 	contactAdded    string // %s
+	contactPending  string // %s: added, presence shown once they add you too
 	contactRemoved  string // %s
 	unknownAccount  string // %s
 
@@ -164,6 +166,7 @@ var zhText = text{
 	presenceInCall:  "通话中",
 	presenceOffline: "离线",
 	presenceUnknown: "未知",
+	presencePending: "待对方添加",
 	noContacts:      "还没有联系人，按 + 添加",
 	noMatch:         "没有匹配的联系人",
 	filterPrompt:    "筛选: ",
@@ -171,6 +174,7 @@ var zhText = text{
 	addPlaceholder:  "账号",
 	removeConfirm:   "删除联系人 %s？(y/n)",
 	contactAdded:    "已添加联系人 %s",
+	contactPending:  "已添加 %s，对方也添加你后可见其在线状态",
 	contactRemoved:  "已删除联系人 %s",
 	unknownAccount:  "没有账号 %s",
 
@@ -295,6 +299,7 @@ var enText = text{
 	presenceInCall:  "in call",
 	presenceOffline: "offline",
 	presenceUnknown: "unknown",
+	presencePending: "pending",
 	noContacts:      "No contacts yet, press + to add one",
 	noMatch:         "No contact matches",
 	filterPrompt:    "Filter: ",
@@ -302,6 +307,7 @@ var enText = text{
 	addPlaceholder:  "account",
 	removeConfirm:   "Remove contact %s? (y/n)",
 	contactAdded:    "Added contact %s",
+	contactPending:  "Added %s; their presence shows once they add you too",
 	contactRemoved:  "Removed contact %s",
 	unknownAccount:  "No account %s",
 
@@ -429,6 +435,8 @@ func (t *text) presence(p string) string {
 		return t.presenceOnline
 	case protocol.PresenceInCall:
 		return t.presenceInCall
+	case protocol.PresencePending:
+		return t.presencePending
 	}
 	return t.presenceOffline
 }

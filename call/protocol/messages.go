@@ -241,11 +241,14 @@ type AcceptReply struct {
 	TokenExpiresAt int64  `json:"tokenExpiresAt,omitempty"`
 }
 
-// Presence values.
+// Presence values. Presence is shared only between mutual contacts: a
+// contact who has not added you back (or an account that does not exist:
+// the answer is the same) is PresencePending, without a nickname.
 const (
 	PresenceOnline  = "online"
 	PresenceInCall  = "inCall"
 	PresenceOffline = "offline"
+	PresencePending = "pending" // added within version 1
 )
 
 // Contact is one entry of the contact list.
