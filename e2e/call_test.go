@@ -75,10 +75,13 @@ func TestCompletedCallWithSwitchAndRelay(t *testing.T) {
 	}
 	q.bob.state(protocol.StateInCall)
 	acc := q.alice.wait(protocol.EvUserAccept, ch).Data.(protocol.Peer)
-	if acc.UserID != "bob" || acc.MediaToken == "" {
-		t.Fatalf("USER_ACCEPT %+v", acc)
+	if acc.UserID != "bob" || acc.MediaToken != "" || acc.TokenExpiresAt != 0 {
+		t.Fatalf("USER_ACCEPT %+v: want bob, and no channel token in the event", acc)
 	}
 	q.alice.state(protocol.StateInCall)
+	if ci, _ := q.alice.CurrentCall(); ci.MediaToken == "" {
+		t.Fatal("the caller's engine kept no channel token")
+	}
 	if oc := q.bobZh.wait(protocol.EvOtherClientAccept, ch).Data.(protocol.Peer); oc.UserID != "bob" {
 		t.Fatalf("OTHER_CLIENT_ACCEPT %+v", oc)
 	}
@@ -538,15 +541,14 @@ func TestTokens(t *testing.T) {
 		if _, err := tryDevice(t, srv, "bob", toks["bob"], devOpts{}); protocol.CodeOf(err) != protocol.CodeUnauthorized {
 			t.Fatalf("old token: %v", err)
 		}
-		// The live session keeps going until it must log in again, which
-		// is refused for good.
-		bob.cut.Cut(false)
-		bob.wait(call.EvDisconnect, "")
-		if d := bob.wait(call.EvDisconnect, "").Data.(call.DisconnectInfo); d.Reconnecting || !strings.Contains(d.Error, "refused") {
-			t.Fatalf("final onDisconnect %+v", d)
+		// The live session ends at once, says why, and does not reconnect.
+		d := bob.wait(call.EvDisconnect, "").Data.(call.DisconnectInfo)
+		if d.Reconnecting || d.Reason != protocol.EndTokenReset || d.Error != "token was reset" {
+			t.Fatalf("onDisconnect %+v, want the end for good with \"token was reset\"", d)
 		}
+		bob.quiet(time.Second) // no reconnect attempt, no second onDisconnect
 		if _, err := bob.Call(ctxT(t), "alice", protocol.CallAudio, nil); protocol.CodeOf(err) != protocol.CodeNotLoggedIn {
-			t.Fatalf("call after refused re-login: %v", err)
+			t.Fatalf("call after the reset: %v", err)
 		}
 		newDevice(t, srv, "bob", u.Token, devOpts{})
 	})
@@ -604,7 +606,10 @@ func TestUnreachableAndLogout(t *testing.T) {
 	toks := users(t, srv, "alice", "bob")
 	alice := newDevice(t, srv, "alice", toks["alice"], devOpts{})
 
-	// Contacts with presence.
+	// Contacts with presence, which bob shares by listing alice.
+	if err := srv.AddContact(ctxT(t), "bob", "alice"); err != nil {
+		t.Fatal(err)
+	}
 	list, err := alice.AddContact(ctxT(t), "bob")
 	if err != nil || len(list) != 1 || list[0].Account != "bob" || list[0].Presence != protocol.PresenceOffline {
 		t.Fatalf("add contact: %+v %v", list, err)
@@ -613,8 +618,12 @@ func TestUnreachableAndLogout(t *testing.T) {
 	if list, err = alice.Contacts(ctxT(t)); err != nil || len(list) != 1 || list[0].Presence != protocol.PresenceOnline {
 		t.Fatalf("contacts: %+v %v", list, err)
 	}
-	if _, err := alice.AddContact(ctxT(t), "nobody"); protocol.CodeOf(err) != protocol.CodeNotFound {
-		t.Fatalf("add unknown contact: %v", err)
+	// An unknown account is listed like one that has not added alice back.
+	if list, err = alice.AddContact(ctxT(t), "nobody"); err != nil || len(list) != 2 || list[1].Presence != protocol.PresencePending {
+		t.Fatalf("add unknown contact: %+v %v", list, err)
+	}
+	if _, err := alice.RemoveContact(ctxT(t), "nobody"); err != nil {
+		t.Fatal(err)
 	}
 	if list, err = alice.RemoveContact(ctxT(t), "bob"); err != nil || len(list) != 0 {
 		t.Fatalf("remove contact: %+v %v", list, err)

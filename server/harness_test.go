@@ -81,6 +81,8 @@ type wsClient struct {
 	done    chan struct{}
 	seq     int
 	dev     string
+	// closeErr is why the connection ended; read it after done is closed.
+	closeErr error
 }
 
 func dial(t *testing.T, srv *server.Server) *wsClient {
@@ -101,6 +103,7 @@ func (c *wsClient) read() {
 	for {
 		_, b, err := c.conn.ReadMessage()
 		if err != nil {
+			c.closeErr = err
 			return
 		}
 		var m protocol.Message

@@ -339,6 +339,17 @@ func TestSwitchCallType(t *testing.T) {
 			t.Fatalf("reject %+v", x)
 		}
 	}
+	// The asker withdraws: both informed, by the asker; nothing is left
+	// to agree to.
+	b.mustDo(protocol.ReqSwitch, sw(protocol.SwitchInvite, protocol.CallVideo), nil)
+	ctc(a)
+	b.mustDo(protocol.ReqSwitch, sw(protocol.SwitchReject, protocol.CallVideo), nil)
+	for _, c := range []*wsClient{a, b} {
+		if x := ctc(c); x.State != protocol.SwitchReject || x.UserID != "bob" {
+			t.Fatalf("withdraw %+v", x)
+		}
+	}
+	a.wantCode(protocol.CodeBadRequest, protocol.ReqSwitch, sw(protocol.SwitchAgree, protocol.CallVideo))
 
 	// Relay needs the channel token and reaches only the peer device.
 	a.wantCode(protocol.CodeUnauthorized, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Kind: "offer", Payload: testOffer})
@@ -400,9 +411,14 @@ func TestContacts(t *testing.T) {
 	srv := startServer(t, nil)
 	ta, tb := mustUser(t, srv, "alice"), mustUser(t, srv, "bob")
 	mustUser(t, srv, "carol")
+	// Presence is shared between mutual contacts (presence_test.go).
+	for _, c := range []string{"bob", "carol"} {
+		if err := srv.AddContact(context.Background(), c, "alice"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	a := dial(t, srv)
 	a.login("alice", ta, "a1")
-	a.wantCode(protocol.CodeNotFound, protocol.ReqContactAdd, protocol.ContactRef{Account: "zed"})
 	a.wantCode(protocol.CodeBadRequest, protocol.ReqContactAdd, protocol.ContactRef{Account: "alice"})
 	var cr protocol.ContactsReply
 	a.mustDo(protocol.ReqContactAdd, protocol.ContactRef{Account: "bob"}, &cr)

@@ -218,6 +218,8 @@ func ParseEvent(m *Message) (any, error) {
 		p = new(Presence)
 	case EvRelay:
 		p = new(RelayEvent)
+	case EvSessionEnded:
+		p = new(SessionEnded)
 	default:
 		return nil, Errorf(CodeBadRequest, "unknown event %q", m.Event)
 	}

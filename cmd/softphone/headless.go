@@ -85,11 +85,11 @@ func loginError(cfg *Config, err error) error {
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case protocol.CodeUnauthorized:
-			return fmt.Errorf("login as %s refused: bad or expired token (%s)", cfg.Account, pe.Message)
+			return phrased(fmt.Sprintf("login as %s refused: bad or expired token (%s)", cfg.Account, pe.Message), pe)
 		case protocol.CodeForbidden:
-			return fmt.Errorf("login as %s refused: %s", cfg.Account, pe.Message)
+			return phrased(fmt.Sprintf("login as %s refused: %s", cfg.Account, pe.Message), pe)
 		case protocol.CodeNotFound:
-			return fmt.Errorf("login as %s refused: unknown account", cfg.Account)
+			return phrased(fmt.Sprintf("login as %s refused: unknown account", cfg.Account), pe)
 		}
 		return fmt.Errorf("login as %s failed: %w", cfg.Account, err)
 	}
@@ -98,6 +98,19 @@ func loginError(cfg *Config, err error) error {
 	}
 	return err // the engine's error names the server and why it is unreachable
 }
+
+// phrasedError is an error said for the CLI's one line that still
+// unwraps to its cause, so the TUI's login form can say it in its own
+// language.
+type phrasedError struct {
+	msg   string
+	cause error
+}
+
+func (e *phrasedError) Error() string { return e.msg }
+func (e *phrasedError) Unwrap() error { return e.cause }
+
+func phrased(msg string, cause error) error { return &phrasedError{msg, cause} }
 
 // eventPrinter writes engine events: exactly the Event JSON, one per line,
 // with --json; a short human line otherwise. prefix tags lines (the demo

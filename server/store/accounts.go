@@ -17,6 +17,9 @@ type Account struct {
 	TokenHash string    `json:"tokenHash"`
 	CreatedAt time.Time `json:"createdAt"`
 	Contacts  []string  `json:"contacts,omitempty"`
+	// PublicPresence shows the account's presence to everyone who lists
+	// it, not only to mutual contacts (the built-in bots).
+	PublicPresence bool `json:"publicPresence,omitempty"`
 }
 
 // GetAccount returns the account and its revision.

@@ -35,3 +35,16 @@ func (s *Store) RemoveNode(ctx context.Context, node string) error {
 	}
 	return nil
 }
+
+// Nodes lists the nodes whose heartbeat is current.
+func (s *Store) Nodes(ctx context.Context) ([]string, error) {
+	lister, err := s.nodes.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	var out []string
+	for k := range lister.Keys() {
+		out = append(out, k)
+	}
+	return out, nil
+}
