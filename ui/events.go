@@ -78,7 +78,14 @@ func (m *Model) handleEvent(ev call.Event) tea.Cmd {
 		case d.Kind == "video":
 			m.camOff = true // no camera could be opened: nothing is sent
 		}
-		m.setNotice(fmtS(m.t.mediaWarn, d.Kind, d.Error), true)
+		switch {
+		case d.Kind == protocol.ProblemNoMedia && d.Remote:
+			m.setNotice(fmtS(m.t.peerNoMedia, d.Error), true)
+		case d.Kind == protocol.ProblemNoMedia:
+			m.setNotice(fmtS(m.t.noMedia, d.Error), true)
+		default:
+			m.setNotice(fmtS(m.t.mediaWarn, d.Kind, d.Error), true)
+		}
 	}
 	return nil
 }

@@ -303,7 +303,16 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 		armed   bool             // hangup timer started
 		recordC <-chan time.Time // no record by then is an error
 		settleC <-chan time.Time // record in hand, ending event still missing
+		noMedia bool             // a MEDIA_WARNING said no media arrived
 	)
+	// status is the exit status for the record: a completed call that
+	// carried no media is not a success.
+	status := func() (int, error) {
+		if record.Status == protocol.StatusCompleted && noMedia {
+			return exitNoMedia, nil
+		}
+		return outcomeStatus(record.Status)
+	}
 	if plan.act != nil {
 		actC = time.After(plan.actAfter)
 	}
@@ -344,6 +353,9 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 			if err := f.handle(ev); err != nil {
 				return exitError, err
 			}
+			if w, ok := ev.Data.(call.MediaWarning); ok && w.Kind == protocol.ProblemNoMedia {
+				noMedia = true // media events carry no channel: they are the current call's
+			}
 			if ch := ev.ChannelID(); ch != plan.channelID {
 				if inv, ok := ev.Data.(protocol.Invite); ok && ev.Name == protocol.EvInvited {
 					f.pending = append(f.pending, inv)
@@ -383,14 +395,14 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 			actC = nil // an interrupted callee accepts nothing more
 			act(f.eng.Hangup)
 		case <-settleC:
-			return outcomeStatus(record.Status)
+			return status()
 		case <-recordC:
 			return exitError, fmt.Errorf("call %s ended but no call record arrived within %s", plan.channelID, recordWait)
 		case <-ctx.Done():
 			return exitError, ctx.Err()
 		}
 		if ended && record != nil {
-			return outcomeStatus(record.Status)
+			return status()
 		}
 	}
 }
