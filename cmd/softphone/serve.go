@@ -106,6 +106,13 @@ func runServe(ctx context.Context, c *cli, cfg *Config) (int, error) {
 		attrs = append(attrs, "data", sc.DataDir)
 	}
 	log.Info("ready", attrs...)
+	if sc.DataDir != "" {
+		// Local commands (user) find this server from its data directory.
+		if err := writeServeAddr(sc.DataDir, srv.URL(), srv.AdminURL()); err != nil {
+			log.Warn("cannot record the server's address", "err", err)
+		}
+		defer removeServeAddr(sc.DataDir)
+	}
 
 	<-ctx.Done()
 	stop() // a second signal kills the process at once
