@@ -299,3 +299,25 @@ func TestCleanPassesAtOnce(t *testing.T) {
 		t.Errorf("counters %+v", c)
 	}
 }
+
+// FuzzParseProfile: any accepted spec prints back to an equal profile,
+// and nothing panics on arbitrary input.
+func FuzzParseProfile(f *testing.F) {
+	for _, s := range []string{"", "clean", "loss=5%", "ge=1%/30%/80%/1%", "delay=40ms,jitter=20ms",
+		"rate=300kbps,queue=200ms,burst=3000", "loss=5%,delay=80,jitter=20ms,rate=0.5mbit,seed=-3", "loss=,x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		p, err := ParseProfile(spec)
+		if err != nil {
+			return
+		}
+		again, err := ParseProfile(p.String())
+		if err != nil {
+			t.Fatalf("%q → %q: %v", spec, p.String(), err)
+		}
+		if again.String() != p.String() {
+			t.Fatalf("%q → %q → %q", spec, p.String(), again.String())
+		}
+	})
+}
