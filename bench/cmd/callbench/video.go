@@ -105,7 +105,8 @@ func wireFrom(d bridge.Direction, first float64, seconds int) *Wire {
 				break
 			}
 		}
-		if w.SettleS >= len(w.OfferedKbps)-1 {
+		// Under the cap only as the call winds down is not settling.
+		if w.SettleS >= len(w.OfferedKbps)-3 {
 			w.SettleS = -1
 		}
 	}
@@ -241,9 +242,18 @@ func runVideo(args []string, stdout io.Writer) error {
 		name string
 		w    *Wire
 	}{{"A→B", res.AtoB}, {"B→A", res.BtoA}} {
-		if w.w != nil {
-			fmt.Fprintf(stdout, "wire %s: %.0f kbps after 5 s (cap %.0f), at or below the cap from second %d on\n", w.name, w.w.MeanAfter, w.w.CapKbps, w.w.SettleS)
+		if w.w == nil {
+			continue
 		}
+		settle := "no cap"
+		switch {
+		case w.w.CapKbps == 0:
+		case w.w.SettleS < 0:
+			settle = fmt.Sprintf("cap %.0f, never at or below it", w.w.CapKbps)
+		default:
+			settle = fmt.Sprintf("cap %.0f, at or below it from second %d on", w.w.CapKbps, w.w.SettleS)
+		}
+		fmt.Fprintf(stdout, "wire %s: %.0f kbps after 5 s (%s)\n", w.name, w.w.MeanAfter, settle)
 	}
 	fmt.Fprintln(stdout, "t(s)  A: fps WxH send/target kbps loss% wire | B: fps WxH send/target kbps loss% wire")
 	for i := 0; i < max(len(sa), len(sb)); i++ {
