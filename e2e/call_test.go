@@ -91,13 +91,13 @@ func TestCompletedCallWithSwitchAndRelay(t *testing.T) {
 	}
 
 	// Media negotiation relays both ways with the channel tokens.
-	if err := q.alice.Relay(ctx, protocol.RelayOffer, json.RawMessage(`{"sdp":"o"}`)); err != nil {
+	if err := q.alice.Relay(ctx, protocol.RelayOffer, testOffer); err != nil {
 		t.Fatalf("relay offer: %v", err)
 	}
-	if r := q.bob.wait(protocol.EvRelay, ch).Data.(protocol.RelayEvent); r.From != "alice" || r.Kind != protocol.RelayOffer || string(r.Payload) != `{"sdp":"o"}` {
+	if r := q.bob.wait(protocol.EvRelay, ch).Data.(protocol.RelayEvent); r.From != "alice" || r.Kind != protocol.RelayOffer || string(r.Payload) != string(testOffer) {
 		t.Fatalf("RELAY %+v", r)
 	}
-	if err := q.bob.Relay(ctx, protocol.RelayAnswer, json.RawMessage(`{"sdp":"a"}`)); err != nil {
+	if err := q.bob.Relay(ctx, protocol.RelayAnswer, testAnswer); err != nil {
 		t.Fatalf("relay answer: %v", err)
 	}
 	q.alice.wait(protocol.EvRelay, ch)
@@ -444,7 +444,7 @@ func TestReconnect(t *testing.T) {
 		reconnect(q.bob, protocol.StateInCall)
 		q.alice.cut.Cut(false)
 		reconnect(q.alice, protocol.StateInCall)
-		if err := q.alice.Relay(ctx, protocol.RelayCandidate, json.RawMessage(`{"c":1}`)); err != nil {
+		if err := q.alice.Relay(ctx, protocol.RelayCandidate, json.RawMessage(`{"candidate":{"candidate":"candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host","sdpMid":"0"}}`)); err != nil {
 			t.Fatalf("relay after reconnect: %v", err)
 		}
 		q.bob.wait(protocol.EvRelay, ch)
@@ -516,7 +516,7 @@ func TestTokens(t *testing.T) {
 		alice.wait(protocol.EvUserAccept, cr.ChannelID)
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			err := alice.Relay(ctxT(t), protocol.RelayOffer, json.RawMessage(`{}`))
+			err := alice.Relay(ctxT(t), protocol.RelayOffer, testOffer)
 			if protocol.CodeOf(err) == protocol.CodeUnauthorized {
 				break
 			}
@@ -589,7 +589,7 @@ func TestSecureAndDebugModes(t *testing.T) {
 			t.Fatal(err)
 		}
 		alice.wait(protocol.EvUserAccept, cr.ChannelID)
-		if err := alice.Relay(ctxT(t), protocol.RelayOffer, json.RawMessage(`{}`)); err != nil {
+		if err := alice.Relay(ctxT(t), protocol.RelayOffer, testOffer); err != nil {
 			t.Fatal(err)
 		}
 		bob.wait(protocol.EvRelay, cr.ChannelID)

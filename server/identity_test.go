@@ -91,9 +91,9 @@ func TestTokensNeverLogged(t *testing.T) {
 	var ar protocol.AcceptReply
 	b.mustDo(protocol.ReqAccept, ref(cr.ChannelID), &ar)
 	ua := a.peerEvent(protocol.EvUserAccept)
-	a.mustDo(protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ua.MediaToken, Kind: "offer", Payload: []byte(`{}`)}, nil)
+	a.mustDo(protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ua.MediaToken, Kind: "offer", Payload: testOffer}, nil)
 	b.event(protocol.EvRelay)
-	a.wantCode(protocol.CodeUnauthorized, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ar.MediaToken, Kind: "offer", Payload: []byte(`{}`)})
+	a.wantCode(protocol.CodeUnauthorized, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ar.MediaToken, Kind: "offer", Payload: testOffer})
 	u, err := adminClient(srv).ResetToken(context.Background(), "bob")
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestLoginReplyFirstUnderEvents(t *testing.T) {
 	_ = b.conn.Close()
 
 	relay, err := protocol.EncodeRequest("relay", protocol.ReqRelay,
-		protocol.Relay{ChannelID: cr.ChannelID, Token: ua.MediaToken, Kind: "candidate", Payload: []byte(`{}`)})
+		protocol.Relay{ChannelID: cr.ChannelID, Token: ua.MediaToken, Kind: "candidate", Payload: testCandidate})
 	if err != nil {
 		t.Fatal(err)
 	}

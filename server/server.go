@@ -23,6 +23,7 @@ import (
 	"github.com/softphone/softphone/server/gateway"
 	"github.com/softphone/softphone/server/store"
 	"github.com/softphone/softphone/server/turn"
+	"github.com/softphone/softphone/web"
 )
 
 // Config configures a server. Zero values get the documented defaults.
@@ -200,6 +201,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		Store: s.st, AppKey: s.appKey, AppSecret: s.appSecret, Logger: s.log.With("component", "admin"), Sessions: s.gw,
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.Handle("/", web.Handler()) // the browser client
 	var lc net.ListenConfig
 	s.ln, err = lc.Listen(ctx, "tcp", s.cfg.Listen)
 	if err != nil {

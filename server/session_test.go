@@ -172,7 +172,7 @@ func TestForeignChannel(t *testing.T) {
 	b.mustDo(protocol.ReqAccept, ref(cr.ChannelID), &ar)
 	a.event(protocol.EvUserAccept)
 	// A stolen token does not let carol relay into the call.
-	c.wantCode(protocol.CodeNotInChannel, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ar.MediaToken, Kind: "offer", Payload: []byte(`{}`)})
+	c.wantCode(protocol.CodeNotInChannel, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ar.MediaToken, Kind: "offer", Payload: testOffer})
 	c.wantCode(protocol.CodeNotInChannel, protocol.ReqSwitch, protocol.Switch{ChannelID: cr.ChannelID, CallType: 2})
 	c.quiet()
 	// A second device of bob cannot hang up the call taken on b1.
@@ -352,11 +352,11 @@ func TestSwitchCallType(t *testing.T) {
 	a.wantCode(protocol.CodeBadRequest, protocol.ReqSwitch, sw(protocol.SwitchAgree, protocol.CallVideo))
 
 	// Relay needs the channel token and reaches only the peer device.
-	a.wantCode(protocol.CodeUnauthorized, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Kind: "offer", Payload: []byte(`{"sdp":"x"}`)})
-	a.wantCode(protocol.CodeUnauthorized, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ar.MediaToken, Kind: "offer", Payload: []byte(`{}`)}) // bob's token
-	a.mustDo(protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ua.MediaToken, Kind: "offer", Payload: []byte(`{"sdp":"x"}`)}, nil)
+	a.wantCode(protocol.CodeUnauthorized, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Kind: "offer", Payload: testOffer})
+	a.wantCode(protocol.CodeUnauthorized, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ar.MediaToken, Kind: "offer", Payload: testOffer}) // bob's token
+	a.mustDo(protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ua.MediaToken, Kind: "offer", Payload: testOffer}, nil)
 	var re protocol.RelayEvent
-	if err := jsonUnmarshal(b.event(protocol.EvRelay).Data, &re); err != nil || re.From != "alice" || re.FromDevice != "a1" || string(re.Payload) != `{"sdp":"x"}` {
+	if err := jsonUnmarshal(b.event(protocol.EvRelay).Data, &re); err != nil || re.From != "alice" || re.FromDevice != "a1" || string(re.Payload) != string(testOffer) {
 		t.Fatalf("relay %+v %v", re, err)
 	}
 	a.mustDo(protocol.ReqHangup, ref(cr.ChannelID), nil)

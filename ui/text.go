@@ -99,6 +99,8 @@ type text struct {
 	switchWait     string
 	switchNo       string
 	mediaWarn      string // %s kind, %s error
+	noMedia        string // %s cause: no media arrived from the peer
+	peerNoMedia    string // %s cause: the peer reports it gets no media
 	camSwitched    string // SwitchCamera moved to the next camera
 	camNoSwitch    string // … found none to move to
 	camInAudio     string // e in an audio call
@@ -236,6 +238,8 @@ var zhText = text{
 	switchWait:     "已请求切换为视频通话，等待对方同意…",
 	switchNo:       "对方拒绝切换为视频通话",
 	mediaWarn:      "媒体提示（%s）：%s",
+	noMedia:        "没有收到对方的音视频：%s",
+	peerNoMedia:    "对方没有收到音视频：%s",
 	camSwitched:    "已切换摄像头",
 	camNoSwitch:    "没有可切换的摄像头",
 	camInAudio:     "语音通话不发送画面：按 s 切换为视频通话",
@@ -369,6 +373,8 @@ var enText = text{
 	switchWait:     "Asked to switch to video, waiting for the peer…",
 	switchNo:       "The peer refused to switch to video",
 	mediaWarn:      "Media warning (%s): %s",
+	noMedia:        "No audio or video from the peer: %s",
+	peerNoMedia:    "The peer gets no audio or video: %s",
 	camSwitched:    "Switched camera",
 	camNoSwitch:    "No other camera to switch to",
 	camInAudio:     "An audio call sends no picture: press s to switch to video",

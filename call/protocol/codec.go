@@ -183,7 +183,8 @@ func (r *Relay) validate() error {
 	if len(r.Payload) > MaxRelayPayloadSize {
 		return Errorf(CodeTooLarge, "field payload: %d bytes exceeds %d", len(r.Payload), MaxRelayPayloadSize)
 	}
-	return nil
+	_, err := ParseRelayPayload(r.Kind, r.Payload)
+	return err
 }
 
 func (c *ContactRef) validate() error { return checkID("account", c.Account) }

@@ -189,9 +189,9 @@ func (p *browserPeer) call(t *testing.T, cfg Config) (answer string) {
 				_ = p.pc.SetRemoteDescription(sd)
 			}
 		case protocol.RelayCandidate:
-			var m mediaSignal
-			if err := json.Unmarshal(payload, &m); err == nil && m.Candidate != nil {
-				_ = p.pc.AddICECandidate(*m.Candidate)
+			var m protocol.CandidateSignal
+			if err := json.Unmarshal(payload, &m); err == nil && m.Candidate != nil && m.Candidate.Candidate != "" {
+				_ = p.pc.AddICECandidate(candidateInit(m.Candidate))
 			}
 		}
 		return func(context.Context) error { return nil }, nil
@@ -204,7 +204,7 @@ func (p *browserPeer) call(t *testing.T, cfg Config) (answer string) {
 			return
 		}
 		init := c.ToJSON()
-		b, _ := json.Marshal(mediaSignal{Candidate: &init})
+		b, _ := json.Marshal(candidateSignal(&init))
 		p.session.Deliver(protocol.RelayEvent{ChannelID: "c1", Kind: protocol.RelayCandidate, Payload: b})
 	})
 	offer, err := p.pc.CreateOffer(nil)

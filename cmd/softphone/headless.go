@@ -124,6 +124,9 @@ type eventPrinter struct {
 
 func (p *eventPrinter) print(ev call.Event) error {
 	var line string
+	if !p.json && quiet(ev.Name) {
+		return nil
+	}
 	if p.json {
 		b, err := json.Marshal(ev)
 		if err != nil {
@@ -136,10 +139,30 @@ func (p *eventPrinter) print(ev call.Event) error {
 			line += "  " + d
 		}
 	}
+	return p.line(line)
+}
+
+// note prints what the command is doing between events ("calling bob …",
+// "waiting for calls"), in the human output only: --json stays exactly one
+// event object per line.
+func (p *eventPrinter) note(format string, args ...any) {
+	if !p.json {
+		_ = p.line(time.Now().Format("15:04:05.000") + " " + fmt.Sprintf(format, args...))
+	}
+}
+
+func (p *eventPrinter) line(s string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, line)
+	_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, s)
 	return err
+}
+
+// quiet events are left out of the human output: presence changes of
+// contacts and the media negotiation relayed without a media session say
+// nothing about the call a script follows. --json keeps them.
+func quiet(name string) bool {
+	return name == protocol.EvPresence || name == protocol.EvRelay
 }
 
 // describe summarises an event's data for the human output.
@@ -158,11 +181,7 @@ func describe(ev call.Event) string {
 		}
 		return s
 	case call.RecordMessage:
-		secs := int64(0)
-		for _, du := range d.Durations {
-			secs = max(secs, du.Duration)
-		}
-		return fmt.Sprintf("%s · status %d · %s %s → %s · %ds", d.Text, d.Status, d.Type, d.From, d.To, secs)
+		return fmt.Sprintf("%s · status %d · %s %s → %s · %s", d.Text, d.Status, d.Type, d.From, d.To, call.ClockText(d.Length()))
 	case protocol.CallTypeChange:
 		return fmt.Sprintf("%s %s by %s", d.CallType, d.State, d.UserID)
 	case protocol.Presence:
@@ -227,8 +246,12 @@ type follower struct {
 // printing its events. ctx is the signal-aware context for requests; release
 // closes the engine and restores the signal handling.
 func startFollower(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, asJSON bool) (f *follower, sigCtx context.Context, release func(), err error) {
+	mc := media.config(cfg)
+	if err := checkSources(mc); err != nil {
+		return nil, nil, nil, err
+	}
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	eng, err := connect(sigCtx, c, cfg, media.config(cfg))
+	eng, err := connect(sigCtx, c, cfg, mc)
 	if err != nil {
 		stop()
 		return nil, nil, nil, err
@@ -303,7 +326,16 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 		armed   bool             // hangup timer started
 		recordC <-chan time.Time // no record by then is an error
 		settleC <-chan time.Time // record in hand, ending event still missing
+		noMedia bool             // a MEDIA_WARNING said no media arrived
 	)
+	// status is the exit status for the record: a completed call that
+	// carried no media is not a success.
+	status := func() (int, error) {
+		if record.Status == protocol.StatusCompleted && noMedia {
+			return exitNoMedia, nil
+		}
+		return outcomeStatus(record.Status)
+	}
 	if plan.act != nil {
 		actC = time.After(plan.actAfter)
 	}
@@ -344,6 +376,9 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 			if err := f.handle(ev); err != nil {
 				return exitError, err
 			}
+			if w, ok := ev.Data.(call.MediaWarning); ok && w.Kind == protocol.ProblemNoMedia {
+				noMedia = true // media events carry no channel: they are the current call's
+			}
 			if ch := ev.ChannelID(); ch != plan.channelID {
 				if inv, ok := ev.Data.(protocol.Invite); ok && ev.Name == protocol.EvInvited {
 					f.pending = append(f.pending, inv)
@@ -383,14 +418,14 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 			actC = nil // an interrupted callee accepts nothing more
 			act(f.eng.Hangup)
 		case <-settleC:
-			return outcomeStatus(record.Status)
+			return status()
 		case <-recordC:
 			return exitError, fmt.Errorf("call %s ended but no call record arrived within %s", plan.channelID, recordWait)
 		case <-ctx.Done():
 			return exitError, ctx.Err()
 		}
 		if ended && record != nil {
-			return outcomeStatus(record.Status)
+			return status()
 		}
 	}
 }
