@@ -54,7 +54,9 @@ type Config struct {
 	Resolution              string
 	// FPS of the test pattern and the camera; default 30 (15 for LD).
 	FPS float64
-	// AudioQuality "high" sends Opus at 32 kbps, "low" at 16 kbps.
+	// AudioQuality "high" sends Opus at 32 kbps, "low" at 16 kbps, both
+	// wideband (the speech band, 50 Hz–8 kHz); with RED each packet also
+	// repeats earlier frames (audio_send.go).
 	AudioQuality string
 	// MinBitrate / MaxBitrate bound the video target in kbps (default
 	// 150..1500). The congestion controller's start value is MinBitrate.

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/softphone/softphone/media/opus"
 	"github.com/softphone/softphone/media/audiocmp"
+	"github.com/softphone/softphone/media/opus"
 	"github.com/softphone/softphone/media/opus/opustest"
 )
 

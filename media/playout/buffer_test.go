@@ -2,6 +2,7 @@ package playout_test
 
 import (
 	"errors"
+	"hash/fnv"
 	"sync"
 	"testing"
 	"time"
@@ -32,19 +33,24 @@ var profiles = []struct {
 	// A sender descheduled for 30 ms: two late frames are concealed; the
 	// delay need not move for good.
 	{"cpu stall", path{delay: netem.Delay{Base: 1 * ms, Jitter: 2 * ms}, stall: [2]time.Duration{6100 * ms, 6130 * ms}}, 0.5, 2, 0.9, 40},
-	{"loss 5% RED1", path{loss: netem.Loss{Random: 0.05}, delay: netem.Delay{Base: 1 * ms}, red: 1}, 0.6, 2, 0.85, 45},
+	// The transit rises by 60 ms for good: one move of the delay, no
+	// lasting rise of the target.
+	{"transit step", path{delay: netem.Delay{Base: 1 * ms, Jitter: 2 * ms}, step: [2]time.Duration{6 * time.Second, 60 * ms}}, 2, 2, 0.9, 75},
+	{"loss 5% RED1", path{loss: netem.Loss{Random: 0.05}, delay: netem.Delay{Base: 1 * ms}, red: 1}, 1, 2, 0.85, 45},
 	{"loss 10% RED2", path{loss: netem.Loss{Random: 0.10}, delay: netem.Delay{Base: 1 * ms}, red: 2}, 1, 3, 0.8, 65},
 	{"jitter 40±20 normal", path{delay: netem.Delay{Base: 40 * ms, Jitter: 20 * ms, Dist: netem.Normal}}, 1.5, 6, 0.85, 125},
 	{"loss 5% + jitter RED1", path{loss: netem.Loss{Random: 0.05}, delay: netem.Delay{Base: 40 * ms, Jitter: 20 * ms, Dist: netem.Normal}, red: 1}, 2, 8, 0.8, 140},
-	{"bursty GE 1%/30% RED3", path{loss: netem.Loss{GE: netem.Simple(0.01, 0.30)}, delay: netem.Delay{Base: 1 * ms}, red: 3}, 2.5, 4, 0.8, 90},
+	{"bursty GE 1%/30% RED3", path{loss: netem.Loss{GE: netem.Simple(0.01, 0.30)}, delay: netem.Delay{Base: 1 * ms}, red: 3}, 4, 4, 0.8, 90},
 }
 
 func TestProfiles(t *testing.T) {
 	const seconds = 16
 	sig, pkts := speech(t, seconds, wb)
-	for i, p := range profiles {
+	for _, p := range profiles {
 		t.Run(p.name, func(t *testing.T) {
-			arr := p.path.schedule(pkts, uint64(100+i))
+			h := fnv.New64a()
+			h.Write([]byte(p.name))
+			arr := p.path.schedule(pkts, h.Sum64())
 			r := simulate(t, arr, arr[len(arr)-1].at+time.Second, pull)
 			st := r.stats
 			conceal := 100 * float64(st.ConcealedSamples) / float64(max(st.PlayedSamples, 1))
@@ -239,5 +245,3 @@ func BenchmarkPull480(b *testing.B) {
 		buf.Pull(out)
 	}
 }
-
-

@@ -23,6 +23,12 @@ const (
 	forgetSteady = 0.983
 	historyCap   = 512 // arrivals held for the moving minimum: > 2 s at 2.5 ms packets
 	priorWeight  = 2   // intervals the "no jitter" start counts for
+	// A transit step is a rise of at least stepMinMs (and more than the
+	// target) held by all of at least stepMinPackets arrivals over
+	// stepWindowMs.
+	stepWindowMs   = 100.0
+	stepMinMs      = 15.0
+	stepMinPackets = 4
 )
 
 type arrivalRef struct {
@@ -43,6 +49,10 @@ type delayManager struct {
 	ivMax   float64
 	ivHave  bool
 	target  float64 // ms, the quantile
+
+	// Arrival times of the last stepWindowMs, to tell a step from jitter.
+	recent    [historyCap]float64
+	rHead, rN int
 }
 
 func newDelayManager() *delayManager {
@@ -55,6 +65,7 @@ func newDelayManager() *delayManager {
 // as "no jitter" and adapts from the next intervals on, quickly at first.
 func (d *delayManager) reset() {
 	d.head, d.size = 0, 0
+	d.rHead, d.rN = 0, 0
 	clear(d.hist[:])
 	d.hist[0] = 1
 	d.updates = 0
@@ -82,6 +93,7 @@ func (d *delayManager) observe(atMs, tsMs float64, count bool) float64 {
 	}
 	d.ring[(d.head+d.size)%historyCap] = arrivalRef{at: atMs, v: v}
 	d.size++
+	d.rebaseOnStep(atMs)
 	rel := v - d.ring[d.head].v
 	if !count {
 		return rel
@@ -98,6 +110,40 @@ func (d *delayManager) observe(atMs, tsMs float64, count bool) float64 {
 		d.ivMax = max(d.ivMax, rel)
 	}
 	return rel
+}
+
+// rebaseOnStep follows a step in the transit time. When every packet of the
+// last stepWindowMs came later than the reference by more than the jitter
+// the target allows (and at least stepMinMs) — a sender that stalled and
+// skipped, a path that got longer — the delay has moved, not spread: the
+// reference moves to the recent packets instead of the step being counted
+// as jitter for the next two seconds.
+func (d *delayManager) rebaseOnStep(atMs float64) {
+	d.recent[(d.rHead+d.rN)%historyCap] = atMs
+	if d.rN < historyCap {
+		d.rN++
+	} else {
+		d.rHead = (d.rHead + 1) % historyCap
+	}
+	for d.rN > 0 && d.recent[d.rHead] < atMs-stepWindowMs {
+		d.rHead = (d.rHead + 1) % historyCap
+		d.rN--
+	}
+	if d.rN < stepMinPackets {
+		return
+	}
+	// The deque's first entry inside the window holds the window's minimum.
+	i := 0
+	for i < d.size && d.ring[(d.head+i)%historyCap].at < atMs-stepWindowMs {
+		i++
+	}
+	if i == 0 || i == d.size {
+		return
+	}
+	if d.ring[(d.head+i)%historyCap].v-d.ring[d.head].v > max(stepMinMs, d.target) {
+		d.head = (d.head + i) % historyCap
+		d.size -= i
+	}
 }
 
 // add pushes one interval's maximum into the histogram.

@@ -36,3 +36,27 @@ func TestDelayManagerTarget(t *testing.T) {
 		})
 	}
 }
+
+// A step in the transit (a sender that stalled and skipped ahead, a longer
+// path) moves the reference within a few hundred milliseconds and is not
+// taken for jitter; on a jittery path the same rise is jitter.
+func TestDelayManagerStep(t *testing.T) {
+	d := newDelayManager()
+	rng := rand.New(rand.NewPCG(2, 2))
+	jit := netem.Delay{Base: 5 * time.Millisecond, Jitter: 2 * time.Millisecond}
+	var rel float64
+	for i := range 1500 { // 30 s; the transit rises by 60 ms at 10 s
+		sent := float64(i * 20)
+		step := 0.0
+		if i >= 500 {
+			step = 60
+		}
+		rel = d.observe(sent+step+float64(jit.Draw(rng))/1e6, sent, true)
+		if i == 520 && rel > 10 { // 400 ms after the step
+			t.Fatalf("relative delay %.1f ms 400 ms after a step: the reference did not follow", rel)
+		}
+	}
+	if d.target > 10 {
+		t.Fatalf("target %.1f ms after a step on a steady path, want the jitter's (≈ 4 ms)", d.target)
+	}
+}

@@ -21,7 +21,7 @@ const (
 	// runForget ages the run-length counts per run.
 	runForget = 0.98
 	// burstCover is the share of runs the extra depth should reach past.
-	burstCover = 0.85
+	burstCover = 0.97
 	// redMemory is how many packets a seen redundancy distance is trusted.
 	redMemory = 250
 )

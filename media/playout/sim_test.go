@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/softphone/softphone/internal/netem"
-	"github.com/softphone/softphone/media/opus"
 	"github.com/softphone/softphone/media/audiocmp"
+	"github.com/softphone/softphone/media/opus"
 	"github.com/softphone/softphone/media/opus/opustest"
 	"github.com/softphone/softphone/media/playout"
 	"github.com/softphone/softphone/media/red"
@@ -38,6 +38,9 @@ type path struct {
 	// stall delays the sending of the packets in [stall[0], stall[1]) to
 	// stall[1] (a sender descheduled on a busy machine).
 	stall [2]time.Duration
+	// step adds step[1] to the transit of every packet sent from step[0]
+	// on (a sender that stalled and skipped ahead, a longer route).
+	step [2]time.Duration
 }
 
 type arrival struct {
@@ -73,6 +76,9 @@ func (p path) schedule(pkts [][]byte, seed uint64) []arrival {
 			continue
 		}
 		a.at = sent + p.delay.Draw(rng)
+		if p.step[1] > 0 && sent >= p.step[0] {
+			a.at += p.step[1]
+		}
 		if sent < p.backlog {
 			a.at = max(a.at, p.backlog)
 		}
