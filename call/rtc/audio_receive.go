@@ -29,8 +29,8 @@ const (
 )
 
 // speak is the audio output's pull: mix, apply the per-user playback mute,
-// record what is played.
-func (s *Session) speak(out []int16) {
+// record what is played (due is when the output plays it).
+func (s *Session) speak(out []int16, due time.Time) {
 	s.player.Pull(out)
 	if !s.audioPlaying.Load() {
 		if st, ok := s.player.Stats(); ok && st.Playing && s.audioPlaying.CompareAndSwap(false, true) {
@@ -45,7 +45,7 @@ func (s *Session) speak(out []int16) {
 	rec := s.rec
 	s.mu.Unlock()
 	if rec != nil {
-		_ = rec.WriteRemote(out, time.Now())
+		_ = rec.WriteRemote(out, due)
 	}
 }
 
@@ -63,7 +63,7 @@ func (s *Session) openPlayback() {
 			if err != nil {
 				return err
 			}
-			pb, err := sys.OpenPlayback(dev, pa.PlaybackConfig{Pull: s.speak})
+			pb, err := sys.OpenPlayback(dev, pa.PlaybackConfig{Pull: func(out []int16) { s.speak(out, time.Now()) }})
 			if err != nil {
 				return err
 			}

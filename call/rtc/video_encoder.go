@@ -60,12 +60,12 @@ func (h *encoderHook) close() {
 // goroutines, so the current value is read rather than the one passed.
 func (s *Session) applyTarget() {
 	s.mu.Lock()
-	est, venc, cam, closing := s.est, s.venc, s.cam, s.closing
+	est, venc, cam, closing, red := s.est, s.venc, s.cam, s.closing, s.red
 	s.mu.Unlock()
 	if closing || est == nil || venc == nil {
 		return
 	}
-	v := int(float64(est.GetTargetBitrate())*transportOverheadF) - s.cfg.audioBitrate()
+	v := int(float64(est.GetTargetBitrate())*transportOverheadF) - red.sendBitrate(s.cfg.audioBitrate())
 	v = min(max(v, s.cfg.MinBitrate*1000), s.cfg.MaxBitrate*1000)
 	venc.setBitRate(v)
 	if cam != nil {

@@ -12,21 +12,28 @@ import (
 // than on a timer that started earlier, and later pulls fall half a frame
 // after the packets' expected arrivals, so a packet may be up to half a
 // frame late without the playout buffer holding a whole extra frame.
-func RunClock(ctx context.Context, frame time.Duration, samples int, arrived <-chan struct{}, pull func([]int16)) {
+//
+// pull also gets the time the samples are due: the clock's schedule, as a
+// device's clock plays its buffer on time even when the callback that
+// filled it ran a little late. (A clock descheduled for more than ten
+// frames restarts from the present instead.)
+func RunClock(ctx context.Context, frame time.Duration, samples int, arrived <-chan struct{}, pull func(out []int16, due time.Time)) {
 	buf := make([]int16, samples)
 	next := time.Now()
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
+		due := next
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-arrived:
 			t.Stop()
-			next = time.Now().Add(frame / 2)
+			due = time.Now()
+			next = due.Add(frame / 2)
 		}
-		pull(buf)
+		pull(buf, due)
 		next = next.Add(frame)
 		now := time.Now()
 		if now.Sub(next) > 10*frame {
