@@ -499,7 +499,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case recordsMsg:
 		if msg.err != nil {
-			m.setNotice(msg.err.Error(), true)
+			m.loadFailed(msg.err)
 			return m, nil
 		}
 		m.records = msg.list
@@ -605,10 +605,24 @@ func (m *Model) actionDone(msg actionMsg) tea.Cmd {
 	return nil
 }
 
+// loadFailed reports a contacts or history load that failed. One the
+// lost connection made fail says nothing new (the status line says the
+// connection is down, and the lists reload when it is back).
+func (m *Model) loadFailed(err error) {
+	if !m.connected || protocol.CodeOf(err) == protocol.CodeUnavailable {
+		return
+	}
+	m.setNotice(m.errText(err), true)
+}
+
 func (m *Model) contactsLoaded(msg contactsMsg) {
 	if msg.err != nil {
 		if msg.op == "add" && protocol.CodeOf(msg.err) == protocol.CodeNotFound {
 			m.setNotice(fmtS(m.t.unknownAccount, msg.target), true)
+			return
+		}
+		if msg.op == "" {
+			m.loadFailed(msg.err)
 			return
 		}
 		m.setNotice(m.errText(msg.err), true)

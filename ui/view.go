@@ -138,6 +138,8 @@ func (m *Model) helpBindings() []key.Binding {
 		return []key.Binding{k.cancel, k.log, k.quit}
 	case m.phase == phaseOutcome:
 		return []key.Binding{k.dismiss, k.log, k.quit}
+	case m.phase == phaseInCall && m.callType != protocol.CallVideo:
+		return []key.Binding{k.mute, k.switchType, k.hangup, k.log, k.help, k.quit}
 	case m.phase == phaseInCall:
 		// w (switch camera) is in the full help: the bar is full at 80 columns.
 		return []key.Binding{k.mute, k.camera, k.switchType, k.hangup, k.log, k.help, k.quit}
