@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/call/rtc"
 	"github.com/softphone/softphone/call/trace"
 )
 
@@ -125,12 +126,12 @@ type Engine struct {
 	seenOrder   []string
 
 	// Media (see media_controls.go).
-	media      *mediaSession
+	media      *rtc.Session
 	earlyRelay []protocol.RelayEvent // negotiation that beat our session's start
 	micMuted   bool
 	camOff     bool
 	camEntry   string // the camera SwitchCamera last chose (VideoIn syntax)
-	frames     *frameSlot
+	frames     *rtc.FrameSlot
 
 	tr *engineTracer // nil without Config.Trace
 }
@@ -146,7 +147,7 @@ func New(cfg Config) *Engine {
 		ctx:    ctx,
 		cancel: cancel,
 		seen:   make(map[string]struct{}),
-		frames: newFrameSlot(),
+		frames: rtc.NewFrameSlot(),
 	}
 	e.url, e.urlErr = normalizeServer(cfg.Server)
 	e.bus = newBus(e.log)

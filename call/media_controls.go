@@ -1,58 +1,57 @@
 package call
 
 import (
+	"fmt"
 	"image"
 
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/call/rtc"
 )
 
-// Media event names (NeCallKit's, plus STATS and a warning for a missing
-// device).
+// The media session of a call lives in package call/rtc; these are its
+// public names as the engine's API has always spelled them.
+
+// MediaConfig turns the engine's calls into real calls (see rtc.Config).
+type MediaConfig = rtc.Config
+
+// Source and sink names understood by MediaConfig besides files and device
+// names.
 const (
-	// EvAudioAvailable / EvVideoAvailable: a remote track was added or
-	// removed. Data: Availability.
-	EvAudioAvailable = "AUDIO_AVAILABLE"
-	EvVideoAvailable = "VIDEO_AVAILABLE"
-	// EvAudioPlaying: the remote audio first reached the speaker (the
-	// playout buffer's first decoded audio rather than its pre-roll
-	// silence); once per call, Time is that pull. Data: Availability.
-	EvAudioPlaying = "AUDIO_PLAYING"
-	// EvAudioMuted / EvVideoMuted: a party muted or unmuted its microphone or
-	// camera (ours are reported too, with our account). Data: MuteInfo.
-	EvAudioMuted = "AUDIO_MUTED"
-	EvVideoMuted = "VIDEO_MUTED"
-	// EvStats carries the call's quality figures every second. Data: CallStats.
-	EvStats = "STATS"
-	// EvMediaWarning says a device could not be used and the call goes on
-	// without it, or (kind "network") that media cannot connect as
-	// configured. Data: MediaWarning.
-	EvMediaWarning = "MEDIA_WARNING"
+	SourceDefault = rtc.SourceDefault
+	SourceNone    = rtc.SourceNone
+	SourceTone    = rtc.SourceTone
+	SourceSilence = rtc.SourceSilence
+	SourceTestsrc = rtc.SourceTestsrc
 )
 
-// Availability is the data of AUDIO_AVAILABLE and VIDEO_AVAILABLE.
-type Availability struct {
-	UserID    string `json:"userId"`
-	Available bool   `json:"available"`
-}
+// Media event names (see package rtc).
+const (
+	EvAudioAvailable = rtc.EvAudioAvailable
+	EvVideoAvailable = rtc.EvVideoAvailable
+	EvAudioPlaying   = rtc.EvAudioPlaying
+	EvAudioMuted     = rtc.EvAudioMuted
+	EvVideoMuted     = rtc.EvVideoMuted
+	EvStats          = rtc.EvStats
+	EvMediaWarning   = rtc.EvMediaWarning
+)
 
-// MuteInfo is the data of AUDIO_MUTED and VIDEO_MUTED. The field is "mute",
-// as NeCallKit's code sends it.
-type MuteInfo struct {
-	UserID string `json:"userId"`
-	Mute   bool   `json:"mute"`
-}
+// Media event data.
+type (
+	Availability = rtc.Availability
+	MuteInfo     = rtc.MuteInfo
+	MediaWarning = rtc.MediaWarning
+	CallStats    = rtc.CallStats
+)
 
-// MediaWarning is the data of MEDIA_WARNING.
-type MediaWarning struct {
-	Kind  string `json:"kind"` // audio, audioOut, video, network
-	Error string `json:"error"`
-	// Switching: the device was one SwitchCamera tried; the camera that
-	// was being sent still is.
-	Switching bool `json:"switching,omitempty"`
-}
+// CheckCameras validates a camera list (MediaConfig.Cameras).
+func CheckCameras(list []string) error { return rtc.CheckCameras(list) }
+
+// maxEarlyRelays bounds the negotiation relays kept for a session that has
+// not started yet.
+const maxEarlyRelays = 256
 
 // mediaNow returns the current media session, if any.
-func (e *Engine) mediaNow() *mediaSession {
+func (e *Engine) mediaNow() *rtc.Session {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.media
@@ -67,7 +66,7 @@ func (e *Engine) MuteMicrophone(mute bool) {
 	m, acc := e.media, e.account
 	e.mu.Unlock()
 	if m != nil {
-		m.setMicMuted(mute)
+		m.SetMicMuted(mute)
 	}
 	e.bus.emit(EvAudioMuted, MuteInfo{UserID: acc, Mute: mute})
 }
@@ -81,7 +80,7 @@ func (e *Engine) EnableCamera(enabled bool) {
 	m, acc := e.media, e.account
 	e.mu.Unlock()
 	if m != nil {
-		m.setCameraOff(!enabled)
+		m.SetCameraOff(!enabled)
 	}
 	e.bus.emit(EvVideoMuted, MuteInfo{UserID: acc, Mute: !enabled})
 }
@@ -94,10 +93,10 @@ func (e *Engine) SetAudioMute(userID string, mute bool) error {
 	if m == nil {
 		return protocol.Errorf(protocol.CodeChannelNotActive, "no media session")
 	}
-	if userID != m.peer {
+	if userID != m.Peer() {
 		return protocol.Errorf(protocol.CodeNotFound, "user %q is not in this call", userID)
 	}
-	m.remoteMutedF.Store(mute)
+	m.SetRemoteMuted(mute)
 	return nil
 }
 
@@ -117,65 +116,51 @@ func (e *Engine) SwitchCamera() bool {
 	if m == nil || base == nil || base.Loopback > 0 {
 		return false
 	}
-	cfg := base.withDefaults()
-	if err := CheckCameras(cfg.Cameras); err != nil {
-		m.emit(EvMediaWarning, MediaWarning{Kind: "video", Error: "MediaConfig.Cameras: " + err.Error(), Switching: true})
+	cycle, err := rtc.CameraCycle(*base)
+	if err != nil {
+		m.WarnSwitch(fmt.Errorf("MediaConfig.Cameras: %w", err))
 		return false
 	}
-	cycle := cameraCycle(&cfg, videoInputLabels())
-	return m.switchCamera(cycle, func(entry string) {
+	return m.SwitchCamera(cycle, func(entry string) {
 		e.mu.Lock()
 		e.camEntry = entry
 		e.mu.Unlock()
 	})
 }
 
-// switchCamera opens the camera after the current one in cycle and puts it
-// in the current one's place; chosen is called with its entry.
-func (s *mediaSession) switchCamera(cycle []string, chosen func(entry string)) bool {
-	s.mu.Lock()
-	cam, venc, closing := s.cam, s.venc, s.closing
-	s.mu.Unlock()
-	if cam == nil || closing || s.camOffF.Load() {
-		return false
-	}
-	cam.switching.Lock()
-	defer cam.switching.Unlock()
-	keyFrame := func() {}
-	if venc != nil {
-		keyFrame = venc.forceKeyFrame
-	}
-	for _, entry := range nextCameras(cycle, cam.current()) {
-		cfg := s.cfg // same size, frame rate and beauty filter
-		cfg.VideoIn = entry
-		next, err := openCamera(&cfg)
-		if err != nil {
-			s.log.Warn("switch camera: keeping the current one", "camera", entry, "err", err)
-			s.emit(EvMediaWarning, MediaWarning{Kind: "video", Error: err.Error(), Switching: true})
-			continue
-		}
-		if !cam.replace(next, keyFrame) {
-			_ = next.Close() // the call ended meanwhile
-			return false
-		}
-		s.log.Info("switched camera", "camera", entry)
-		s.mu.Lock()
-		s.camIn = entry // a later addVideo (audio → video) reopens this one
-		s.mu.Unlock()
-		chosen(entry)
-		return true
-	}
-	return false
-}
-
 // RemoteVideoFrame returns the latest decoded remote picture (nil before
 // the first) and a sequence number that grows with every new frame. The
 // image is shared: read it, never modify it.
-func (e *Engine) RemoteVideoFrame() (*image.YCbCr, uint64) { return e.frames.get() }
+func (e *Engine) RemoteVideoFrame() (*image.YCbCr, uint64) { return e.frames.Get() }
 
 // RemoteVideoNotify is signalled (capacity 1, latest frame wins) whenever a
 // new remote frame is available.
-func (e *Engine) RemoteVideoNotify() <-chan struct{} { return e.frames.notify }
+func (e *Engine) RemoteVideoNotify() <-chan struct{} { return e.frames.Notify() }
+
+// LocalVideoFrame returns the latest outgoing picture as the peer gets it
+// (after the beauty filter; black with the camera off), scaled down for a
+// preview, and a sequence number that grows with every new preview frame.
+// It returns nil, 0 when the current call sends no video. The image is
+// shared: read it, never modify it.
+func (e *Engine) LocalVideoFrame() (*image.YCbCr, uint64) {
+	m := e.mediaNow()
+	if m == nil {
+		return nil, 0
+	}
+	return m.LocalVideoFrame()
+}
+
+// AudioLevels returns the peak level (0..1 of full scale) of the last
+// ≈ 100 ms of the audio we send (silence while muted) and of the audio we
+// play. ok is false when there is no media session.
+func (e *Engine) AudioLevels() (mic, speaker float64, ok bool) {
+	m := e.mediaNow()
+	if m == nil {
+		return 0, 0, false
+	}
+	mic, speaker = m.AudioLevels()
+	return mic, speaker, true
+}
 
 // MediaStats returns the last quality sample of the current call.
 func (e *Engine) MediaStats() (CallStats, bool) {
@@ -183,7 +168,7 @@ func (e *Engine) MediaStats() (CallStats, bool) {
 	if m == nil {
 		return CallStats{}, false
 	}
-	return m.lastStats()
+	return m.LastStats()
 }
 
 // startMediaLocked starts the media session of the current call once it is
@@ -197,26 +182,28 @@ func (e *Engine) startMediaLocked() {
 	if e.camEntry != "" && cfg.VideoIn != SourceNone {
 		cfg.VideoIn = e.camEntry // SwitchCamera's last choice
 	}
-	e.media = newMediaSession(sessionParams{
-		cfg:      cfg,
-		log:      e.log.With("channelId", cur.ChannelID),
-		emit:     e.bus.emit,
-		relay:    e.beginRelay,
-		ice:      e.sessionICEServers,
-		channel:  cur.ChannelID,
-		self:     e.account,
-		peer:     cur.Peer,
-		offerer:  cur.Outgoing,
-		callType: cur.CallType,
-		micMuted: e.micMuted,
-		camOff:   e.camOff,
-		frames:   e.frames,
-		taps:     newMediaTaps(),
-		tr:       e.tr,
-	})
+	p := rtc.Params{
+		Config:   cfg,
+		Log:      e.log.With("channelId", cur.ChannelID),
+		Emit:     e.bus.emit,
+		Relay:    e.beginRelay,
+		ICE:      e.sessionICEServers,
+		Channel:  cur.ChannelID,
+		Self:     e.account,
+		Peer:     cur.Peer,
+		Offerer:  cur.Outgoing,
+		CallType: cur.CallType,
+		MicMuted: e.micMuted,
+		CamOff:   e.camOff,
+		Frames:   e.frames,
+	}
+	if e.tr != nil {
+		p.Tracer = e.tr
+	}
+	e.media = rtc.New(p)
 	for _, ev := range e.earlyRelay {
 		if ev.ChannelID == cur.ChannelID {
-			e.media.deliver(ev)
+			e.media.Deliver(ev)
 		}
 	}
 	e.earlyRelay = nil
@@ -234,7 +221,7 @@ func (e *Engine) stopMediaLocked() {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		m.close()
+		m.Close()
 	}()
 }
 
@@ -245,10 +232,10 @@ func (e *Engine) relayLocked(ev protocol.RelayEvent) bool {
 		return false
 	}
 	if e.media != nil {
-		e.media.deliver(ev)
+		e.media.Deliver(ev)
 		return true
 	}
-	if len(e.earlyRelay) < maxPendingSignals {
+	if len(e.earlyRelay) < maxEarlyRelays {
 		e.earlyRelay = append(e.earlyRelay, ev)
 	}
 	return true
@@ -257,6 +244,6 @@ func (e *Engine) relayLocked(ev protocol.RelayEvent) bool {
 // callTypeLocked tells the media session about an agreed call type change.
 func (e *Engine) callTypeLocked(t protocol.CallType) {
 	if e.media != nil {
-		e.media.setCallType(t)
+		e.media.SetCallType(t)
 	}
 }

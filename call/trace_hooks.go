@@ -111,8 +111,8 @@ func (t *engineTracer) stateLocked(st protocol.CallState, cur *CallInfo) {
 	t.log(time.Now(), trace.KindState, rec)
 }
 
-// candidate records a local or remote ICE candidate of a call.
-func (t *engineTracer) candidate(local bool, channel string, c webrtc.ICECandidateInit) {
+// Candidate records a local or remote ICE candidate of a call.
+func (t *engineTracer) Candidate(local bool, channel string, c webrtc.ICECandidateInit) {
 	if t == nil {
 		return
 	}
@@ -123,8 +123,8 @@ func (t *engineTracer) candidate(local bool, channel string, c webrtc.ICECandida
 	t.log(time.Now(), kind, map[string]any{"channelId": channel, "candidate": c.Candidate, "sdpMid": c.SDPMid})
 }
 
-// pair records the candidate pair ICE selected.
-func (t *engineTracer) pair(channel string, p *webrtc.ICECandidatePair) {
+// Pair records the candidate pair ICE selected.
+func (t *engineTracer) Pair(channel string, p *webrtc.ICECandidatePair) {
 	if t == nil || p == nil || p.Local == nil || p.Remote == nil {
 		return
 	}
@@ -141,8 +141,8 @@ func (t *engineTracer) pair(channel string, p *webrtc.ICECandidatePair) {
 	t.log(time.Now(), trace.KindICEPair, map[string]any{"channelId": channel, "local": side(p.Local), "remote": side(p.Remote)})
 }
 
-// media records a change of the media connection's state.
-func (t *engineTracer) media(channel, state string) {
+// MediaState records a change of the media connection's state.
+func (t *engineTracer) MediaState(channel, state string) {
 	t.log(time.Now(), trace.KindMedia, map[string]string{"channelId": channel, "connection": state})
 }
 

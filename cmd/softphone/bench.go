@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,36 +13,54 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/softphone/softphone/bench"
 	"github.com/softphone/softphone/call"
 )
 
-// runBench runs the load generators. They are tools for docs/benchmarks.md,
+// newBenchCmd: the load generators. They are tools for docs/benchmarks.md,
 // not part of the test suite: `bench signaling` and `bench media` start
 // their own serve and worker processes; `bench hold` and `bench peer` are
-// those workers.
-func runBench(ctx context.Context, c *cli, args []string) (int, error) {
-	if len(args) == 0 {
-		return exitError, usageError{fmt.Errorf("bench needs a mode: signaling, media, hold or peer")}
+// those workers. Each mode is one subcommand.
+func newBenchCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure signaling and media figures (for docs/benchmarks.md)",
+		Long: `Load generators and media measurements behind docs/benchmarks.md. signaling
+and media start their own serve and worker processes; hold and peer are those
+workers. They take minutes and the whole machine: not part of the tests.`,
+		Example: `  softphone bench signaling --clients 1000 --rate 100 --duration 20s
+  softphone bench media --only setup --calls 10`,
+		Args:    unknownCommand,
+		GroupID: groupOther,
+		RunE: func(*cobra.Command, []string) error {
+			return usageError{errors.New("bench needs a mode: signaling, media, hold or peer")}
+		},
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	switch args[0] {
-	case "signaling":
-		return benchSignaling(ctx, c, args[1:])
-	case "hold":
-		return benchHold(ctx, c, args[1:])
-	case "media":
-		return benchMedia(ctx, c, args[1:])
-	case "peer":
-		return benchPeer(ctx, c, args[1:])
-	}
-	return exitError, usageError{fmt.Errorf("unknown bench mode %q (signaling, media, hold, peer)", args[0])}
+	cmd.AddCommand(newBenchSignalingCmd(c), newBenchMediaCmd(c), newBenchHoldCmd(c), newBenchPeerCmd(c))
+	return cmd
 }
 
-func benchSignaling(ctx context.Context, c *cli, args []string) (int, error) {
-	fs := flag.NewFlagSet("bench signaling", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
+// benchAction runs a bench body with SIGINT/SIGTERM cancelling its context.
+func benchAction(c *cli, body func(ctx context.Context) error) func(*cobra.Command, []string) error {
+	return c.action(func(ctx context.Context, _ []string) (int, error) {
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := body(ctx); err != nil {
+			return exitError, err
+		}
+		return exitOK, nil
+	})
+}
+
+func newBenchSignalingCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "signaling",
+		Short: "Call setups per second and connections one serve holds",
+		Args:  noArgs,
+	}
+	fs := cmd.Flags()
 	p := bench.Plan{}
 	fs.IntVar(&p.LoadClients, "clients", 1000, "logged-in clients taking part in the call load")
 	fs.Float64Var(&p.Rate, "rate", 100, "call setups per second")
@@ -51,57 +69,63 @@ func benchSignaling(ctx context.Context, c *cli, args []string) (int, error) {
 	fs.IntVar(&p.IdleClients, "idle", 0, "idle connections to add from worker processes (0 = skip)")
 	fs.IntVar(&p.PerWorker, "per-worker", 6000, "connections per worker process")
 	fs.StringVar(&p.ServeLogPath, "serve-log", "", "write serve's log to `FILE`")
-	if err := fs.Parse(args); err != nil {
-		return exitError, usageError{err}
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return exitError, fmt.Errorf("find own binary: %w", err)
-	}
-	p.Exe = exe
-	if err := bench.RunSignaling(ctx, p, c.stdout); err != nil {
-		return exitError, err
-	}
-	return exitOK, nil
+	cmd.RunE = benchAction(c, func(ctx context.Context) error {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find own binary: %w", err)
+		}
+		p.Exe = exe
+		return bench.RunSignaling(ctx, p, c.stdout)
+	})
+	return cmd
 }
 
-func benchHold(ctx context.Context, c *cli, args []string) (int, error) {
-	fs := flag.NewFlagSet("bench hold", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
+func newBenchHoldCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:    "hold",
+		Short:  "Worker of bench signaling: hold idle logged-in connections",
+		Args:   noArgs,
+		Hidden: true,
+	}
+	fs := cmd.Flags()
 	url := fs.String("server", "", "WebSocket `URL` of the server")
 	credsPath := fs.String("creds", "", "JSON `FILE` of [{account, token}]")
 	from := fs.Int("from", 0, "first credential to use")
 	count := fs.Int("count", 0, "number of credentials to use")
-	if err := fs.Parse(args); err != nil {
-		return exitError, usageError{err}
-	}
-	b, err := os.ReadFile(*credsPath)
-	if err != nil {
-		return exitError, fmt.Errorf("read credentials: %w", err)
-	}
-	var creds []bench.Cred
-	if err := json.Unmarshal(b, &creds); err != nil {
-		return exitError, fmt.Errorf("parse credentials: %w", err)
-	}
-	if *from < 0 || *count < 0 || *from+*count > len(creds) {
-		return exitError, fmt.Errorf("--from %d --count %d outside the %d credentials", *from, *count, len(creds))
-	}
-	bench.Hold(ctx, *url, creds[*from:*from+*count], func(n int, err error) {
-		// The parent reads exactly this line: "ready N [first error]".
+	cmd.RunE = benchAction(c, func(ctx context.Context) error {
+		b, err := os.ReadFile(*credsPath)
 		if err != nil {
-			fmt.Fprintf(c.stdout, "ready %d %s\n", n, oneLine(err.Error()))
-			return
+			return fmt.Errorf("read credentials: %w", err)
 		}
-		fmt.Fprintf(c.stdout, "ready %d\n", n)
+		var creds []bench.Cred
+		if err := json.Unmarshal(b, &creds); err != nil {
+			return fmt.Errorf("parse credentials: %w", err)
+		}
+		if *from < 0 || *count < 0 || *from+*count > len(creds) {
+			return fmt.Errorf("--from %d --count %d outside the %d credentials", *from, *count, len(creds))
+		}
+		bench.Hold(ctx, *url, creds[*from:*from+*count], func(n int, err error) {
+			// The parent reads exactly this line: "ready N [first error]".
+			if err != nil {
+				fmt.Fprintf(c.stdout, "ready %d %s\n", n, oneLine(err.Error()))
+				return
+			}
+			fmt.Fprintf(c.stdout, "ready %d\n", n)
+		})
+		return nil
 	})
-	return exitOK, nil
+	return cmd
 }
 
-func benchMedia(ctx context.Context, c *cli, args []string) (int, error) {
-	fs := flag.NewFlagSet("bench media", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
+func newBenchMediaCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "media",
+		Short: "Call setup, mouth-to-ear, glass-to-glass, CPU and memory of calls",
+		Args:  noArgs,
+	}
+	fs := cmd.Flags()
 	p := bench.MediaPlan{}
-	fs.StringVar(&p.Only, "only", "", "run one part: "+strings.Join(bench.MediaParts, ", ")+" (default all)")
+	fs.StringVar(&p.Only, "only", "", "run one `PART`: "+strings.Join(bench.MediaParts, ", ")+" (default all)")
 	fs.IntVar(&p.SetupCalls, "calls", 10, "setup: calls for accept → first audio / video (p50)")
 	fs.IntVar(&p.M2ECalls, "m2e-calls", 3, "m2e: calls for mouth-to-ear")
 	fs.DurationVar(&p.M2EDuration, "m2e-duration", 8*time.Second, "m2e: length of each call")
@@ -113,28 +137,32 @@ func benchMedia(ctx context.Context, c *cli, args []string) (int, error) {
 	fs.BoolVar(&p.CPUWorkers, "cpu-workers", false, "cpu: run every case with `bench peer` processes instead of call/answer")
 	fs.BoolVar(&p.Profile, "profile", false, "cpu: with --cpu-workers, write each peer's CPU profile into the working directory (implies --keep)")
 	fs.BoolVar(&p.MemProfile, "memprofile", false, "cpu: with --cpu-workers, write each peer's in-call heap profile into the working directory and its memory figures into its log (implies --keep and --cpu-workers)")
-	if err := fs.Parse(args); err != nil {
-		return exitError, usageError{err}
-	}
-	if p.SetupCalls < 1 || p.M2ECalls < 1 {
-		return exitError, usageError{fmt.Errorf("--calls and --m2e-calls must be at least 1")}
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return exitError, fmt.Errorf("find own binary: %w", err)
-	}
-	p.Exe = exe
-	if err := bench.RunMedia(ctx, p, c.stdout); err != nil {
-		return exitError, err
-	}
-	return exitOK, nil
+	completeWords(fs, "only", bench.MediaParts...)
+	cmd.RunE = benchAction(c, func(ctx context.Context) error {
+		if p.SetupCalls < 1 || p.M2ECalls < 1 {
+			return usageError{fmt.Errorf("--calls and --m2e-calls must be at least 1")}
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find own binary: %w", err)
+		}
+		p.Exe = exe
+		return bench.RunMedia(ctx, p, c.stdout)
+	})
+	return cmd
 }
 
-// benchPeer is one peer of `bench media`'s CPU part: a headless engine with
-// every media setting on the command line (the frame rate has no config key).
-func benchPeer(ctx context.Context, c *cli, args []string) (int, error) {
-	fs := flag.NewFlagSet("bench peer", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
+// newBenchPeerCmd is one peer of `bench media`'s CPU part: a headless
+// engine with every media setting on the command line (the frame rate has
+// no config key).
+func newBenchPeerCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:    "peer",
+		Short:  "Worker of bench media: one headless caller or callee",
+		Args:   noArgs,
+		Hidden: true,
+	}
+	fs := cmd.Flags()
 	p := bench.PeerConfig{}
 	var typ string
 	fs.StringVar(&p.Server, "server", "", "signaling server `URL`")
@@ -156,34 +184,35 @@ func benchPeer(ctx context.Context, c *cli, args []string) (int, error) {
 	debug := fs.Bool("debug", false, "engine debug log to stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE`")
 	memProfile := fs.String("memprofile", "", "write a heap profile to `FILE` three quarters of --duration into the call, and the memory figures of that moment to stderr")
-	if err := fs.Parse(args); err != nil {
-		return exitError, usageError{err}
+	cmd.RunE = benchAction(c, func(ctx context.Context) error {
+		return benchPeer(ctx, c, p, typ, *debug, *cpuProfile, *memProfile)
+	})
+	return cmd
+}
+
+func benchPeer(ctx context.Context, c *cli, p bench.PeerConfig, typ string, debug bool, cpuProfile, memProfile string) error {
+	if memProfile != "" {
+		p.InCall = func() { writeMemProfile(memProfile, c.stderr) }
 	}
-	if *memProfile != "" {
-		p.InCall = func() { writeMemProfile(*memProfile, c.stderr) }
-	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
 		if err != nil {
-			return exitError, err
+			return err
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return exitError, err
+			return err
 		}
 		defer pprof.StopCPUProfile()
 	}
 	t, err := parseCallType(typ)
 	if err != nil {
-		return exitError, err
+		return err
 	}
 	p.Type = t
 	log := slog.New(slog.DiscardHandler)
-	if *debug {
+	if debug {
 		log = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	if err := bench.RunPeer(ctx, p, c.stdout, log); err != nil {
-		return exitError, err
-	}
-	return exitOK, nil
+	return bench.RunPeer(ctx, p, c.stdout, log)
 }

@@ -7,47 +7,75 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/softphone/softphone/call/protocol"
 )
 
-// runCall places one call and exits with its outcome.
-func runCall(ctx context.Context, c *cli, args []string) (int, error) {
-	cf := newCommandFlags(c, "call", synopsisOf("call"))
+func newCallCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "call PEER",
+		Short: "Place one call headless and exit with its outcome",
+		Long: `Place one call from the configured account to PEER, print every event
+(one JSON object per line with --json) and exit with the call's outcome:
+0 completed, 12 canceled, 13 rejected, 14 no answer, 15 busy, 1 error.`,
+		Example: `  softphone call bob --account alice --token TOKEN --hangup-after 10s
+  softphone call echo --type video --video-in testsrc --audio-in tone --json
+  softphone call bob --cancel-after 3s; echo "exit $?"   # 12: canceled`,
+		Args:    exactArgs(1, "exactly one PEER account to call"),
+		GroupID: groupCalls,
+	}
+	fs := cmd.Flags()
+	cf := newCommandFlags(fs)
 	cf.identity()
-	cf.bind("timeout", "callTimeout", "ring timeout `D`, 1s–120s, enforced by the server (env SOFTPHONE_CALL_TIMEOUT)")
-	typ := cf.fs.String("type", "audio", "call type: audio or video")
-	hangupAfter := cf.fs.Duration("hangup-after", 0, "hang up this long after the callee answers (default: wait for the callee to hang up)")
-	cancelAfter := cf.fs.Duration("cancel-after", 0, "cancel the call if it is still ringing after this long")
-	attachment := cf.fs.String("attachment", "", "JSON value handed to the callee with the invite")
-	asJSON := cf.fs.Bool("json", false, "print each event as one JSON object per line")
-	media := addMediaFlags(cf.fs)
-	cfg, pos, err := cf.load(args, c.getenv)
-	if err != nil {
-		return exitError, err
-	}
-	if len(pos) != 1 {
-		return exitError, usageError{errors.New("want exactly one PEER account to call")}
-	}
-	peer := pos[0]
+	cf.bind("timeout", "callTimeout", "ring `TIMEOUT`, 1s–120s, enforced by the server (env SOFTPHONE_CALL_TIMEOUT)")
+	o := callOptions{}
+	fs.StringVar(&o.typ, "type", "audio", "call `TYPE`: audio or video")
+	fs.DurationVar(&o.hangupAfter, "hangup-after", 0, "hang up this long after the callee answers (default: wait for the callee to hang up)")
+	fs.DurationVar(&o.cancelAfter, "cancel-after", 0, "cancel the call if it is still ringing after this long")
+	fs.StringVar(&o.attachment, "attachment", "", "`JSON` value handed to the callee with the invite")
+	fs.BoolVar(&o.json, "json", false, "print each event as one JSON object per line")
+	media := addMediaFlags(fs)
+	completeWords(fs, "type", "audio", "video")
+	cmd.RunE = c.action(func(ctx context.Context, pos []string) (int, error) {
+		cfg, err := cf.load(c.getenv)
+		if err != nil {
+			return exitError, err
+		}
+		return runCall(ctx, c, cfg, media, pos[0], o)
+	})
+	return cmd
+}
+
+// callOptions are call's own flags.
+type callOptions struct {
+	typ                      string
+	hangupAfter, cancelAfter time.Duration
+	attachment               string
+	json                     bool
+}
+
+// runCall places one call and exits with its outcome.
+func runCall(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, peer string, o callOptions) (int, error) {
 	if !protocol.ValidID(peer) {
 		return exitError, usageError{fmt.Errorf("invalid peer %q: use letters, digits, _ and -", peer)}
 	}
-	callType, err := parseCallType(*typ)
+	callType, err := parseCallType(o.typ)
 	if err != nil {
 		return exitError, err
 	}
-	if err := errors.Join(nonNegative("hangup-after", *hangupAfter), nonNegative("cancel-after", *cancelAfter)); err != nil {
+	if err := errors.Join(nonNegative("hangup-after", o.hangupAfter), nonNegative("cancel-after", o.cancelAfter)); err != nil {
 		return exitError, err
 	}
 	var att json.RawMessage
-	if *attachment != "" {
-		if !json.Valid([]byte(*attachment)) {
+	if o.attachment != "" {
+		if !json.Valid([]byte(o.attachment)) {
 			return exitError, usageError{errors.New("--attachment is not valid JSON")}
 		}
-		att = json.RawMessage(*attachment)
+		att = json.RawMessage(o.attachment)
 	}
 
-	f, sigCtx, release, err := startFollower(ctx, c, cfg, media, *asJSON)
+	f, sigCtx, release, err := startFollower(ctx, c, cfg, media, o.json)
 	if err != nil {
 		return exitError, err
 	}
@@ -58,8 +86,8 @@ func runCall(ctx context.Context, c *cli, args []string) (int, error) {
 	}
 	return f.follow(ctx, callPlan{
 		channelID:   reply.ChannelID,
-		cancelAfter: *cancelAfter,
-		hangupAfter: *hangupAfter,
+		cancelAfter: o.cancelAfter,
+		hangupAfter: o.hangupAfter,
 	})
 }
 
@@ -73,11 +101,14 @@ func callError(peer string, err error) error {
 		case protocol.CodeCallBusy:
 			return errors.New("this account is already in a call")
 		}
+		// The engine's error already names the call ("call carol: …"):
+		// say only who refused it and why.
+		return fmt.Errorf("the server refused the call to %s: %s", peer, pe.Error())
 	}
 	if errors.Is(err, context.Canceled) {
 		return errors.New("interrupted before the call was placed")
 	}
-	return fmt.Errorf("call %s: %w", peer, err)
+	return err
 }
 
 // nonNegative checks a duration flag.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -255,20 +256,27 @@ func TestEnvName(t *testing.T) {
 	}
 }
 
+// TestParseArgsInterspersed: flags may follow positional arguments (GNU
+// style), "--" ends the flags, and only the config flags given become
+// overrides.
 func TestParseArgsInterspersed(t *testing.T) {
-	c := &cli{stdout: &strings.Builder{}, stderr: &strings.Builder{}, getenv: envMap()}
-	cf := newCommandFlags(c, "call", "call PEER")
+	cmd := &cobra.Command{Use: "call", RunE: func(*cobra.Command, []string) error { return nil }}
+	cmd.SetOut(io.Discard)
+	cf := newCommandFlags(cmd.Flags())
 	cf.identity()
-	typ := cf.fs.String("type", "audio", "")
-	pos, err := cf.parse([]string{"bob", "--type", "video", "--server", "ws://h:1", "--", "-x"})
-	if err != nil {
+	typ := cmd.Flags().String("type", "audio", "")
+	var pos []string
+	cmd.RunE = func(_ *cobra.Command, args []string) error { pos = args; return nil }
+	cmd.SetArgs([]string{"bob", "--type", "video", "--server", "ws://h:1", "--checksum=false", "--", "-x"})
+	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(pos, []string{"bob", "-x"}) || *typ != "video" {
 		t.Errorf("pos %q type %q", pos, *typ)
 	}
-	if o := cf.overrides(); len(o) != 1 || o[0].key != "server" || o[0].value != "ws://h:1" {
-		t.Errorf("overrides %+v", o)
+	want := []override{{"server", "ws://h:1", "flag --server"}, {"checkSum", "false", "flag --checksum"}}
+	if o := cf.overrides(); !reflect.DeepEqual(o, want) {
+		t.Errorf("overrides %+v, want %+v", o, want)
 	}
 }
 
@@ -277,7 +285,7 @@ func TestParseArgsInterspersed(t *testing.T) {
 // start when --video-in is not set.
 func TestCamerasFlag(t *testing.T) {
 	parse := func(args ...string) (*mediaFlags, error) {
-		fs := flag.NewFlagSet("call", flag.ContinueOnError)
+		fs := pflag.NewFlagSet("call", pflag.ContinueOnError)
 		fs.SetOutput(io.Discard)
 		m := addMediaFlags(fs)
 		return m, fs.Parse(args)

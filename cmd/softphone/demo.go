@@ -12,10 +12,50 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
 	"github.com/softphone/softphone/server"
 )
+
+func newDemoCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Try it with nothing set up: a local server with bots and the TUI",
+		Long: `Start an embedded server with the bots in a temporary directory, create the
+account "demo" with the bots as contacts, and open the terminal UI logged in:
+calling echo is a sound-and-camera test, reject, busy, noanswer and hangup show
+every call outcome. Everything is gone when the UI quits.
+
+With --headless (the default without a terminal) it runs a scripted audio call
+from alice to bob instead, prints both sides' events and exits 0 when the call
+completed and both sides got the record.`,
+		Example: `  softphone demo
+  softphone demo --language en --timeout 10s
+  softphone demo --headless --json`,
+		Args:    noArgs,
+		GroupID: groupCalls,
+	}
+	fs := cmd.Flags()
+	cf := newCommandFlags(fs)
+	cf.bind("language", "language", "`LANG` of call record texts: zh or en (env SOFTPHONE_LANGUAGE)")
+	cf.bind("debug", "debug", "TUI: open the event log pane and write a debug log to DATA/"+tuiLogName+" (env SOFTPHONE_DEBUG)")
+	cf.bind("timeout", "callTimeout", "ring `TIMEOUT` of calls placed, 1s–120s (env SOFTPHONE_CALL_TIMEOUT)")
+	completeWords(fs, "language", languages...)
+	asJSON := fs.Bool("json", false, "headless: print each event as one JSON object per line (prefixed with the party)")
+	talk := fs.Duration("talk", 2*time.Second, "headless: how long the call lasts before alice hangs up")
+	headless := fs.Bool("headless", false, "no TUI: run the scripted alice → bob call and print its events (the default without a terminal)")
+	media := addMediaFlags(fs)
+	cmd.RunE = c.action(func(ctx context.Context, _ []string) (int, error) {
+		cfg, err := cf.load(c.getenv)
+		if err != nil {
+			return exitError, err
+		}
+		return runDemo(ctx, c, cfg, media, *talk, *headless, *asJSON)
+	})
+	return cmd
+}
 
 // runDemo gives a newcomer a working call with nothing set up. In a
 // terminal it starts an embedded server with the bots, creates an account
@@ -25,25 +65,11 @@ import (
 // shows the whole call flow as text: an audio call from alice to bob that
 // bob accepts and alice hangs up; it exits 0 when the call completed and
 // both sides got the record.
-func runDemo(ctx context.Context, c *cli, args []string) (int, error) {
-	cf := newCommandFlags(c, "demo", synopsisOf("demo"))
-	cf.bind("language", "language", "`LANG` of call record texts: zh or en (env SOFTPHONE_LANGUAGE)")
-	cf.bind("debug", "debug", "TUI: open the event log pane and write a debug log to DATA/"+tuiLogName+" (env SOFTPHONE_DEBUG)")
-	asJSON := cf.fs.Bool("json", false, "headless: print each event as one JSON object per line (prefixed with the party)")
-	talk := cf.fs.Duration("talk", 2*time.Second, "headless: how long the call lasts before alice hangs up")
-	headless := cf.fs.Bool("headless", false, "no TUI: run the scripted alice → bob call and print its events (the default without a terminal)")
-	media := addMediaFlags(cf.fs)
-	cfg, pos, err := cf.load(args, c.getenv)
-	if err != nil {
+func runDemo(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, talk time.Duration, headless, asJSON bool) (int, error) {
+	if err := nonNegative("talk", talk); err != nil {
 		return exitError, err
 	}
-	if len(pos) != 0 {
-		return exitError, usageError{fmt.Errorf("unexpected argument %q", pos[0])}
-	}
-	if err := nonNegative("talk", *talk); err != nil {
-		return exitError, err
-	}
-	if !*headless && !*asJSON && c.stdout == io.Writer(os.Stdout) && isTerminal(os.Stdin) && isTerminal(os.Stdout) {
+	if !headless && !asJSON && c.stdout == io.Writer(os.Stdout) && isTerminal(os.Stdin) && isTerminal(os.Stdout) {
 		return runDemoTUI(ctx, c, cfg, media)
 	}
 
@@ -78,7 +104,11 @@ func runDemo(ctx context.Context, c *cli, args []string) (int, error) {
 			_ = eng.Close()
 			return nil, nil, fmt.Errorf("log in %s: %w", account, err)
 		}
-		return eng, &eventPrinter{w: c.stdout, mu: out, json: *asJSON, prefix: fmt.Sprintf("%-6s", account)}, nil
+		if err := eng.SetCallTimeout(cfg.CallTimeout); err != nil {
+			_ = eng.Close()
+			return nil, nil, fmt.Errorf("callTimeout: %w", err)
+		}
+		return eng, &eventPrinter{w: c.stdout, mu: out, json: asJSON, prefix: fmt.Sprintf("%-6s", account)}, nil
 	}
 	alice, aliceOut, err := party("alice")
 	if err != nil {
@@ -121,7 +151,7 @@ func runDemo(ctx context.Context, c *cli, args []string) (int, error) {
 		wg.Wait()
 		return exitError, fmt.Errorf("alice calls bob: %w", err)
 	}
-	status, err := f.follow(ctx, callPlan{channelID: reply.ChannelID, hangupAfter: *talk})
+	status, err := f.follow(ctx, callPlan{channelID: reply.ChannelID, hangupAfter: talk})
 	if err != nil {
 		cancelBob()
 	}

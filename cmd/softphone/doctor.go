@@ -22,6 +22,7 @@ import (
 	"github.com/pion/mediadevices"
 	"github.com/pion/mediadevices/pkg/prop"
 	pionturn "github.com/pion/turn/v5"
+	"github.com/spf13/cobra"
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
@@ -91,27 +92,44 @@ type doctor struct {
 	roundTrp time.Duration
 }
 
-// runDoctor checks, in order: config, server reachable, login, TURN
-// allocation, audio input, audio output, camera, codecs, and an echo call
-// that measures the audio round trip. It prints a table (or --json) and
-// exits 1 when a check failed.
-func runDoctor(ctx context.Context, c *cli, args []string) (int, error) {
-	cf := newCommandFlags(c, "doctor", synopsisOf("doctor"))
+func newDoctorCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check config, server, login, TURN, devices, codecs and an echo call",
+		Long: `Check, in order: the config, that the server answers, login, a TURN relay
+allocation, the microphone, the speaker, the camera, the codecs, and an echo
+call to the server's echo bot (serve --bots) that measures the audio round
+trip. Prints a table (or --json); exits 1 when a check failed. WARN marks
+something that limits calls without breaking them.`,
+		Example: `  softphone doctor --account alice --token TOKEN
+  softphone doctor --audio-in "USB Audio" --video-in none --json`,
+		Args:    noArgs,
+		GroupID: groupInfo,
+	}
+	fs := cmd.Flags()
+	cf := newCommandFlags(fs)
 	cf.identity()
-	asJSON := cf.fs.Bool("json", false, "print the results as one JSON object")
+	asJSON := fs.Bool("json", false, "print the results as one JSON object")
 	d := &doctor{c: c}
-	cf.fs.StringVar(&d.audioIn, "audio-in", call.SourceDefault, "audio input to check: default, a device name, tone, silence, FILE.wav or none")
-	cf.fs.StringVar(&d.audioOut, "audio-out", call.SourceDefault, "audio output to check: default, a device name, or none")
-	cf.fs.StringVar(&d.videoIn, "video-in", call.SourceDefault, "camera to check: default, /dev/videoN, testsrc, FILE.y4m or none")
-	cf.fs.StringVar(&d.echo, "echo", bots.Echo, "`ACCOUNT` of the echo bot to call")
-	cf.fs.DurationVar(&d.delay, "echo-delay", bots.DefaultEchoDelay, "how long the echo bot holds media (serve.echoDelay), subtracted to show the path latency")
-	pos, err := cf.parse(args)
-	if err != nil {
-		return exitError, err
-	}
-	if len(pos) != 0 {
-		return exitError, usageError{fmt.Errorf("unexpected argument %q", pos[0])}
-	}
+	fs.StringVar(&d.audioIn, "audio-in", call.SourceDefault, "audio input to check: default, a device name, tone, silence, FILE.wav or none")
+	fs.StringVar(&d.audioOut, "audio-out", call.SourceDefault, "audio output to check: default, a device name, or none")
+	fs.StringVar(&d.videoIn, "video-in", call.SourceDefault, "camera to check: default, /dev/videoN, testsrc, FILE.y4m or none")
+	fs.StringVar(&d.echo, "echo", bots.Echo, "`ACCOUNT` of the echo bot to call")
+	fs.DurationVar(&d.delay, "echo-delay", bots.DefaultEchoDelay, "how long the echo bot holds media (serve.echoDelay), subtracted to show the path latency")
+	completeWords(fs, "audio-in", call.SourceDefault, call.SourceTone, call.SourceSilence, call.SourceNone)
+	completeWords(fs, "audio-out", call.SourceDefault, call.SourceNone)
+	completeWords(fs, "video-in", call.SourceDefault, call.SourceTestsrc, call.SourceNone)
+	cmd.RunE = c.action(func(ctx context.Context, _ []string) (int, error) { return d.run(ctx, cf, *asJSON) })
+	return cmd
+}
+
+// run checks, in order: config, server reachable, login, TURN allocation,
+// audio input, audio output, camera, codecs, and an echo call that
+// measures the audio round trip. It prints a table (or --json) and exits 1
+// when a check failed.
+func (d *doctor) run(ctx context.Context, cf *commandFlags, asJSON bool) (int, error) {
+	c := d.c
+	var err error
 	d.tmp, err = os.MkdirTemp("", "softphone-doctor-")
 	if err != nil {
 		return exitError, fmt.Errorf("temporary directory: %w", err)
@@ -166,7 +184,7 @@ func runDoctor(ctx context.Context, c *cli, args []string) (int, error) {
 	})
 
 	ok := !slices.ContainsFunc(results, func(r checkResult) bool { return r.Status == checkFail })
-	if *asJSON {
+	if asJSON {
 		rep := doctorReport{OK: ok, Checks: results, EchoRoundTripMs: d.roundTrp.Milliseconds()}
 		b, err := json.Marshal(rep)
 		if err != nil {

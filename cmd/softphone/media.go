@@ -1,11 +1,13 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/impair"
@@ -25,6 +27,7 @@ type mediaFlags struct {
 type camerasFlag struct{ list []string }
 
 func (f *camerasFlag) String() string { return strings.Join(f.list, ",") }
+func (f *camerasFlag) Type() string   { return "list" }
 
 func (f *camerasFlag) Set(s string) error {
 	list := append(slices.Clone(f.list), splitList(s)...)
@@ -43,6 +46,7 @@ type impairFlag struct {
 }
 
 func (f *impairFlag) String() string { return f.spec }
+func (f *impairFlag) Type() string   { return "spec" }
 
 func (f *impairFlag) Set(s string) error {
 	c, err := impair.Parse(s)
@@ -53,10 +57,10 @@ func (f *impairFlag) Set(s string) error {
 	return nil
 }
 
-func addMediaFlags(fs *flag.FlagSet) *mediaFlags {
+func addMediaFlags(fs *pflag.FlagSet) *mediaFlags {
 	m := &mediaFlags{}
 	fs.StringVar(&m.audioIn, "audio-in", "", "audio to send: `SRC` = FILE.wav, tone, silence, default, a device name, or none (default: default, none when openMicrophone is false)")
-	fs.StringVar(&m.audioOut, "audio-out", call.SourceDefault, "where to play received audio: default, a device name, or none")
+	fs.StringVar(&m.audioOut, "audio-out", call.SourceDefault, "where to play received audio: `SINK` = default, a device name, or none")
 	fs.StringVar(&m.videoIn, "video-in", "", "video to send in video calls: `SRC` = testsrc, FILE.y4m, /dev/videoN, default, or none (default: default, none when openCamera is false)")
 	fs.Var(&m.cameras, "cameras", "cameras the switch-camera key goes round: `LIST` of --video-in sources, comma-separated or repeated (default: the config's cameras, else --video-in and every other camera found); calls start on the first unless --video-in is given")
 	fs.StringVar(&m.record, "record", "", "write local.wav, remote.wav, mix.wav and remote.ivf of the call into `DIR`")
@@ -64,6 +68,11 @@ func addMediaFlags(fs *flag.FlagSet) *mediaFlags {
 	fs.BoolVar(&m.noMedia, "no-media", false, "signaling only: no WebRTC session")
 	fs.Var(&m.impair, "impair", "impair the media this client sends: `SPEC` = loss=5%,delay=80ms,jitter=20ms,rate=300kbps (each optional; also queue=D, seed=N)")
 	fs.StringVar(&m.trace, "trace", "", "record signaling, events, ICE, stats, devices, versions and config (secrets redacted) as JSON lines in `FILE`; read it with softphone trace show|stats")
+	completeWords(fs, "audio-in", call.SourceDefault, call.SourceTone, call.SourceSilence, call.SourceNone)
+	completeWords(fs, "audio-out", call.SourceDefault, call.SourceNone)
+	completeWords(fs, "video-in", call.SourceDefault, call.SourceTestsrc, call.SourceNone)
+	_ = cobra.MarkFlagDirname(fs, "record")
+	_ = cobra.MarkFlagFilename(fs, "trace")
 	return m
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/spf13/cobra"
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
@@ -18,25 +19,42 @@ import (
 // anyway, this only catches typos.
 const maxRecordsLimit = 1000
 
-// runRecords lists the account's call history from the server.
-func runRecords(ctx context.Context, c *cli, args []string) (int, error) {
-	cf := newCommandFlags(c, "records", synopsisOf("records"))
+func newRecordsCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "records",
+		Short: "List the account's call history from the server",
+		Long: `List the configured account's call records, newest first: time, direction,
+peer, type, duration and the NeCallKit status text (已完成, 对方已拒绝, ...;
+English with --language en).`,
+		Example: `  softphone records --account alice --token TOKEN
+  softphone records --peer bob --limit 5 --language en
+  softphone records --json | jq .status`,
+		Args:    noArgs,
+		GroupID: groupInfo,
+	}
+	fs := cmd.Flags()
+	cf := newCommandFlags(fs)
 	cf.identity()
-	peer := cf.fs.String("peer", "", "only calls with `ACCOUNT`")
-	limit := cf.fs.Int("limit", 0, "at most `N` records, newest first (default: the server's, 50)")
-	asJSON := cf.fs.Bool("json", false, "print each record as one JSON object per line")
-	cfg, pos, err := cf.load(args, c.getenv)
+	peer := fs.String("peer", "", "only calls with `ACCOUNT`")
+	limit := fs.Int("limit", 0, "at most `N` records, newest first (default: the server's, 50)")
+	asJSON := fs.Bool("json", false, "print each record as one JSON object per line")
+	cmd.RunE = c.action(func(ctx context.Context, _ []string) (int, error) {
+		return runRecords(ctx, c, cf, *peer, *limit, *asJSON)
+	})
+	return cmd
+}
+
+// runRecords lists the account's call history from the server.
+func runRecords(ctx context.Context, c *cli, cf *commandFlags, peer string, limit int, asJSON bool) (int, error) {
+	cfg, err := cf.load(c.getenv)
 	if err != nil {
 		return exitError, err
 	}
-	if len(pos) != 0 {
-		return exitError, usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+	if peer != "" && !protocol.ValidID(peer) {
+		return exitError, usageError{fmt.Errorf("invalid --peer %q: use letters, digits, _ and -", peer)}
 	}
-	if *peer != "" && !protocol.ValidID(*peer) {
-		return exitError, usageError{fmt.Errorf("invalid --peer %q: use letters, digits, _ and -", *peer)}
-	}
-	if *limit < 0 || *limit > maxRecordsLimit {
-		return exitError, usageError{fmt.Errorf("--limit %d: want 0–%d", *limit, maxRecordsLimit)}
+	if limit < 0 || limit > maxRecordsLimit {
+		return exitError, usageError{fmt.Errorf("--limit %d: want 0–%d", limit, maxRecordsLimit)}
 	}
 	eng, err := connect(ctx, c, cfg, nil)
 	if err != nil {
@@ -45,11 +63,11 @@ func runRecords(ctx context.Context, c *cli, args []string) (int, error) {
 	defer eng.Close()
 	qctx, cancel := context.WithTimeout(ctx, actionTimeout)
 	defer cancel()
-	recs, err := eng.Records(qctx, *peer, *limit)
+	recs, err := eng.Records(qctx, peer, limit)
 	if err != nil {
 		return exitError, fmt.Errorf("records: %w", err)
 	}
-	if *asJSON {
+	if asJSON {
 		for _, r := range recs {
 			b, err := json.Marshal(r)
 			if err != nil {

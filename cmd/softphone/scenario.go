@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/scenario"
 )
@@ -18,25 +20,51 @@ import (
 // read or is invalid is an error: status 1 with one line on stderr).
 const exitScenarioFailed = 3
 
-// runScenario plays scenario files: `softphone run FILE.yaml...`.
-func runScenario(ctx context.Context, c *cli, args []string) (int, error) {
-	cf := newCommandFlags(c, "run", synopsisOf("run"))
+func newRunCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run FILE.yaml...",
+		Short: "Play scenario files: several accounts and devices, steps and expectations",
+		Long: `Play scenario files: each names accounts and their devices, and steps (call,
+accept, reject, hangup, switch type, wait for an event within a time). Prints a
+report per step; exits 0 when every step passed, 3 when one failed, 1 when a
+file cannot be read or is invalid (checked before anything connects).`,
+		Example: `  softphone run examples/scenarios/*.yaml
+  softphone run busy.yaml --junit report.xml --no-media`,
+		GroupID: groupCalls,
+	}
+	fs := cmd.Flags()
+	cf := newCommandFlags(fs)
 	// The file names the accounts and their tokens; of the identity flags
 	// only these apply to every device.
 	cf.bind("server", "server", "signaling server `URL` for files without server: (overrides theirs when given; env SOFTPHONE_SERVER)")
 	cf.bind("language", "language", "`LANG` of the engines' record texts: zh or en (env SOFTPHONE_LANGUAGE)")
 	cf.bind("checksum", "checkSum", "secure mode: log in with the tokens (false only on a --debug server)")
-	junit := cf.fs.String("junit", "", "also write a JUnit XML report (one testsuite per file, one testcase per step) to `FILE`")
-	asJSON := cf.fs.Bool("json", false, "print the report as JSON lines (start, step, end objects)")
-	events := cf.fs.Bool("events", false, "also print every engine event of every device as it arrives")
-	media := addMediaFlags(cf.fs)
-	cfg, files, err := cf.load(args, c.getenv)
-	if err != nil {
-		return exitError, err
+	completeWords(fs, "language", languages...)
+	junit := fs.String("junit", "", "also write a JUnit XML report (one testsuite per file, one testcase per step) to `FILE`")
+	asJSON := fs.Bool("json", false, "print the report as JSON lines (start, step, end objects)")
+	events := fs.Bool("events", false, "also print every engine event of every device as it arrives")
+	media := addMediaFlags(fs)
+	cmd.Args = func(_ *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usageError{errors.New("want at least one scenario FILE.yaml")}
+		}
+		return nil
 	}
-	if len(files) == 0 {
-		return exitError, usageError{errors.New("want at least one scenario FILE.yaml")}
+	cmd.ValidArgsFunction = func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return []cobra.Completion{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
 	}
+	cmd.RunE = c.action(func(ctx context.Context, files []string) (int, error) {
+		cfg, err := cf.load(c.getenv)
+		if err != nil {
+			return exitError, err
+		}
+		return runScenario(ctx, c, cfg, media, files, *junit, *asJSON, *events)
+	})
+	return cmd
+}
+
+// runScenario plays scenario files: `softphone run FILE.yaml...`.
+func runScenario(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, files []string, junit string, asJSON, events bool) (int, error) {
 	// Validate every file before anything connects.
 	parsed := make([]*scenario.File, 0, len(files))
 	for _, path := range files {
@@ -59,17 +87,17 @@ func runScenario(ctx context.Context, c *cli, args []string) (int, error) {
 		ForceServer: strings.HasPrefix(cfg.origin["server"], "flag"),
 		NoMedia:     base == nil,
 		Out:         c.stdout,
-		JSON:        *asJSON,
+		JSON:        asJSON,
 	}
-	if *events {
+	if events {
 		r.Events = c.stdout
 	}
 	var results []*scenario.Result
 	for _, f := range parsed {
 		results = append(results, r.Run(sigCtx, f))
 	}
-	if *junit != "" {
-		if err := writeJUnitFile(*junit, results); err != nil {
+	if junit != "" {
+		if err := writeJUnitFile(junit, results); err != nil {
 			return exitError, err
 		}
 	}

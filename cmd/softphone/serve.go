@@ -8,32 +8,52 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/softphone/softphone/server"
 )
 
-// runServe runs the signaling server until SIGINT or SIGTERM, then shuts it
-// down gracefully (WebSockets closed, NATS drained, embedded store stopped).
-func runServe(ctx context.Context, c *cli, args []string) (int, error) {
-	cf := newCommandFlags(c, "serve", synopsisOf("serve"))
+func newServeCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the signaling server (embedded NATS/JetStream, TURN, bots)",
+		Long: `Run the signaling server: WebSocket gateway, accounts, call records and the
+admin API, over an embedded NATS/JetStream store in --data (or a NATS cluster
+with --nats), with an embedded TURN relay and, with --bots, test accounts that
+answer calls. It runs until SIGINT or SIGTERM, then shuts down gracefully.`,
+		Example: `  softphone serve                                   # 127.0.0.1:7800, data in ~/.local/share/softphone
+  softphone serve --bots --listen 0.0.0.0:7800 --turn-listen 0.0.0.0:3478 --turn-ip 10.0.0.5
+  softphone serve --nats nats://n1:4222,nats://n2:4222   # one of several gateways`,
+		Args:    noArgs,
+		GroupID: groupServer,
+	}
+	fs := cmd.Flags()
+	cf := newCommandFlags(fs)
 	cf.bind("listen", "serve.listen", "`ADDR` to listen on; port 0 picks a free port (env SOFTPHONE_SERVE_LISTEN)")
 	cf.bind("data", "serve.data", "`DIR`: data directory of the embedded NATS/JetStream store (env SOFTPHONE_SERVE_DATA)")
 	cf.bind("nats", "serve.nats", "use the NATS cluster at `URL` instead of the embedded one; keeps no local state (env SOFTPHONE_SERVE_NATS)")
 	cf.bind("debug", "serve.debug", "debug mode: also admit checkSum=false clients without a token (env SOFTPHONE_SERVE_DEBUG)")
-	cf.bind("app-key", "serve.appKey", "admin API `AppKey` (env SOFTPHONE_SERVE_APP_KEY); default generated once")
-	cf.bind("app-secret", "serve.appSecret", "admin API `AppSecret` (env SOFTPHONE_SERVE_APP_SECRET); default generated once")
+	cf.bind("app-key", "serve.appKey", "admin API `KEY` (env SOFTPHONE_SERVE_APP_KEY); default generated once")
+	cf.bind("app-secret", "serve.appSecret", "admin API `SECRET` (env SOFTPHONE_SERVE_APP_SECRET); default generated once")
 	cf.bind("turn-listen", "serve.turn", "UDP `ADDR` of the embedded TURN relay, or off (env SOFTPHONE_SERVE_TURN; default "+defaultTURN+")")
 	cf.bind("turn-ip", "serve.turnIp", "`IP` clients reach the TURN relay at (env SOFTPHONE_SERVE_TURN_IP); default the --turn-listen IP")
 	cf.bind("bots", "serve.bots", "run the built-in bot accounts echo, reject, busy, noanswer, hangup, outcomes (env SOFTPHONE_SERVE_BOTS)")
 	cf.bind("bot-names", "serve.botNames", "only these bots: comma-separated `NAMES` (env SOFTPHONE_SERVE_BOT_NAMES; default all)")
-	cf.bind("echo-delay", "serve.echoDelay", "how late the echo bot plays media back, `D` up to 10s (env SOFTPHONE_SERVE_ECHO_DELAY; default 1s)")
-	cfg, pos, err := cf.load(args, c.getenv)
-	if err != nil {
-		return exitError, err
-	}
-	if len(pos) > 0 {
-		return exitError, usageError{fmt.Errorf("unexpected argument %q", pos[0])}
-	}
+	cf.bind("echo-delay", "serve.echoDelay", "how late the echo bot plays media back, `DELAY` up to 10s (env SOFTPHONE_SERVE_ECHO_DELAY; default 1s)")
+	_ = cobra.MarkFlagDirname(fs, "data")
+	cmd.RunE = c.action(func(ctx context.Context, _ []string) (int, error) {
+		cfg, err := cf.load(c.getenv)
+		if err != nil {
+			return exitError, err
+		}
+		return runServe(ctx, c, cfg)
+	})
+	return cmd
+}
 
+// runServe runs the signaling server until SIGINT or SIGTERM, then shuts it
+// down gracefully (WebSockets closed, NATS drained, embedded store stopped).
+func runServe(ctx context.Context, c *cli, cfg *Config) (int, error) {
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: logLevel(cfg.Debug)}))
 	sc := server.Config{
 		Listen:    cfg.Serve.Listen,

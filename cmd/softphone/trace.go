@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pion/mediadevices"
+	"github.com/spf13/cobra"
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/impair"
@@ -139,26 +140,62 @@ func devicesRecord(media *call.MediaConfig) map[string]any {
 	return rec
 }
 
-// runTrace reads a trace written with --trace: `show` prints the timeline,
-// `stats` the quality over time.
-func runTrace(_ context.Context, c *cli, args []string) (int, error) {
-	cf := newCommandFlags(c, "trace", synopsisOf("trace"))
-	kinds := cf.fs.String("kind", "", "show: only records whose kind starts with one of these, comma-separated (e.g. signal,state,ice)")
-	account := cf.fs.String("account", "", "only records of this `ACCOUNT`")
-	interval := cf.fs.Duration("interval", 0, "stats: row interval of the table (default: at most 30 rows)")
-	pos, err := cf.parse(args)
-	if err != nil {
-		return exitError, err
+func newTraceCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "trace",
+		Short: "Read a --trace file: the timeline, or the quality over time",
+		Long: `Read a trace written with --trace (call, answer, run, tui, demo): show prints
+the timeline of signaling, events, ICE and state; stats the call quality over
+time. FILE - reads stdin.`,
+		Example: `  softphone call bob --trace call.trace
+  softphone trace show call.trace --kind signal,state
+  softphone trace stats call.trace --interval 1s`,
+		Args:    unknownCommand,
+		GroupID: groupInfo,
+		RunE: func(*cobra.Command, []string) error {
+			return usageError{errors.New("want: trace show FILE | trace stats FILE (FILE - reads stdin)")}
+		},
 	}
-	if len(pos) != 2 || (pos[0] != "show" && pos[0] != "stats") {
-		return exitError, usageError{errors.New("want: trace show FILE | trace stats FILE (FILE - reads stdin)")}
+	var kinds, account string
+	var interval time.Duration
+	show := &cobra.Command{
+		Use:     "show FILE",
+		Short:   "Print the timeline of a trace",
+		Example: `  softphone trace show call.trace --kind signal,state,ice --account alice`,
+		Args:    exactArgs(1, "one trace FILE (- reads stdin)"),
+		RunE: c.action(func(_ context.Context, args []string) (int, error) {
+			return runTrace(c, args[0], func(w io.Writer, recs []trace.Record) error {
+				return trace.Show(w, filterRecords(recs, kinds, account))
+			})
+		}),
 	}
-	if *interval < 0 {
-		return exitError, usageError{errors.New("--interval must not be negative")}
+	show.Flags().StringVar(&kinds, "kind", "", "only records whose kind starts with one of these, comma-separated `KINDS` (e.g. signal,state,ice)")
+	show.Flags().StringVar(&account, "account", "", "only records of this `ACCOUNT`")
+	stats := &cobra.Command{
+		Use:     "stats FILE",
+		Short:   "Print the call quality over time as a table",
+		Example: `  softphone trace stats call.trace --interval 1s --account bob`,
+		Args:    exactArgs(1, "one trace FILE (- reads stdin)"),
+		RunE: c.action(func(_ context.Context, args []string) (int, error) {
+			if interval < 0 {
+				return exitError, usageError{errors.New("--interval must not be negative")}
+			}
+			return runTrace(c, args[0], func(w io.Writer, recs []trace.Record) error {
+				return trace.WriteStats(w, filterRecords(recs, "", account), interval)
+			})
+		}),
 	}
+	stats.Flags().DurationVar(&interval, "interval", 0, "row `INTERVAL` of the table (default: at most 30 rows)")
+	stats.Flags().StringVar(&account, "account", "", "only records of this `ACCOUNT`")
+	cmd.AddCommand(show, stats)
+	return cmd
+}
+
+// runTrace reads the trace in path ("-" is stdin) and writes it with write.
+func runTrace(c *cli, path string, write func(io.Writer, []trace.Record) error) (int, error) {
 	var in io.Reader = os.Stdin
-	if pos[1] != "-" {
-		f, err := os.Open(pos[1])
+	if path != "-" {
+		f, err := os.Open(path)
 		if err != nil {
 			return exitError, fmt.Errorf("open trace: %w", err)
 		}
@@ -166,18 +203,13 @@ func runTrace(_ context.Context, c *cli, args []string) (int, error) {
 		in = f
 	}
 	recs, readErr := trace.Read(in)
-	if pos[0] == "show" {
-		err = trace.Show(c.stdout, filterRecords(recs, *kinds, *account))
-	} else {
-		err = trace.WriteStats(c.stdout, filterRecords(recs, "", *account), *interval)
-	}
-	if err != nil {
+	if err := write(c.stdout, recs); err != nil {
 		return exitError, fmt.Errorf("write: %w", err)
 	}
 	if readErr != nil {
 		// What came before the bad line was printed: a truncated trace
 		// still helps, but the exit status says it is incomplete.
-		return exitError, fmt.Errorf("%s: %w (the records before it are shown)", pos[1], readErr)
+		return exitError, fmt.Errorf("%s: %w (the records before it are shown)", path, readErr)
 	}
 	return exitOK, nil
 }

@@ -9,14 +9,13 @@ import (
 	"path/filepath"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/ui"
 )
-
-// tuiSynopsis is the usage of `softphone [tui]` after the command name.
-const tuiSynopsis = "[--server URL] [--account A] [--token T] [--language zh|en] [--debug] " + mediaSynopsis
 
 // tuiLogName is the debug log of the terminal UI, in the data directory.
 const tuiLogName = "softphone-tui.log"
@@ -26,20 +25,45 @@ const tuiLogName = "softphone-tui.log"
 var errNoTerminal = errors.New("the terminal UI needs a terminal on stdin and stdout; " +
 	"in scripts use the headless commands: softphone call PEER, softphone answer, softphone records (softphone help lists them)")
 
-// runTUI opens the terminal UI for the configured account, or a login form
-// when the account or token is missing.
-func runTUI(ctx context.Context, c *cli, args []string) (int, error) {
-	cf := newCommandFlags(c, "tui", synopsisOf("tui"))
+// tuiFlags are the flags of the terminal UI (softphone and softphone tui).
+type tuiFlags struct {
+	cf    *commandFlags
+	media *mediaFlags
+}
+
+func addTUIFlags(fs *pflag.FlagSet) *tuiFlags {
+	cf := newCommandFlags(fs)
 	cf.identity()
 	cf.bind("debug", "debug", "open the event log pane and write a debug log to DATA/"+tuiLogName+" (env SOFTPHONE_DEBUG)")
-	cf.bind("timeout", "callTimeout", "ring timeout `D` of calls placed, 1s–120s (env SOFTPHONE_CALL_TIMEOUT)")
-	media := addMediaFlags(cf.fs)
-	cfg, pos, err := cf.load(args, c.getenv)
+	cf.bind("timeout", "callTimeout", "ring `TIMEOUT` of calls placed, 1s–120s (env SOFTPHONE_CALL_TIMEOUT)")
+	return &tuiFlags{cf: cf, media: addMediaFlags(fs)}
+}
+
+func newTUICmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "tui",
+		Short: "Open the terminal UI (the default without a command)",
+		Long: `Open the terminal UI for the configured account: contacts with presence,
+call history, calls with a level meter, quality and video drawn in the
+terminal. Without an account or token it opens a login form. ? shows the keys.`,
+		Example: `  softphone tui --account alice --token TOKEN
+  softphone --server ws://10.0.0.5:7800 --account alice --token TOKEN
+  softphone tui --audio-in tone --video-in testsrc   # no devices needed`,
+		Args:    noArgs,
+		GroupID: groupCalls,
+	}
+	tf := addTUIFlags(cmd.Flags())
+	cmd.RunE = c.action(func(ctx context.Context, _ []string) (int, error) { return runTUI(ctx, c, tf) })
+	return cmd
+}
+
+// runTUI opens the terminal UI for the configured account, or a login form
+// when the account or token is missing.
+func runTUI(ctx context.Context, c *cli, tf *tuiFlags) (int, error) {
+	media := tf.media
+	cfg, err := tf.cf.load(c.getenv)
 	if err != nil {
 		return exitError, err
-	}
-	if len(pos) != 0 {
-		return exitError, usageError{fmt.Errorf("unexpected argument %q", pos[0])}
 	}
 	if !isTerminal(os.Stdin) || !isTerminal(os.Stdout) {
 		return exitError, errNoTerminal

@@ -9,9 +9,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/softphone/softphone/call/protocol"
 	"github.com/softphone/softphone/server/admin"
@@ -21,91 +22,99 @@ import (
 // with an error instead of hanging a script.
 const adminTimeout = 10 * time.Second
 
-// runUser administers accounts through the admin HTTP API.
-func runUser(ctx context.Context, c *cli, args []string) (int, error) {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintf(c.stdout, "usage: softphone %s\n", synopsisOf("user"))
-			return exitOK, nil
-		}
-		return exitError, usageError{fmt.Errorf("want a subcommand: create, list, remove or reset-token")}
+func newUserCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "user",
+		Short: "Create, list and remove accounts; reset tokens",
+		Long: `Administer accounts through the server's admin API. The admin key pair comes
+from --app-key/--app-secret, or from the credentials.json a local serve wrote
+in its data directory (--data).`,
+		Example: `  softphone user create alice --name Alice     # prints {"account":"alice","token":"..."}
+  softphone user list
+  softphone user reset-token alice
+  softphone user remove alice --server ws://10.0.0.5:7800 --app-key K --app-secret S`,
+		Args:    unknownCommand,
+		GroupID: groupServer,
 	}
-	sub, args := args[0], args[1:]
-	var synopsis string
-	wantAccount := true
-	switch sub {
-	case "create":
-		synopsis = "user create ACCOUNT [--name NICK]"
-	case "list":
-		synopsis, wantAccount = "user list [--json]", false
-	case "remove":
-		synopsis = "user remove ACCOUNT"
-	case "reset-token":
-		synopsis = "user reset-token ACCOUNT"
-	default:
-		return exitError, usageError{fmt.Errorf("unknown subcommand %q (want create, list, remove or reset-token)", sub)}
-	}
-	cf := newCommandFlags(c, "user "+sub, synopsis)
+	fs := cmd.PersistentFlags()
+	cf := newCommandFlags(fs)
 	cf.bind("server", "server", "server `URL` (ws:// or http://); default the local serve (env SOFTPHONE_SERVER)")
-	cf.bind("app-key", "serve.appKey", "admin `AppKey` (env SOFTPHONE_SERVE_APP_KEY); default from <data>/credentials.json")
-	cf.bind("app-secret", "serve.appSecret", "admin `AppSecret` (env SOFTPHONE_SERVE_APP_SECRET); default from <data>/credentials.json")
+	cf.bind("app-key", "serve.appKey", "admin `KEY` (env SOFTPHONE_SERVE_APP_KEY); default from DIR/credentials.json")
+	cf.bind("app-secret", "serve.appSecret", "admin `SECRET` (env SOFTPHONE_SERVE_APP_SECRET); default from DIR/credentials.json")
 	cf.bind("data", "serve.data", "`DIR`: data directory of a local serve, to read its credentials.json (env SOFTPHONE_SERVE_DATA)")
-	var name string
-	var asJSON bool
-	switch sub {
-	case "create":
-		cf.fs.StringVar(&name, "name", "", "nickname shown to callees")
-	case "list":
-		cf.fs.BoolVar(&asJSON, "json", false, "print {\"users\":[...]} instead of a table")
-	}
-	cfg, pos, err := cf.load(args, c.getenv)
-	if err != nil {
-		return exitError, err
-	}
-	var account string
-	switch {
-	case wantAccount && len(pos) != 1:
-		return exitError, usageError{fmt.Errorf("usage: softphone %s", synopsis)}
-	case !wantAccount && len(pos) != 0:
-		return exitError, usageError{fmt.Errorf("unexpected argument %q", pos[0])}
-	case wantAccount:
-		account = pos[0]
-		if !protocol.ValidID(account) {
-			return exitError, fmt.Errorf("invalid account %q: use letters, digits, _ and -, at most %d", account, protocol.MaxIDLength)
-		}
-	}
+	_ = cobra.MarkFlagDirname(fs, "data")
 
-	client, err := adminClient(cfg)
-	if err != nil {
-		return exitError, err
+	// sub builds one subcommand: its admin request runs with a client for
+	// the configured server, bounded by adminTimeout.
+	sub := func(use, short string, args cobra.PositionalArgs, do func(ctx context.Context, client *admin.Client, args []string) error) *cobra.Command {
+		sc := &cobra.Command{Use: use, Short: short, Args: args}
+		sc.RunE = c.action(func(ctx context.Context, args []string) (int, error) {
+			for _, a := range args {
+				if !protocol.ValidID(a) {
+					return exitError, fmt.Errorf("invalid account %q: use letters, digits, _ and -, at most %d", a, protocol.MaxIDLength)
+				}
+			}
+			cfg, err := cf.load(c.getenv)
+			if err != nil {
+				return exitError, err
+			}
+			client, err := adminClient(cfg)
+			if err != nil {
+				return exitError, err
+			}
+			ctx, cancel := context.WithTimeout(ctx, adminTimeout)
+			defer cancel()
+			if err := do(ctx, client, args); err != nil {
+				return exitError, err
+			}
+			return exitOK, nil
+		})
+		return sc
 	}
-	ctx, cancel := context.WithTimeout(ctx, adminTimeout)
-	defer cancel()
-	switch sub {
-	case "create":
-		u, err := client.CreateUser(ctx, account, name)
-		if err != nil {
-			return exitError, adminError("create user "+account, err)
-		}
-		return exitOK, printTokenJSON(c, u)
-	case "reset-token":
-		u, err := client.ResetToken(ctx, account)
-		if err != nil {
-			return exitError, adminError("reset token of "+account, err)
-		}
-		return exitOK, printTokenJSON(c, u)
-	case "remove":
-		if err := client.RemoveUser(ctx, account); err != nil {
-			return exitError, adminError("remove user "+account, err)
-		}
-		return exitOK, nil
-	default: // list
-		users, err := client.ListUsers(ctx)
-		if err != nil {
-			return exitError, adminError("list users", err)
-		}
-		return exitOK, printUsers(c, users, asJSON)
+	account := exactArgs(1, "one ACCOUNT")
+
+	var name string
+	create := sub("create ACCOUNT", "Create an account and print its token as JSON", account,
+		func(ctx context.Context, client *admin.Client, args []string) error {
+			u, err := client.CreateUser(ctx, args[0], name)
+			if err != nil {
+				return adminError("create user "+args[0], err)
+			}
+			return printTokenJSON(c, u)
+		})
+	create.Flags().StringVar(&name, "name", "", "`NICK`: the nickname callees see")
+
+	var asJSON bool
+	list := sub("list", "List the accounts", noArgs,
+		func(ctx context.Context, client *admin.Client, _ []string) error {
+			users, err := client.ListUsers(ctx)
+			if err != nil {
+				return adminError("list users", err)
+			}
+			return printUsers(c, users, asJSON)
+		})
+	list.Flags().BoolVar(&asJSON, "json", false, "print {\"users\":[...]} instead of a table")
+
+	remove := sub("remove ACCOUNT", "Remove an account", account,
+		func(ctx context.Context, client *admin.Client, args []string) error {
+			if err := client.RemoveUser(ctx, args[0]); err != nil {
+				return adminError("remove user "+args[0], err)
+			}
+			return nil
+		})
+	reset := sub("reset-token ACCOUNT", "Give an account a new token (the old one stops working)", account,
+		func(ctx context.Context, client *admin.Client, args []string) error {
+			u, err := client.ResetToken(ctx, args[0])
+			if err != nil {
+				return adminError("reset token of "+args[0], err)
+			}
+			return printTokenJSON(c, u)
+		})
+	cmd.AddCommand(create, list, remove, reset)
+	cmd.RunE = func(*cobra.Command, []string) error {
+		return usageError{errors.New("want a subcommand: create, list, remove or reset-token")}
 	}
+	return cmd
 }
 
 // printTokenJSON prints exactly {"account":"...","token":"..."}: the token is

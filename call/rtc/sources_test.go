@@ -1,4 +1,4 @@
-package call
+package rtc
 
 import (
 	"image"
@@ -18,29 +18,29 @@ func TestCameraCycle(t *testing.T) {
 	labels := []string{"usb-Front_Cam-video-index0;video0", "usb-Back_Cam-video-index0;video2", "video4;video4"}
 	tests := []struct {
 		name    string
-		cfg     MediaConfig
+		cfg     Config
 		labels  []string
 		want    []string
 		cur     string
 		tryNext []string
 	}{
-		{name: "the list wins", cfg: MediaConfig{VideoIn: "default", Cameras: []string{"testsrc", "a.y4m"}}, labels: labels,
+		{name: "the list wins", cfg: Config{VideoIn: "default", Cameras: []string{"testsrc", "a.y4m"}}, labels: labels,
 			want: []string{"testsrc", "a.y4m"}, cur: "testsrc", tryNext: []string{"a.y4m"}},
-		{name: "last wraps to first", cfg: MediaConfig{Cameras: []string{"testsrc", "a.y4m", "/dev/video2"}},
+		{name: "last wraps to first", cfg: Config{Cameras: []string{"testsrc", "a.y4m", "/dev/video2"}},
 			want: []string{"testsrc", "a.y4m", "/dev/video2"}, cur: "/dev/video2", tryNext: []string{"testsrc", "a.y4m"}},
-		{name: "VideoIn outside the list starts at its head", cfg: MediaConfig{VideoIn: "default", Cameras: []string{"a.y4m", "b.y4m"}},
+		{name: "VideoIn outside the list starts at its head", cfg: Config{VideoIn: "default", Cameras: []string{"a.y4m", "b.y4m"}},
 			want: []string{"a.y4m", "b.y4m"}, cur: "default", tryNext: []string{"a.y4m", "b.y4m"}},
-		{name: "default then the other cameras", cfg: MediaConfig{VideoIn: "default"}, labels: labels,
+		{name: "default then the other cameras", cfg: Config{VideoIn: "default"}, labels: labels,
 			want: []string{"default", labels[1], labels[2]}, cur: "default", tryNext: []string{labels[1], labels[2]}},
-		{name: "a named camera is not listed twice", cfg: MediaConfig{VideoIn: "/dev/video2"}, labels: labels,
+		{name: "a named camera is not listed twice", cfg: Config{VideoIn: "/dev/video2"}, labels: labels,
 			want: []string{"/dev/video2", labels[0], labels[2]}, cur: labels[0], tryNext: []string{labels[2], "/dev/video2"}},
-		{name: "by label", cfg: MediaConfig{VideoIn: "Front_Cam"}, labels: labels,
+		{name: "by label", cfg: Config{VideoIn: "Front_Cam"}, labels: labels,
 			want: []string{"Front_Cam", labels[1], labels[2]}, cur: "Front_Cam", tryNext: []string{labels[1], labels[2]}},
-		{name: "testsrc plus every camera", cfg: MediaConfig{VideoIn: "testsrc"}, labels: labels,
+		{name: "testsrc plus every camera", cfg: Config{VideoIn: "testsrc"}, labels: labels,
 			want: []string{"testsrc", labels[0], labels[1], labels[2]}, cur: labels[2], tryNext: []string{"testsrc", labels[0], labels[1]}},
-		{name: "empty VideoIn is testsrc", cfg: MediaConfig{}, want: []string{"testsrc"}, cur: "testsrc"},
-		{name: "no camera: nothing to switch", cfg: MediaConfig{VideoIn: "default"}, want: []string{"default"}, cur: "default"},
-		{name: "video off", cfg: MediaConfig{VideoIn: "none"}, labels: labels, want: nil, cur: "none"},
+		{name: "empty VideoIn is testsrc", cfg: Config{}, want: []string{"testsrc"}, cur: "testsrc"},
+		{name: "no camera: nothing to switch", cfg: Config{VideoIn: "default"}, want: []string{"default"}, cur: "default"},
+		{name: "video off", cfg: Config{VideoIn: "none"}, labels: labels, want: nil, cur: "none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package call
+package rtc
 
 import (
 	"errors"
@@ -27,78 +27,12 @@ const (
 	sampleMaxDelay = 400 * time.Millisecond
 )
 
-// audioPlayer mixes the remote audio tracks' playout buffers into what the
-// speaker (or the timer when there is none) pulls.
-type audioPlayer struct {
-	mu      sync.Mutex // held during Pull so a buffer is never closed under it
-	bufs    []*playout.Buffer
-	scratch []int16
-}
-
-func (p *audioPlayer) add(b *playout.Buffer) {
-	p.mu.Lock()
-	p.bufs = append(p.bufs, b)
-	p.mu.Unlock()
-}
-
-func (p *audioPlayer) remove(b *playout.Buffer) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i, x := range p.bufs {
-		if x == b {
-			p.bufs = append(p.bufs[:i:i], p.bufs[i+1:]...)
-			return
-		}
-	}
-}
-
-// pull fills out with the mix of every remote track.
-func (p *audioPlayer) pull(out []int16) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.bufs) == 0 {
-		clear(out)
-		return
-	}
-	p.bufs[0].Pull(out)
-	for _, b := range p.bufs[1:] {
-		if cap(p.scratch) < len(out) {
-			p.scratch = make([]int16, len(out))
-		}
-		sc := p.scratch[:len(out)]
-		b.Pull(sc)
-		for i, v := range sc {
-			out[i] = int16(min(max(int32(out[i])+int32(v), -32768), 32767))
-		}
-	}
-}
-
-// stats returns the first track's playout statistics.
-func (p *audioPlayer) stats() (playout.Stats, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.bufs) == 0 {
-		return playout.Stats{}, false
-	}
-	return p.bufs[0].Stats(), true
-}
-
-func (p *audioPlayer) closeAll() {
-	p.mu.Lock()
-	bufs := p.bufs
-	p.bufs = nil
-	p.mu.Unlock()
-	for _, b := range bufs {
-		_ = b.Close()
-	}
-}
-
 // speak is the audio output's pull: mix, apply the per-user playback mute,
 // record what is played.
-func (s *mediaSession) speak(out []int16) {
-	s.player.pull(out)
+func (s *Session) speak(out []int16) {
+	s.player.Pull(out)
 	if !s.audioPlaying.Load() {
-		if st, ok := s.player.stats(); ok && st.Playing && s.audioPlaying.CompareAndSwap(false, true) {
+		if st, ok := s.player.Stats(); ok && st.Playing && s.audioPlaying.CompareAndSwap(false, true) {
 			s.emit(EvAudioPlaying, Availability{UserID: s.peer, Available: true})
 		}
 	}
@@ -117,7 +51,7 @@ func (s *mediaSession) speak(out []int16) {
 // openPlayback starts the audio output: a PortAudio callback stream pulling
 // from the playout buffers, or with "none" (or no device) a goroutine paced
 // by the clock, so recording and stats work the same.
-func (s *mediaSession) openPlayback() {
+func (s *Session) openPlayback() {
 	if s.cfg.AudioOut != SourceNone {
 		err := func() error {
 			sys, err := s.paSystem()
@@ -146,39 +80,14 @@ func (s *mediaSession) openPlayback() {
 	s.spawn(s.pacedSpeaker)
 }
 
-// pacedSpeaker pulls 20 ms of audio every 20 ms of wall-clock time. Its
-// phase follows the remote audio: a track's first packet is pulled the
-// moment it arrives (the first audio plays on arrival, not on a timer that
-// started with the session), and later pulls fall half a frame after the
-// packets' expected arrivals, so a packet may be up to half a frame late
-// without the playout buffer holding a whole extra frame.
-func (s *mediaSession) pacedSpeaker() {
-	const frame = 20 * time.Millisecond
-	buf := make([]int16, pa.FrameSamples)
-	next := time.Now()
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-		case <-s.audioArrived:
-			t.Stop()
-			next = time.Now().Add(frame / 2)
-		}
-		s.speak(buf)
-		next = next.Add(frame)
-		now := time.Now()
-		if now.Sub(next) > 10*frame {
-			next = now // descheduled for long: restart instead of bursting
-		}
-		t.Reset(max(next.Sub(now), 0))
-	}
+// pacedSpeaker is the output without a device: the playout clock pulls
+// 20 ms every 20 ms, phased on the remote audio's arrival.
+func (s *Session) pacedSpeaker() {
+	playout.RunClock(s.ctx, 20*time.Millisecond, pa.FrameSamples, s.audioArrived, s.speak)
 }
 
 // onTrack runs for each remote track.
-func (s *mediaSession) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+func (s *Session) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	s.mu.Lock()
 	s.remote[track.Kind()] = uint32(track.SSRC())
 	s.mu.Unlock()
@@ -191,13 +100,13 @@ func (s *mediaSession) onTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPRe
 	}
 }
 
-func (s *mediaSession) receiveAudio(track *webrtc.TrackRemote) {
+func (s *Session) receiveAudio(track *webrtc.TrackRemote) {
 	buf, err := playout.New(playout.Config{FastStart: true})
 	if err != nil {
 		s.log.Warn("audio playout buffer", "err", err)
 		return
 	}
-	s.player.add(buf)
+	s.player.Add(buf)
 	s.emit(EvAudioAvailable, Availability{UserID: s.peer, Available: true})
 	first := true
 	for {
@@ -214,7 +123,7 @@ func (s *mediaSession) receiveAudio(track *webrtc.TrackRemote) {
 			}
 		}
 	}
-	s.player.remove(buf)
+	s.player.Remove(buf)
 	_ = buf.Close()
 	if s.ctx.Err() == nil {
 		s.emit(EvAudioAvailable, Availability{UserID: s.peer, Available: false})
@@ -224,7 +133,7 @@ func (s *mediaSession) receiveAudio(track *webrtc.TrackRemote) {
 // receiveVideo assembles VP8 frames, decodes them and offers them to the UI
 // (latest frame wins) and the recorder. A gap, a decode error or a stall asks
 // the sender for a keyframe and skips frames until one arrives.
-func (s *mediaSession) receiveVideo(track *webrtc.TrackRemote) {
+func (s *Session) receiveVideo(track *webrtc.TrackRemote) {
 	dec, err := vp8.NewDecoder()
 	if err != nil {
 		s.log.Warn("VP8 decoder", "err", err)
@@ -290,7 +199,7 @@ func (s *mediaSession) receiveVideo(track *webrtc.TrackRemote) {
 			vs.frame(img.Bounds().Dx(), img.Bounds().Dy())
 			spare = nil
 			if s.frames != nil {
-				spare = s.frames.put(img)
+				spare = s.frames.Put(img)
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package call
+package rtc
 
 import (
 	"errors"
@@ -33,7 +33,7 @@ type micSource struct {
 	close func() error
 	muted *atomic.Bool
 	tap   func(pcm []int16, at time.Time)
-	taps  *mediaTaps // level meter (media_preview.go)
+	taps  *mediaTaps // level meter (preview.go)
 }
 
 func (m *micSource) ID() string   { return m.id }
@@ -66,7 +66,7 @@ func (m *micSource) Read() (wave.Audio, func(), error) {
 // openMicrophone opens cfg.AudioIn. A device that is missing returns an error
 // wrapping pa.ErrNoInputDevice / pa.ErrDeviceNotFound; the caller goes on
 // without audio.
-func openMicrophone(cfg *MediaConfig, sys func() (*pa.System, error)) (*micSource, error) {
+func openMicrophone(cfg *Config, sys func() (*pa.System, error)) (*micSource, error) {
 	in := cfg.AudioIn
 	opts := audiosrc.Options{Loop: cfg.Loop, ID: "mic"}
 	var src *audiosrc.Source
@@ -142,7 +142,7 @@ type cameraSource struct {
 	w, h     int
 	closed   bool
 
-	taps *mediaTaps // local preview (media_preview.go)
+	taps *mediaTaps // local preview (preview.go)
 
 	// prevRelease releases the frame Read returned last. mediadevices drops
 	// the release functions its track reader gets, so without this a
@@ -336,7 +336,7 @@ func halve(src *image.YCbCr) *image.YCbCr {
 }
 
 // openCamera opens cfg.VideoIn for a video call.
-func openCamera(cfg *MediaConfig) (*cameraSource, error) {
+func openCamera(cfg *Config) (*cameraSource, error) {
 	in := cfg.VideoIn
 	var (
 		r     video.Reader
@@ -377,7 +377,7 @@ func openCamera(cfg *MediaConfig) (*cameraSource, error) {
 // openV4L2 captures from a camera through mediadevices' camera driver, which
 // the binary links in (cmd/softphone imports it); without it, or without
 // the device, this is a clear error and the call goes on without video.
-func openV4L2(dev string, cfg *MediaConfig) (*mediadevices.VideoTrack, error) {
+func openV4L2(dev string, cfg *Config) (*mediadevices.VideoTrack, error) {
 	var match string
 	for _, d := range mediadevices.EnumerateDevices() {
 		if d.Kind != mediadevices.VideoInput {
@@ -457,7 +457,7 @@ func videoInputLabels() []string {
 // else VideoIn followed by every other camera in labels (the enumerated
 // V4L2 cameras, by label). cfg has its defaults; with VideoIn "none" there
 // is nothing to switch.
-func cameraCycle(cfg *MediaConfig, labels []string) []string {
+func cameraCycle(cfg *Config, labels []string) []string {
 	if len(cfg.Cameras) > 0 {
 		return cfg.Cameras
 	}

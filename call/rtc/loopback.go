@@ -1,4 +1,4 @@
-package call
+package rtc
 
 import (
 	"sync/atomic"
@@ -9,7 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// Loopback (MediaConfig.Loopback): the session captures nothing and sends
+// Loopback (Config.Loopback): the session captures nothing and sends
 // back what it receives after a delay, like the echo-test numbers of other
 // phone services.
 //
@@ -68,7 +68,7 @@ func (l *loopback) track(kind webrtc.RTPCodecType) *webrtc.TrackLocalStaticRTP {
 
 // addLoopbackSender publishes the loopback track of kind in place of the
 // microphone or camera.
-func (s *mediaSession) addLoopbackSender(kind webrtc.RTPCodecType) {
+func (s *Session) addLoopbackSender(kind webrtc.RTPCodecType) {
 	sender, err := s.pc.AddTrack(s.loop.track(kind))
 	if err != nil {
 		s.log.Warn("add loopback track", "kind", kind.String(), "err", err)
@@ -90,7 +90,7 @@ func (s *mediaSession) addLoopbackSender(kind webrtc.RTPCodecType) {
 
 // loopbackKeyframes reads our video sender's RTCP and turns the far end's
 // keyframe requests into a PLI for the video it sends us.
-func (s *mediaSession) loopbackKeyframes(sender *webrtc.RTPSender) {
+func (s *Session) loopbackKeyframes(sender *webrtc.RTPSender) {
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
@@ -105,7 +105,7 @@ func (s *mediaSession) loopbackKeyframes(sender *webrtc.RTPSender) {
 	}
 }
 
-func (s *mediaSession) loopbackPLI() {
+func (s *Session) loopbackPLI() {
 	now := time.Now().UnixNano()
 	last := s.loop.lastPLI.Load()
 	if now-last < int64(max(loopbackMinPLI, s.loop.delay)) || !s.loop.lastPLI.CompareAndSwap(last, now) {
@@ -124,7 +124,7 @@ func (s *mediaSession) loopbackPLI() {
 
 // onLoopbackTrack replaces onTrack in a loopback session: nothing is
 // decoded or played, every packet goes back after the delay.
-func (s *mediaSession) onLoopbackTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+func (s *Session) onLoopbackTrack(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	kind := track.Kind()
 	s.mu.Lock()
 	s.remote[kind] = uint32(track.SSRC())
@@ -174,7 +174,7 @@ type delayedPacket struct {
 // loopbackWrite sends each packet of q once it is delay old. The header
 // extensions of the far end's sender are dropped: our own interceptors add
 // the ones negotiated for this direction (transport-wide sequence numbers).
-func (s *mediaSession) loopbackWrite(q <-chan delayedPacket, out *webrtc.TrackLocalStaticRTP) {
+func (s *Session) loopbackWrite(q <-chan delayedPacket, out *webrtc.TrackLocalStaticRTP) {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {

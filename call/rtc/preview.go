@@ -1,4 +1,4 @@
-package call
+package rtc
 
 import (
 	"image"
@@ -29,13 +29,13 @@ const (
 // mediaTaps belongs to one media session.
 type mediaTaps struct {
 	start       time.Time // monotonic origin of the meters' buckets
-	local       *frameSlot
+	local       *FrameSlot
 	lastPreview atomic.Int64 // nanoseconds since start of the last preview copy
 	mic, spk    levelMeter
 }
 
 func newMediaTaps() *mediaTaps {
-	t := &mediaTaps{start: time.Now(), local: newFrameSlot()}
+	t := &mediaTaps{start: time.Now(), local: NewFrameSlot()}
 	t.mic.start, t.spk.start = t.start, t.start
 	return t
 }
@@ -57,7 +57,7 @@ func (t *mediaTaps) preview(img image.Image) {
 		return
 	}
 	t.lastPreview.Store(now)
-	t.local.put(shrinkCopy(y))
+	t.local.Put(shrinkCopy(y))
 }
 
 // shrinkCopy returns a private I420 copy of img, halved until it is at most
@@ -141,38 +141,4 @@ func (m *levelMeter) level() float64 {
 		}
 	}
 	return min(float64(peak)/32768, 1)
-}
-
-// LocalVideoFrame returns the latest outgoing picture as the peer gets it
-// (after the beauty filter; black with the camera off), scaled down for a
-// preview, and a sequence number that grows with every new preview frame.
-// It returns nil, 0 when the current call sends no video. The image is
-// shared: read it, never modify it.
-func (e *Engine) LocalVideoFrame() (*image.YCbCr, uint64) {
-	m := e.mediaNow()
-	if m == nil || m.taps == nil {
-		return nil, 0
-	}
-	m.mu.Lock()
-	cam := m.cam
-	m.mu.Unlock()
-	if cam == nil {
-		return nil, 0
-	}
-	img, seq := m.taps.local.get()
-	if img == nil {
-		return nil, 0
-	}
-	return img, seq
-}
-
-// AudioLevels returns the peak level (0..1 of full scale) of the last
-// ≈ 100 ms of the audio we send (silence while muted) and of the audio we
-// play. ok is false when there is no media session.
-func (e *Engine) AudioLevels() (mic, speaker float64, ok bool) {
-	m := e.mediaNow()
-	if m == nil || m.taps == nil {
-		return 0, 0, false
-	}
-	return m.taps.mic.level(), m.taps.spk.level(), true
 }

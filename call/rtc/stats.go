@@ -1,4 +1,4 @@
-package call
+package rtc
 
 import (
 	"time"
@@ -7,19 +7,6 @@ import (
 
 	"github.com/softphone/softphone/media/quality"
 )
-
-// CallStats is the data of a STATS event: the call's quality figures for the
-// last interval, flattened next to the channel and peer.
-type CallStats struct {
-	ChannelID string `json:"channelId"`
-	UserID    string `json:"userId"` // the remote account
-	// CandidateType and RemoteCandidateType are the ICE candidate types
-	// (host, srflx, prflx, relay) of the selected pair, local and remote;
-	// empty until ICE has selected one.
-	CandidateType       string `json:"candidateType,omitempty"`
-	RemoteCandidateType string `json:"remoteCandidateType,omitempty"`
-	quality.Stats
-}
 
 // statsState is the previous sample of the cumulative counters.
 type statsState struct {
@@ -33,7 +20,7 @@ type statsState struct {
 }
 
 // statsLoop emits STATS every interval while the session lives.
-func (s *mediaSession) statsLoop() {
+func (s *Session) statsLoop() {
 	if s.cfg.StatsInterval < 0 {
 		return
 	}
@@ -53,7 +40,7 @@ func (s *mediaSession) statsLoop() {
 
 // sample reads the counters and turns the deltas since the last sample into
 // rates.
-func (s *mediaSession) sample() CallStats {
+func (s *Session) sample() CallStats {
 	s.mu.Lock()
 	getter, est, aSender, vSender, cam, video, aenc := s.getter, s.est, s.aSender, s.vSender, s.cam, s.video, s.aenc
 	pair := s.pair
@@ -120,7 +107,7 @@ func (s *mediaSession) sample() CallStats {
 	if cam != nil {
 		cur.camFrames, out.SendWidth, out.SendHeight = cam.sendInfo()
 	}
-	if ps, ok := s.player.stats(); ok {
+	if ps, ok := s.player.Stats(); ok {
 		out.JitterMs = ps.JitterMs
 		out.PlayoutDelayMs = ps.DelayMs
 		if played := ps.Received + ps.Concealed + ps.FECRecovered; played > 0 {
@@ -172,7 +159,7 @@ func (s *mediaSession) sample() CallStats {
 // watchSelectedPair keeps the candidate types of the pair ICE selected
 // for the stats. (ICETransport.GetSelectedCandidatePair races with the
 // transport's start in pion v4.2, the callback does not.)
-func (s *mediaSession) watchSelectedPair(pc *webrtc.PeerConnection) {
+func (s *Session) watchSelectedPair(pc *webrtc.PeerConnection) {
 	dtls := pc.SCTP().Transport()
 	if dtls == nil {
 		return
@@ -182,15 +169,15 @@ func (s *mediaSession) watchSelectedPair(pc *webrtc.PeerConnection) {
 			return
 		}
 		s.log.Debug("ICE pair selected", "local", p.Local.Typ.String(), "remote", p.Remote.Typ.String())
-		s.tr.pair(s.channel, p)
+		s.tr.Pair(s.channel, p)
 		s.mu.Lock()
 		s.pair = [2]string{p.Local.Typ.String(), p.Remote.Typ.String()}
 		s.mu.Unlock()
 	})
 }
 
-// lastStats returns the most recent sample.
-func (s *mediaSession) lastStats() (CallStats, bool) {
+// LastStats returns the most recent sample.
+func (s *Session) LastStats() (CallStats, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stats.last, s.stats.have

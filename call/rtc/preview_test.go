@@ -1,4 +1,4 @@
-package call
+package rtc
 
 import (
 	"image"
@@ -79,7 +79,7 @@ func TestPreviewCopies(t *testing.T) {
 			// than previewInterval under -race) is dropped.
 			taps.lastPreview.Store(int64(time.Since(taps.start)))
 			taps.preview(src)
-			got, seq := taps.local.get()
+			got, seq := taps.local.Get()
 			if seq != 1 || got == nil {
 				t.Fatalf("seq %d, image %v; want one preview frame", seq, got)
 			}

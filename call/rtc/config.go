@@ -1,4 +1,4 @@
-package call
+package rtc
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ import (
 	"github.com/softphone/softphone/media/pa"
 )
 
-// Source and sink names understood by MediaConfig besides files and device
+// Source and sink names understood by Config besides files and device
 // names.
 const (
 	SourceDefault = "default" // the default microphone / speaker
@@ -25,10 +25,10 @@ const (
 	SourceTestsrc = "testsrc" // the moving test pattern with a frame counter
 )
 
-// MediaConfig turns the engine's calls into real calls: one WebRTC session
+// Config turns the engine's calls into real calls: one WebRTC session
 // per connected call, with the capture, playback and recording chosen here.
-// A nil *MediaConfig in Config keeps the engine signaling-only.
-type MediaConfig struct {
+// A nil *Config in Config keeps the engine signaling-only.
+type Config struct {
 	// AudioIn is "default" (or ""), a PortAudio device name or index, "tone",
 	// "silence", a .wav file, or "none" (NeCallKit's openMicrophone=false).
 	AudioIn string
@@ -80,13 +80,13 @@ type MediaConfig struct {
 	Loop bool
 	// Loopback > 0 makes the session an echo (the server's echo bot): it
 	// captures nothing and sends back every audio and video packet it
-	// receives this much later (media_loopback.go). AudioIn, AudioOut and
+	// receives this much later (loopback.go). AudioIn, AudioOut and
 	// VideoIn are then unused.
 	Loopback time.Duration
 }
 
 // withDefaults returns a copy of c with every zero field defaulted.
-func (c MediaConfig) withDefaults() MediaConfig {
+func (c Config) withDefaults() Config {
 	if c.AudioIn == "" {
 		c.AudioIn = SourceDefault
 	}
@@ -140,7 +140,7 @@ func resolutionSize(preset string) (int, int) {
 }
 
 // audioBitrate is the fixed Opus bitrate in bps.
-func (c *MediaConfig) audioBitrate() int {
+func (c *Config) audioBitrate() int {
 	if strings.EqualFold(c.AudioQuality, "low") {
 		return 16_000
 	}
@@ -162,7 +162,7 @@ func fecLoss(reported float64) int {
 	}
 }
 
-// CheckCameras validates a camera list (MediaConfig.Cameras): no empty or
+// CheckCameras validates a camera list (Config.Cameras): no empty or
 // repeated entries, no "none" or audio source, files only .y4m and present.
 // Errors name the entry by its 1-based position; callers prefix the field
 // or flag the list came from.

@@ -1,0 +1,493 @@
+package rtc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/stats"
+	"github.com/pion/mediadevices"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/pionslog"
+	"github.com/softphone/softphone/media/opus"
+	"github.com/softphone/softphone/media/pa"
+	"github.com/softphone/softphone/media/playout"
+	"github.com/softphone/softphone/media/record"
+	"github.com/softphone/softphone/media/vp8"
+)
+
+// Session timing. DTLS's default first retransmit (1 s) and ICE's
+// acceptance waits would otherwise hide in every call's setup time.
+const (
+	dtlsRetransmit     = 100 * time.Millisecond
+	iceDisconnected    = 5 * time.Second
+	iceFailed          = 15 * time.Second
+	iceKeepalive       = time.Second
+	relayTimeout       = 5 * time.Second
+	maxPendingSignals  = 256
+	maxQueuedRelays    = 256
+	rtcpBufferSize     = 1500
+	transportOverheadF = 0.9 // share of the congestion target left for media
+)
+
+// Params is what the engine hands a new media session.
+type Params struct {
+	Config Config
+	Log    *slog.Logger
+	// Emit delivers the session's events (AUDIO_AVAILABLE, STATS, ...).
+	Emit func(name string, data any)
+	// Relay sends a negotiation message to the peer through signaling and
+	// returns a wait for the server's answer.
+	Relay func(kind string, payload json.RawMessage) (func(context.Context) error, error)
+	// ICE returns the STUN/TURN servers to use; nil: Config.ICEServers.
+	ICE      func(ctx context.Context) []webrtc.ICEServer
+	Channel  string
+	Self     string
+	Peer     string
+	Offerer  bool // the caller: it makes the offers
+	CallType protocol.CallType
+	MicMuted bool
+	CamOff   bool
+	// Frames receives the decoded remote pictures (latest wins).
+	Frames *FrameSlot
+	// Tracer records ICE candidates, the selected pair and the connection
+	// state; nil records nothing.
+	Tracer Tracer
+}
+
+// Tracer is what the session reports to a call trace.
+type Tracer interface {
+	Candidate(local bool, channel string, c webrtc.ICECandidateInit)
+	Pair(channel string, p *webrtc.ICECandidatePair)
+	MediaState(channel, state string)
+}
+
+type nopTracer struct{}
+
+func (nopTracer) Candidate(bool, string, webrtc.ICECandidateInit) {}
+func (nopTracer) Pair(string, *webrtc.ICECandidatePair)           {}
+func (nopTracer) MediaState(string, string)                       {}
+
+// sessionParams is Params as the session's code reads it.
+type sessionParams struct {
+	cfg      Config
+	log      *slog.Logger
+	emit     func(name string, data any)
+	relay    func(kind string, payload json.RawMessage) (func(context.Context) error, error)
+	ice      func(ctx context.Context) []webrtc.ICEServer
+	channel  string
+	self     string
+	peer     string
+	offerer  bool
+	callType protocol.CallType
+	micMuted bool
+	camOff   bool
+	frames   *FrameSlot
+	taps     *mediaTaps // local preview and level meters (preview.go)
+	tr       Tracer
+}
+
+// Session is one call's WebRTC session: a PeerConnection negotiated
+// through the signaling relay, local capture, remote playback, recording
+// and stats. Every goroutine it starts is counted in wg and ends in close.
+type Session struct {
+	sessionParams
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	runWG  sync.WaitGroup // the signaling loop and the relay sender
+	inbox  chan protocol.RelayEvent
+	outbox chan outRelay
+	typeCh chan protocol.CallType
+	// audioArrived carries a remote audio track's first packet to the
+	// paced speaker (receive.go).
+	audioArrived chan struct{}
+
+	micMutedF    atomic.Bool
+	camOffF      atomic.Bool
+	remoteMutedF atomic.Bool
+	audioPlaying atomic.Bool // AUDIO_PLAYING was emitted
+	connected    atomic.Bool // DTLS is up: senders' packets leave (connect_replay.go)
+
+	mu       sync.Mutex // guards the fields below
+	closing  bool
+	pc       *webrtc.PeerConnection
+	sel      *mediadevices.CodecSelector
+	mic      *micSource
+	cam      *cameraSource
+	aTrack   mediadevices.Track
+	vTrack   mediadevices.Track
+	aSender  *webrtc.RTPSender
+	vSender  *webrtc.RTPSender
+	aBind    *asyncBindTrack
+	vBind    *asyncBindTrack
+	camIn    string // the camera SwitchCamera chose in this call; "": cfg.VideoIn
+	venc     *encoderHook
+	aenc     *opus.EncoderBuilder
+	est      cc.BandwidthEstimator
+	getter   stats.Getter
+	remote   map[webrtc.RTPCodecType]uint32 // remote SSRCs
+	video    *videoStats
+	paSys    *pa.System
+	ownPA    bool
+	playback *pa.Playback
+	rec      *record.Recorder
+	pair     [2]string // candidate types of the selected ICE pair: local, remote
+	// While a local description is being set, gathered candidates wait
+	// here, so the description reaches the peer before them.
+	holdCands bool
+	heldCands []webrtc.ICECandidateInit
+
+	// Signaling-loop state (only the loop goroutine touches these).
+	pendingCands []webrtc.ICECandidateInit
+	wantOffer    bool
+
+	player playout.Mixer
+	stats  statsState
+	loop   *loopback // non-nil when cfg.Loopback > 0 (loopback.go)
+}
+
+// New starts a session; it never blocks on the network.
+func New(in Params) *Session {
+	p := sessionParams{
+		cfg: in.Config.withDefaults(), log: in.Log, emit: in.Emit, relay: in.Relay, ice: in.ICE,
+		channel: in.Channel, self: in.Self, peer: in.Peer, offerer: in.Offerer, callType: in.CallType,
+		micMuted: in.MicMuted, camOff: in.CamOff, frames: in.Frames, taps: newMediaTaps(), tr: in.Tracer,
+	}
+	if p.tr == nil {
+		p.tr = nopTracer{}
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Session{
+		sessionParams: p,
+		ctx:           ctx,
+		cancel:        cancel,
+		inbox:         make(chan protocol.RelayEvent, maxPendingSignals),
+		outbox:        make(chan outRelay, maxQueuedRelays),
+		typeCh:        make(chan protocol.CallType, 4),
+		audioArrived:  make(chan struct{}, 1),
+		remote:        map[webrtc.RTPCodecType]uint32{},
+	}
+	s.micMutedF.Store(p.micMuted)
+	s.camOffF.Store(p.camOff)
+	s.loop = newLoopback(p.cfg.Loopback)
+	s.runWG.Add(2)
+	go s.run()
+	go s.sendRelays()
+	return s
+}
+
+// Deliver hands the session a relay from the peer; it never blocks.
+func (s *Session) Deliver(ev protocol.RelayEvent) {
+	select {
+	case s.inbox <- ev:
+	default:
+		s.log.Warn("media signaling backlog full; dropping", "kind", ev.Kind)
+	}
+}
+
+// SetCallType switches between audio and video (renegotiating).
+func (s *Session) SetCallType(t protocol.CallType) {
+	select {
+	case s.typeCh <- t:
+	default:
+	}
+}
+
+// spawn runs f on a goroutine owned by the session unless it is closing.
+func (s *Session) spawn(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
+func (s *Session) run() {
+	defer s.runWG.Done()
+	if err := s.setup(); err != nil {
+		s.log.Error("media session setup failed; the call continues without media", "err", err)
+		return
+	}
+	s.spawn(s.statsLoop)
+	if s.offerer {
+		s.negotiate()
+	}
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case ev := <-s.inbox:
+			s.handleSignal(ev)
+		case t := <-s.typeCh:
+			s.applyCallType(t)
+		}
+	}
+}
+
+// setup builds the API (codecs, then interceptors), the PeerConnection, the
+// capture tracks, playback and recording.
+func (s *Session) setup() error {
+	cfg := &s.cfg
+	venc := &encoderHook{params: vp8.NewParams()}
+	venc.params.BitRate = cfg.MinBitrate * 1000
+	// Our libopus encoder, not mediadevices': it sends in-band FEC, which
+	// the receiver's playout buffer uses to repair single losses.
+	// The expected loss starts at zero and follows the receiver's reports
+	// (sample in stats.go), so FEC costs CPU only on lossy paths.
+	op := &opus.EncoderBuilder{EncoderOptions: opus.EncoderOptions{
+		Bitrate: cfg.audioBitrate(), FEC: true, Complexity: -1}}
+	s.aenc = op
+	sel := mediadevices.NewCodecSelector(mediadevices.WithVideoEncoders(venc), mediadevices.WithAudioEncoders(op))
+
+	me := &webrtc.MediaEngine{}
+	sel.Populate(me) // before the interceptors, which add feedback to registered codecs
+	reg := &interceptor.Registry{}
+	lf := pionslog.Factory{Log: s.log}
+	sf, err := stats.NewInterceptor(stats.WithLoggerFactory(lf))
+	if err != nil {
+		return fmt.Errorf("stats interceptor: %w", err)
+	}
+	var getter stats.Getter
+	sf.OnNewPeerConnection(func(_ string, g stats.Getter) { getter = g })
+	reg.Add(sf) // first: it must see the reports the default interceptors write
+	minBps := cfg.MinBitrate*1000 + cfg.audioBitrate()
+	maxBps := cfg.MaxBitrate*1000 + cfg.audioBitrate()
+	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(minBps),
+			gcc.SendSideBWEMinBitrate(minBps),
+			gcc.SendSideBWEMaxBitrate(maxBps),
+			gcc.WithLoggerFactory(lf),
+			gcc.SendSideBWEPacer(newBurstPacer(minBps)),
+		)
+	})
+	if err != nil {
+		return fmt.Errorf("congestion controller: %w", err)
+	}
+	var est cc.BandwidthEstimator
+	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { est = e })
+	reg.Add(ccf)
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, reg); err != nil {
+		return fmt.Errorf("twcc: %w", err)
+	}
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, reg, webrtc.WithInterceptorLoggerFactory(lf)); err != nil {
+		return fmt.Errorf("interceptors: %w", err)
+	}
+
+	se := webrtc.SettingEngine{LoggerFactory: lf}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(usableInterfaceIP)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetDTLSRetransmissionInterval(dtlsRetransmit)
+	se.SetICETimeouts(iceDisconnected, iceFailed, iceKeepalive)
+	se.SetHostAcceptanceMinWait(0)
+	se.SetSrflxAcceptanceMinWait(0)
+	se.SetPrflxAcceptanceMinWait(0)
+	se.SetRelayAcceptanceMinWait(0)
+	if cfg.Net != nil {
+		se.SetNet(cfg.Net)
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	pcCfg := webrtc.Configuration{ICEServers: cfg.ICEServers}
+	if s.ice != nil {
+		ctx, cancel := context.WithTimeout(s.ctx, relayTimeout)
+		pcCfg.ICEServers = s.ice(ctx)
+		cancel()
+	}
+	if !cfg.RelayOnly {
+		pcCfg.ICEServers = withoutLoopbackServers(pcCfg.ICEServers)
+	} else {
+		pcCfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+		if !hasTURN(pcCfg.ICEServers) {
+			s.log.Warn("relay-only, but there is no TURN server: media will not connect")
+			s.emit(EvMediaWarning, MediaWarning{Kind: "network", Error: "relay-only: the server offers no TURN relay"})
+		}
+	}
+	pc, err := api.NewPeerConnection(pcCfg)
+	if err != nil {
+		return fmt.Errorf("peer connection: %w", err)
+	}
+
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		_ = pc.Close()
+		return errors.New("session closed during setup")
+	}
+	s.pc, s.sel, s.venc, s.est, s.getter = pc, sel, venc, est, getter
+	s.mu.Unlock()
+
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		init := c.ToJSON()
+		s.tr.Candidate(true, s.channel, init)
+		s.mu.Lock()
+		if s.holdCands {
+			s.heldCands = append(s.heldCands, init)
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		s.send(protocol.RelayCandidate, mediaSignal{Candidate: &init})
+	})
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		s.log.Debug("media connection", "state", st.String())
+		s.tr.MediaState(s.channel, st.String())
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			if !s.connected.Swap(true) {
+				s.replayEarlyMedia()
+			}
+			// What was encoded before DTLS was up was lost (but for the
+			// replay): the next frame starts a fresh picture.
+			venc.forceKeyFrame()
+		case webrtc.PeerConnectionStateFailed:
+			s.log.Warn("media connection failed (no ICE path to the peer)")
+		}
+	})
+	if s.loop != nil {
+		pc.OnTrack(s.onLoopbackTrack)
+	} else {
+		pc.OnTrack(s.onTrack)
+	}
+	s.watchSelectedPair(pc)
+	if est != nil {
+		est.OnTargetBitrateChange(func(int) { s.applyTarget() })
+	}
+
+	if err := s.openRecorder(); err != nil {
+		s.log.Warn("recording disabled", "err", err)
+	}
+	if s.loop == nil {
+		s.openPlayback()
+	}
+	s.addAudio()
+	if s.callType == protocol.CallVideo {
+		s.addVideo()
+	}
+	return nil
+}
+
+// replayEarlyMedia sends the newest audio packet and keyframe that were
+// captured before DTLS was up, instead of waiting for the next capture.
+func (s *Session) replayEarlyMedia() {
+	s.mu.Lock()
+	binds := []*asyncBindTrack{s.aBind, s.vBind}
+	s.mu.Unlock()
+	for _, b := range binds {
+		if b != nil {
+			s.log.Debug("replayed early media", "kind", b.Kind().String(), "packets", b.replay())
+		}
+	}
+}
+
+// paSystem returns the PortAudio system, opening one on first use.
+func (s *Session) paSystem() (*pa.System, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paSys != nil {
+		return s.paSys, nil
+	}
+	if s.cfg.Audio != nil {
+		s.paSys = s.cfg.Audio
+		return s.paSys, nil
+	}
+	sys, err := pa.Open(pa.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("portaudio: %w", err)
+	}
+	s.paSys, s.ownPA = sys, true
+	return sys, nil
+}
+
+func (s *Session) openRecorder() error {
+	if s.cfg.RecordDir == "" {
+		return nil
+	}
+	rec, err := record.New(s.cfg.RecordDir, record.Options{})
+	if err != nil {
+		return fmt.Errorf("record to %s: %w", s.cfg.RecordDir, err)
+	}
+	s.mu.Lock()
+	s.rec = rec
+	s.mu.Unlock()
+	return nil
+}
+
+// Close ends the session: signaling loop first, then the PeerConnection
+// (before the tracks: closing a track first freezes pc.Close), then the
+// receive goroutines, capture, playback and the recording.
+func (s *Session) Close() {
+	s.cancel()
+	s.runWG.Wait()
+	s.mu.Lock()
+	s.closing = true
+	pc, aTrack, vTrack, venc := s.pc, s.aTrack, s.vTrack, s.venc
+	s.mu.Unlock()
+	if pc != nil {
+		if err := pc.Close(); err != nil {
+			s.log.Debug("close peer connection", "err", err)
+		}
+	}
+	if venc != nil {
+		venc.close()
+	}
+	for _, t := range []mediadevices.Track{aTrack, vTrack} {
+		if t != nil {
+			_ = t.Close()
+		}
+	}
+	s.mu.Lock()
+	pb := s.playback
+	s.mu.Unlock()
+	if pb != nil {
+		_ = pb.Close()
+	}
+	s.wg.Wait()
+	s.player.CloseAll()
+	s.mu.Lock()
+	rec, sys, own := s.rec, s.paSys, s.ownPA
+	s.mu.Unlock()
+	if rec != nil {
+		if err := rec.Close(); err != nil {
+			s.log.Warn("finish recording", "err", err)
+		}
+	}
+	if sys != nil && own {
+		_ = sys.Close()
+	}
+}
+
+// drainRTCP reads RTCP until the reader fails (the PeerConnection closed).
+func drainRTCP(read func([]byte) (int, interceptor.Attributes, error)) {
+	buf := make([]byte, rtcpBufferSize)
+	for {
+		if _, _, err := read(buf); err != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Command groups of the top-level help, in the order a newcomer needs them.
+const (
+	groupCalls  = "calls"
+	groupInfo   = "info"
+	groupServer = "server"
+	groupOther  = "other"
+)
+
+const rootLong = `softphone is a terminal softphone with NeCallKit's 1:1 call flow: log in,
+call, ring, accept, reject, cancel, busy, timeout, call records, audio and video.
+
+Without a command it opens the terminal UI for the configured account
+(softphone tui --help lists its flags).
+
+Settings come from flags first, then SOFTPHONE_* environment variables, then
+the config file (--config FILE, else ./config.yaml, else
+$XDG_CONFIG_HOME/softphone/config.yaml). Exit status: 0 success, 1 error,
+12 canceled, 13 rejected, 14 no answer, 15 busy, 3 scenario step failed,
+130 interrupted.`
+
+const rootExample = `  # try everything with nothing set up: a local server with bots, the TUI logged in
+  softphone demo
+
+  # a server with bots, an account, and a headless call to the echo bot
+  softphone serve --bots &
+  softphone user create alice
+  softphone call echo --account alice --token TOKEN --hangup-after 5s
+
+  # check microphone, camera, server, TURN and the audio round trip
+  softphone doctor --account alice --token TOKEN`
+
+// newRootCmd builds the whole command tree for one run.
+func newRootCmd(c *cli) *cobra.Command {
+	root := &cobra.Command{
+		Use:     "softphone",
+		Short:   "A terminal softphone with NeCallKit's 1:1 call flow",
+		Long:    rootLong,
+		Example: rootExample,
+		Version: versionString(),
+		Args:    unknownCommand,
+		// Errors are printed once, as one line, by run; a usage dump after
+		// every typo would bury it.
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetFlagErrorFunc(flagError)
+
+	// The terminal UI's flags work on the bare command too (softphone
+	// --account alice); tui --help lists them, so the top-level help keeps
+	// to the commands.
+	tf := addTUIFlags(root.Flags())
+	root.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Name != "config" {
+			f.Hidden = true
+		}
+	})
+	root.RunE = c.action(func(ctx context.Context, args []string) (int, error) {
+		status, err := runTUI(ctx, c, tf)
+		if errors.Is(err, errNoTerminal) {
+			// Without a terminal, the overview helps more than the UI.
+			fmt.Fprint(c.stdout, root.UsageString())
+		}
+		return status, err
+	})
+
+	root.AddGroup(
+		&cobra.Group{ID: groupCalls, Title: "Calls:"},
+		&cobra.Group{ID: groupInfo, Title: "History and diagnostics:"},
+		&cobra.Group{ID: groupServer, Title: "Server and accounts:"},
+		&cobra.Group{ID: groupOther, Title: "Other:"},
+	)
+	root.SetHelpCommandGroupID(groupOther)
+	root.SetCompletionCommandGroupID(groupOther)
+	root.AddCommand(
+		newTUICmd(c), newDemoCmd(c), newCallCmd(c), newAnswerCmd(c), newRunCmd(c),
+		newRecordsCmd(c), newTraceCmd(c), newDoctorCmd(c), newDevicesCmd(c),
+		newServeCmd(c), newUserCmd(c),
+		newBenchCmd(c), newVersionCmd(c),
+	)
+	registerCompletions(root)
+	return root
+}
