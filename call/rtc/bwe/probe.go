@@ -16,8 +16,8 @@ const (
 	probeMinDuration = 40 * time.Millisecond
 	probeMinBytes    = 6 * paddingSize
 	probeMinPackets  = 5
-	probeMinReceived = 0.8 // of the cluster's packets, or the probe failed
-	probeUnsaturated = 0.9 // receive/send rate below this: the link is the limit
+	probeMinReceived = 0.8             // of the cluster's packets, or the probe failed
+	probeUnsaturated = 0.9             // receive/send rate below this: the link is the limit
 	probeTimeout     = 2 * time.Second // feedback about a cluster comes within this
 )
 
