@@ -58,4 +58,5 @@ type CallStats struct {
 	CandidateType       string `json:"candidateType,omitempty"`
 	RemoteCandidateType string `json:"remoteCandidateType,omitempty"`
 	quality.Stats
+	VideoStats
 }

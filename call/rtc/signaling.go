@@ -20,6 +20,9 @@ type mediaSignal struct {
 	// VIDEO_MUTED at the peer).
 	AudioMuted *bool `json:"audioMuted,omitempty"`
 	VideoMuted *bool `json:"videoMuted,omitempty"`
+	// VideoSuspended says the sender paused its video for want of
+	// bandwidth (or resumed it): the receiver shows a notice, not a freeze.
+	VideoSuspended *bool `json:"videoSuspended,omitempty"`
 }
 
 type outRelay struct {
@@ -220,6 +223,9 @@ func (s *Session) handleSignal(ev protocol.RelayEvent) {
 		}
 		if m.VideoMuted != nil {
 			s.emit(EvVideoMuted, MuteInfo{UserID: s.peer, Mute: *m.VideoMuted})
+		}
+		if m.VideoSuspended != nil {
+			s.peerSuspended(*m.VideoSuspended)
 		}
 	}
 }

@@ -39,8 +39,14 @@ type Config struct {
 // Defaults.
 const (
 	defaultFloor = 30_000
-	rttDefault   = 100 * time.Millisecond
-	ackedSpan    = 500 * time.Millisecond
+	// standingRecut: a standing queue counts as overuse again this long
+	// after a cut (it needs the time to drain).
+	standingRecut = 500 * time.Millisecond
+	// probeDistrust: overuse this soon after a probe raised the rate
+	// undoes the raise.
+	probeDistrust = 2 * time.Second
+	rttDefault    = 100 * time.Millisecond
+	ackedSpan     = 500 * time.Millisecond
 )
 
 // Estimator is one PeerConnection's bandwidth estimator and pacer. It
@@ -60,14 +66,19 @@ type Estimator struct {
 	loss     lossControl
 	probe    prober
 	acked    ackedRate
-	owd      owdTracker
-	congest  bool // the queue was over congestedQueue in this loss window
-	rtt      time.Duration
-	target   int
-	scratch  []result
-	onChange func(int)
-	lastLoss float64
-	counts   Counts
+	ackedMax recentMax // acked over the last second: lost feedback makes dips
+	// probeRaised / beforeProbe: when a probe last raised the rate, and
+	// the rate it raised from.
+	probeRaised time.Time
+	beforeProbe float64
+	owd         owdTracker
+	congest     bool // the queue was over congestedQueue in this loss window
+	rtt         time.Duration
+	target      int
+	scratch     []result
+	onChange    func(int)
+	logged      int // the target last logged
+	counts      Counts
 }
 
 // Counts are cumulative counts of feedback the estimator has seen.
@@ -199,7 +210,7 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 			rtt = s
 		}
 		if !r.sent.padding {
-			e.acked.add(r.arrival, r.sent.size)
+			e.acked.add(r.arrival, r.sent.at, r.sent.size)
 		}
 		e.delay.packet(r.sent.at, r.arrival)
 		e.owd.add(now, r.sent.at, r.arrival)
@@ -213,14 +224,26 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 		e.rtt = (4*e.rtt + rtt) / 5
 	}
 	u := e.delay.state
-	if e.owd.queue > standingQueue && u != usageUnder {
-		u = usageOver // a full queue with a flat delay: still overuse
+	if e.owd.queue > standingQueue && u != usageUnder && now.Sub(e.rate.lastCut) >= standingRecut {
+		// A full queue with a flat delay is still overuse; after a cut the
+		// queue takes a while to drain, so it counts again only when it
+		// is still there a second later.
+		u = usageOver
 	}
-	e.congest = e.congest || e.owd.queue > congestedQueue
-	acked := e.acked.rate()
-	e.rate.update(now, u, acked, e.rtt)
+	queued := e.owd.queue > congestedQueue
+	e.congest = e.congest || queued
+	acked := e.ackedMax.add(now, e.acked.rate())
+	e.rate.update(now, u, acked, e.rtt, queued || e.loss.excessive())
+	if u == usageOver && !e.probeRaised.IsZero() && now.Sub(e.probeRaised) < probeDistrust {
+		// The path queued right after a probe raised the rate: the probe
+		// was wrong (a burst it fitted into), go back to where we were.
+		e.rate.rate = min(e.rate.rate, e.beforeProbe)
+		e.probeRaised = time.Time{}
+	}
 	if pr := e.probe.results(now); pr > 0 && u != usageOver && pr > e.rate.rate {
+		e.beforeProbe, e.probeRaised = e.rate.rate, now
 		e.rate.raise(now, pr)
+		e.loss.cap = 0 // the path carried more than the loss cap allowed
 		e.counts.ProbeRaises++
 	}
 	if e.loss.add(now, lost, len(res), e.rate.rate, e.rtt, e.congest) {
@@ -234,11 +257,17 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 	t := int(target)
 	changed := t != e.target
 	e.target = t
-	pl, probeNow := e.probe.due(now, target, float64(e.cfg.MaxBps), e.rate.lastCut, u)
+	pl, probeNow := e.probe.due(now, target, acked, float64(e.cfg.MaxBps), e.rate.lastCut, u)
 	if probeNow {
 		e.counts.Probes++
 	}
 	cb := e.onChange
+	if changed && (float64(t) < 0.9*float64(e.logged) || float64(t) > 1.1*float64(e.logged)) {
+		e.logged = t
+		e.log.Debug("bwe target", "kbps", t/1000, "delayKbps", int(e.rate.rate)/1000, "lossCapKbps", int(e.loss.cap)/1000,
+			"ackedKbps", int(acked)/1000, "usage", u.String(), "queueMs", e.owd.queue.Milliseconds(),
+			"lossPct", 100*e.loss.last, "baselinePct", 100*e.loss.baseline, "rtt", e.rtt)
+	}
 	e.mu.Unlock()
 
 	e.pacer.SetTargetBitrate(t)
@@ -306,16 +335,50 @@ func (e *Estimator) GetStats() map[string]any {
 // Close implements cc.BandwidthEstimator: it stops the pacer.
 func (e *Estimator) Close() error { return e.pacer.Close() }
 
+// recentMax is the largest of the samples of the last recentSpan. Feedback
+// crosses the same congested queue as the media and is lost with it; the
+// packets it would have acknowledged then look lost, and the acknowledged
+// rate dips below what the path carried. A cut to 85 % of such a dip took
+// calls to a third of a 300 kbps link.
+type recentMax struct {
+	at []time.Time
+	v  []float64
+}
+
+const recentSpan = time.Second
+
+func (r *recentMax) add(now time.Time, v float64) float64 {
+	if v > 0 {
+		r.at = append(r.at, now)
+		r.v = append(r.v, v)
+	}
+	i := 0
+	for i < len(r.at) && now.Sub(r.at[i]) > recentSpan {
+		i++
+	}
+	r.at, r.v = r.at[i:], r.v[i:]
+	if len(r.v) == 0 {
+		return 0
+	}
+	return slices.Max(r.v)
+}
+
 // ackedRate is the rate at which the receiver acknowledged media over the
-// last ackedSpan of its clock.
+// last ackedSpan: bytes received over the span of their arrival times, or
+// over the span of their send times if that is lower. Arrival times alone
+// overstate the rate when the receiver reads its socket in bursts (a busy
+// CPU: 190 kbps measured through a 150 kbps shaper); send times alone
+// while a queue grows without dropping yet.
 type ackedRate struct {
 	at    []time.Duration
+	sent  []time.Time
 	size  []int
 	total int
 }
 
-func (a *ackedRate) add(arrival time.Duration, size int) {
+func (a *ackedRate) add(arrival time.Duration, sent time.Time, size int) {
 	a.at = append(a.at, arrival)
+	a.sent = append(a.sent, sent)
 	a.size = append(a.size, size)
 	a.total += size
 	newest := slices.Max(a.at[max(0, len(a.at)-8):])
@@ -326,18 +389,35 @@ func (a *ackedRate) add(arrival time.Duration, size int) {
 	}
 	if i > 0 {
 		a.at = append(a.at[:0], a.at[i:]...)
+		a.sent = append(a.sent[:0], a.sent[i:]...)
 		a.size = append(a.size[:0], a.size[i:]...)
 	}
 }
 
-// rate is 0 until 100 ms of acknowledgements.
+// rate is 0 until acknowledgements span most of ackedSpan: early in a call
+// a few packets make a rate that a cut to 85 % of it would wreck.
 func (a *ackedRate) rate() float64 {
 	if len(a.at) < 2 {
 		return 0
 	}
 	span := a.at[len(a.at)-1] - a.at[0]
-	if span < 100*time.Millisecond {
+	if span < ackedSpan*4/5 {
 		return 0
 	}
-	return float64(a.total) * 8 / max(span, ackedSpan/2).Seconds()
+	// The first packet only marks the span's start.
+	bits := float64(a.total-a.size[0]) * 8
+	r := bits / span.Seconds()
+	first, last := a.sent[0], a.sent[0]
+	for _, t := range a.sent {
+		if t.Before(first) {
+			first = t
+		}
+		if t.After(last) {
+			last = t
+		}
+	}
+	if s := last.Sub(first); s >= ackedSpan/2 {
+		r = min(r, bits/s.Seconds())
+	}
+	return r
 }

@@ -16,15 +16,19 @@ import (
 // A bottleneck's drops come on top of it as we push past the capacity; a
 // lossy radio link's drops are the baseline and cost no bitrate.
 const (
-	lossWindow      = time.Second
-	lossMinPackets  = 30
-	lossHistory     = 10   // windows the baseline is the median of
-	lossMinHistory  = 3    // before that the baseline is 0 and only heavy loss counts
-	lossCutExcess   = 0.10 // excess loss that cuts the rate
-	lossHeavy       = 0.30 // loss that cuts before there is a baseline
-	lossGrowExcess  = 0.02 // excess loss below which the cap is lifted again
-	lossGrowPerStep = 1.08 // per window
-	lossCutMinGap   = 300 * time.Millisecond
+	lossWindow     = time.Second
+	lossMinPackets = 30
+	lossHistory    = 10   // windows the baseline is the median of
+	lossMinHistory = 3    // before that the baseline is 0 and only heavy loss counts
+	lossCutExcess  = 0.10 // excess loss that cuts the rate
+	lossHeavy      = 0.30 // loss that cuts before there is a baseline
+	lossGrowExcess = 0.02 // excess loss below which the cap is lifted again
+	// lossGrowPerStep lifts the cap per clean window. Faster than GCC's
+	// 8 %/s: a bottleneck's queue (which the delay detector watches) is
+	// the usual cause of loss here, and a cap left behind by the start-up
+	// overshoot held calls at a fifth of the link for 20 s.
+	lossGrowPerStep = 1.25
+	lossCutMinGap   = time.Second // a queue's drops go on until it drains
 )
 
 type lossControl struct {
@@ -36,6 +40,10 @@ type lossControl struct {
 	last        float64 // loss fraction of the last full window
 	baseline    float64
 }
+
+// excessive reports whether the last window lost more than the baseline
+// allows: evidence of congestion.
+func (l *lossControl) excessive() bool { return l.last-l.baseline > lossCutExcess }
 
 // add counts feedback about lost and total packets at now; current is the
 // rate in force, congested whether the path queued during the window (its

@@ -13,6 +13,7 @@ const (
 	responseBase    = 100 * time.Millisecond
 	throughputLimit = 1.5 // never aim above this multiple of what arrives
 	throughputExtra = 10_000
+	throughputFloor = 100_000
 	// capacityDeviation: the path's capacity estimate (the rates at which
 	// decreases happened) is "known" within this many standard deviations;
 	// above it the increase turns multiplicative again.
@@ -38,8 +39,10 @@ func newAIMD(start, minRate, floor, maxRate float64) *aimd {
 }
 
 // update moves the rate for one delay verdict. acked is the recently
-// acknowledged rate (0 when unknown), rtt the round trip.
-func (a *aimd) update(now time.Time, u usage, acked float64, rtt time.Duration) {
+// acknowledged rate (0 when unknown), rtt the round trip; congested says
+// the path shows more than a delay gradient (a standing queue, or loss
+// above its baseline), which alone may take the rate below the minimum.
+func (a *aimd) update(now time.Time, u usage, acked float64, rtt time.Duration, congested bool) {
 	switch u {
 	case usageOver:
 		// One cut per round trip (at most 200 ms apart), or at once when
@@ -48,7 +51,7 @@ func (a *aimd) update(now time.Time, u usage, acked float64, rtt time.Duration) 
 		if !a.lastCut.IsZero() && now.Sub(a.lastCut) < interval && (acked == 0 || acked > a.rate/2) {
 			return
 		}
-		a.cut(now, acked)
+		a.cut(now, acked, congested)
 	case usageUnder:
 		// The queue drains: hold, so it empties before we push again.
 		a.lastChange = now
@@ -57,7 +60,7 @@ func (a *aimd) update(now time.Time, u usage, acked float64, rtt time.Duration) 
 	}
 }
 
-func (a *aimd) cut(now time.Time, acked float64) {
+func (a *aimd) cut(now time.Time, acked float64, congested bool) {
 	if acked <= 0 {
 		acked = a.rate
 	}
@@ -65,9 +68,12 @@ func (a *aimd) cut(now time.Time, acked float64) {
 	if next > a.rate && a.haveCap {
 		next = beta * a.capMean * 1000
 	}
-	if next < a.minRate && acked >= a.minRate {
-		// The path carried the configured minimum: a delay blip, not a
-		// path that cannot take it.
+	if next < a.minRate && !congested {
+		// A delay gradient alone (a busy CPU at either end makes one) does
+		// not take the rate below the configured minimum; a queue that
+		// stays or loss beyond the path's own does. What arrived may be
+		// below the minimum only because we sent less (the encoder's
+		// picture needs less).
 		next = a.minRate
 	}
 	a.rate = max(min(next, a.rate), a.floor)
@@ -103,8 +109,10 @@ func (a *aimd) increase(now time.Time, acked float64, rtt time.Duration) {
 	var inc float64
 	if a.haveCap {
 		// Near the point where the queue grew last time: about one packet
-		// per response time.
-		response := responseBase + rtt
+		// per response time (the round trip counted as at least 100 ms:
+		// on a short path libwebrtc's rule climbs 40 kbps/s at 300 kbps
+		// and keeps a drop-tail queue near full).
+		response := responseBase + max(rtt, responseBase)
 		bitsPerFrame := a.rate / 30
 		packets := math.Ceil(bitsPerFrame / (1200 * 8))
 		pkt := bitsPerFrame / packets
@@ -113,8 +121,18 @@ func (a *aimd) increase(now time.Time, acked float64, rtt time.Duration) {
 		inc = max(a.rate*(math.Pow(multIncrease, dt)-1), 1000*dt)
 	}
 	next := a.rate + inc
+	if a.haveCap {
+		// What arrives can never exceed the capacity it was measured at, so
+		// libwebrtc's "acked above the upper bound" reset never comes on a
+		// fixed bottleneck and the rate creeps on into the queue. Hold it
+		// at the capacity; a probe finds out when the path grew.
+		next = min(next, max(a.rate, (a.capMean+a.capDev())*1000))
+	}
 	if acked > 0 {
-		limit := throughputLimit*acked + throughputExtra
+		// Never far above what arrives (it would be a guess), but always
+		// enough to send some video: with video paused only audio arrives,
+		// and 1.5× audio is below what resumes the video.
+		limit := max(throughputLimit*acked+throughputExtra, throughputFloor)
 		if next > limit {
 			next = max(a.rate, limit)
 		}
@@ -129,6 +147,8 @@ func (a *aimd) raise(now time.Time, bps float64) {
 		return
 	}
 	a.rate = min(bps, a.maxRate)
-	a.haveCap = false
+	if a.haveCap && bps/1000 > a.capMean+capacityDeviation*a.capDev() {
+		a.haveCap = false // the path carries more than it did at the last cuts
+	}
 	a.lastChange = now
 }
