@@ -33,6 +33,7 @@ type outbox struct {
 
 	writing bool // a writer goroutine runs
 	closed  bool // the connection is gone: frames are refused
+	resync  bool // close once settled (see session.resync)
 
 	id identity // routing identity; zero when not logged in
 
@@ -169,7 +170,11 @@ func (s *session) writeLoop() {
 		if o.closed || len(o.queue) == 0 {
 			o.writing = false
 			o.queue = nil
+			resync := o.resync
 			o.mu.Unlock()
+			if resync {
+				s.closeIfSettled()
+			}
 			return
 		}
 		batch := o.queue

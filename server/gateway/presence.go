@@ -15,7 +15,7 @@ const presencePrefix = "sp.presence."
 
 // announcePresence computes account's presence and tells the gateways.
 func (g *Gateway) announcePresence(ctx context.Context, account string) {
-	p := g.presenceOf(ctx, account, map[string]bool{})
+	p := g.presenceOf(ctx, account, map[string]nodeSeen{})
 	b, err := protocol.EncodeEvent(protocol.EvPresence, &protocol.Presence{Account: account, Presence: p})
 	if err != nil {
 		return
