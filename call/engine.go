@@ -95,6 +95,10 @@ type session struct {
 	ctx     context.Context // ends the supervisor
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the supervisor has returned
+	// endedBy is set (under Engine.mu) when the server ended the session
+	// for good (SESSION_ENDED): the supervisor then gives up instead of
+	// reconnecting.
+	endedBy *protocol.SessionEnded
 }
 
 // Engine is one device's call engine. Create it with New, release it with

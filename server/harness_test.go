@@ -70,6 +70,8 @@ type wsClient struct {
 	seq     int
 	dev     string
 	account string
+	// closeErr is why the connection ended; read it after done is closed.
+	closeErr error
 }
 
 func dial(t *testing.T, srv *server.Server) *wsClient {
@@ -90,6 +92,7 @@ func (c *wsClient) read() {
 	for {
 		_, b, err := c.conn.ReadMessage()
 		if err != nil {
+			c.closeErr = err
 			return
 		}
 		var m protocol.Message

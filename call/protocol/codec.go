@@ -184,7 +184,8 @@ func (r *Relay) validate() error {
 	if len(r.Payload) > MaxRelayPayloadSize {
 		return Errorf(CodeTooLarge, "field payload: %d bytes exceeds %d", len(r.Payload), MaxRelayPayloadSize)
 	}
-	return nil
+	_, err := ParseRelayPayload(r.Kind, r.Payload)
+	return err
 }
 
 func (c *ContactRef) validate() error { return checkID("account", c.Account) }
@@ -230,6 +231,8 @@ func ParseEvent(m *Message) (any, error) {
 		p = new(Presence)
 	case EvRelay:
 		p = new(RelayEvent)
+	case EvSessionEnded:
+		p = new(SessionEnded)
 	default:
 		return nil, Errorf(CodeBadRequest, "unknown event %q", m.Event)
 	}

@@ -92,11 +92,11 @@ func loginError(cfg *Config, err error) error {
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case protocol.CodeUnauthorized:
-			return fmt.Errorf("login as %s refused: bad or expired token (%s)", cfg.Account, pe.Message)
+			return phrased(fmt.Sprintf("login as %s refused: bad or expired token (%s)", cfg.Account, pe.Message), pe)
 		case protocol.CodeForbidden:
-			return fmt.Errorf("login as %s refused: %s", cfg.Account, pe.Message)
+			return phrased(fmt.Sprintf("login as %s refused: %s", cfg.Account, pe.Message), pe)
 		case protocol.CodeNotFound:
-			return fmt.Errorf("login as %s refused: unknown account", cfg.Account)
+			return phrased(fmt.Sprintf("login as %s refused: unknown account", cfg.Account), pe)
 		}
 		return fmt.Errorf("login as %s failed: %w", cfg.Account, err)
 	}
@@ -105,6 +105,19 @@ func loginError(cfg *Config, err error) error {
 	}
 	return err // the engine's error names the server and why it is unreachable
 }
+
+// phrasedError is an error said for the CLI's one line that still
+// unwraps to its cause, so the TUI's login form can say it in its own
+// language.
+type phrasedError struct {
+	msg   string
+	cause error
+}
+
+func (e *phrasedError) Error() string { return e.msg }
+func (e *phrasedError) Unwrap() error { return e.cause }
+
+func phrased(msg string, cause error) error { return &phrasedError{msg, cause} }
 
 // eventPrinter writes engine events: exactly the Event JSON, one per line,
 // with --json; a short human line otherwise. prefix tags lines (the demo
@@ -118,6 +131,9 @@ type eventPrinter struct {
 
 func (p *eventPrinter) print(ev call.Event) error {
 	var line string
+	if !p.json && quiet(ev.Name) {
+		return nil
+	}
 	if p.json {
 		b, err := json.Marshal(ev)
 		if err != nil {
@@ -130,10 +146,30 @@ func (p *eventPrinter) print(ev call.Event) error {
 			line += "  " + d
 		}
 	}
+	return p.line(line)
+}
+
+// note prints what the command is doing between events ("calling bob …",
+// "waiting for calls"), in the human output only: --json stays exactly one
+// event object per line.
+func (p *eventPrinter) note(format string, args ...any) {
+	if !p.json {
+		_ = p.line(time.Now().Format("15:04:05.000") + " " + fmt.Sprintf(format, args...))
+	}
+}
+
+func (p *eventPrinter) line(s string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, line)
+	_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, s)
 	return err
+}
+
+// quiet events are left out of the human output: presence changes of
+// contacts and the media negotiation relayed without a media session say
+// nothing about the call a script follows. --json keeps them.
+func quiet(name string) bool {
+	return name == protocol.EvPresence || name == protocol.EvRelay
 }
 
 // describe summarises an event's data for the human output.
@@ -152,11 +188,7 @@ func describe(ev call.Event) string {
 		}
 		return s
 	case call.RecordMessage:
-		secs := int64(0)
-		for _, du := range d.Durations {
-			secs = max(secs, du.Duration)
-		}
-		return fmt.Sprintf("%s · status %d · %s %s → %s · %ds", d.Text, d.Status, d.Type, d.From, d.To, secs)
+		return fmt.Sprintf("%s · status %d · %s %s → %s · %s", d.Text, d.Status, d.Type, d.From, d.To, call.ClockText(d.Length()))
 	case protocol.CallTypeChange:
 		return fmt.Sprintf("%s %s by %s", d.CallType, d.State, d.UserID)
 	case protocol.Presence:
@@ -221,8 +253,12 @@ type follower struct {
 // printing its events. ctx is the signal-aware context for requests; release
 // closes the engine and restores the signal handling.
 func startFollower(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, asJSON bool) (f *follower, sigCtx context.Context, release func(), err error) {
+	mc := media.config(cfg)
+	if err := checkSources(mc); err != nil {
+		return nil, nil, nil, err
+	}
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	eng, err := connect(sigCtx, c, cfg, media.config(cfg))
+	eng, err := connect(sigCtx, c, cfg, mc)
 	if err != nil {
 		stop()
 		return nil, nil, nil, err
@@ -300,6 +336,7 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 		// record comes when that call ends, however long it lasts.
 		elsewhere bool
 		settleC   <-chan time.Time // record in hand, ending event still missing
+		noMedia   bool             // a MEDIA_WARNING said no media arrived
 		// An operation that failed because the server could not be reached
 		// (a reconnect, a cluster failover) is tried again until it takes
 		// effect or actionGiveUp passes.
@@ -308,6 +345,14 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 		giveUpC <-chan time.Time
 		lastErr error
 	)
+	// status is the exit status for the record: a completed call that
+	// carried no media is not a success.
+	status := func() (int, error) {
+		if record.Status == protocol.StatusCompleted && noMedia {
+			return exitNoMedia, nil
+		}
+		return outcomeStatus(record.Status)
+	}
 	if plan.act != nil {
 		actC = time.After(plan.actAfter)
 	}
@@ -358,6 +403,9 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 			if err := f.handle(ev); err != nil {
 				return exitError, err
 			}
+			if w, ok := ev.Data.(call.MediaWarning); ok && w.Kind == protocol.ProblemNoMedia {
+				noMedia = true // media events carry no channel: they are the current call's
+			}
 			if ch := ev.ChannelID(); ch != plan.channelID {
 				if inv, ok := ev.Data.(protocol.Invite); ok && ev.Name == protocol.EvInvited {
 					f.pending = append(f.pending, inv)
@@ -406,14 +454,14 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 		case <-giveUpC:
 			return exitError, fmt.Errorf("call %s: the server stayed unreachable for %s: %w", plan.channelID, actionGiveUp, lastErr)
 		case <-settleC:
-			return outcomeStatus(record.Status)
+			return status()
 		case <-recordC:
 			return exitError, fmt.Errorf("call %s ended but no call record arrived within %s", plan.channelID, recordWait)
 		case <-ctx.Done():
 			return exitError, ctx.Err()
 		}
 		if ended && record != nil {
-			return outcomeStatus(record.Status)
+			return status()
 		}
 	}
 }

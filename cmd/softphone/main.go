@@ -43,6 +43,7 @@ func (c *cli) action(body func(ctx context.Context, args []string) (int, error))
 const (
 	exitOK          = 0
 	exitError       = 1
+	exitNoMedia     = 16  // the call completed, but no media arrived (MEDIA_WARNING noMedia)
 	exitInterrupted = 130 // interrupted before anything happened, like a shell
 )
 

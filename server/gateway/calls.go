@@ -325,7 +325,7 @@ func (s *session) checkActiveParty(c *store.Channel) error {
 }
 
 // switchType changes the call type: video→audio at once, audio→video after
-// the peer agrees.
+// the peer agrees. The asker withdraws a pending request with "reject".
 func (s *session) switchType(ctx context.Context, req *protocol.Switch) (any, func(), error) {
 	g := s.g
 	var notify func(c *store.Channel)
@@ -343,7 +343,10 @@ func (s *session) switchType(ctx context.Context, req *protocol.Switch) (any, fu
 		switch req.State {
 		case protocol.SwitchAgree, protocol.SwitchReject:
 			sw := c.Switch
-			if sw == nil || sw.By == s.account || sw.CallType != req.CallType {
+			// The peer agrees or refuses; the asker may only refuse, which
+			// withdraws the request.
+			own := sw != nil && sw.By == s.account
+			if sw == nil || sw.CallType != req.CallType || (own && req.State == protocol.SwitchAgree) {
 				return false, protocol.Errorf(protocol.CodeBadRequest, "no pending call type change from the peer")
 			}
 			c.Switch = nil

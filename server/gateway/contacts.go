@@ -8,25 +8,23 @@ import (
 	"github.com/softphone/softphone/server/store"
 )
 
-// contacts lists the account's contacts with their presence.
+// contacts lists the account's contacts; the presence and nickname of those
+// who list the account too.
 func (s *session) contacts(ctx context.Context) (*protocol.ContactsReply, error) {
 	a, _, err := s.g.st.GetAccount(ctx, s.account)
 	if err != nil {
 		return nil, err
 	}
-	return s.g.contactList(ctx, a.Contacts)
+	return s.g.contactList(ctx, s.account, a.Contacts)
 }
 
+// addContact lists account. Whether it exists is not revealed: an unknown
+// account is listed and answered like one that has not added this account
+// back (pending). When it has, both now see each other's presence.
 func (s *session) addContact(ctx context.Context, account string) (*protocol.ContactsReply, error) {
 	g := s.g
 	if account == s.account {
 		return nil, protocol.Errorf(protocol.CodeBadRequest, "cannot add yourself as a contact")
-	}
-	if _, _, err := g.st.GetAccount(ctx, account); err != nil {
-		if store.IsNotFound(err) {
-			return nil, protocol.Errorf(protocol.CodeNotFound, "account %q not found", account)
-		}
-		return nil, err
 	}
 	a, err := g.st.UpdateAccount(ctx, s.account, func(a *store.Account) error {
 		if slices.Contains(a.Contacts, account) {
@@ -42,9 +40,13 @@ func (s *session) addContact(ctx context.Context, account string) (*protocol.Con
 		return nil, err
 	}
 	g.watch(s, []string{account})
-	return g.contactList(ctx, a.Contacts)
+	// If account lists us, its devices may see our presence from now on.
+	g.publishPresence(s.account, g.presenceOf(ctx, s.account, map[string]nodeSeen{}), []string{account})
+	return g.contactList(ctx, s.account, a.Contacts)
 }
 
+// removeContact unlists account; its devices that listed this account see
+// it as pending from now on.
 func (s *session) removeContact(ctx context.Context, account string) (*protocol.ContactsReply, error) {
 	a, err := s.g.st.UpdateAccount(ctx, s.account, func(a *store.Account) error {
 		a.Contacts = slices.DeleteFunc(a.Contacts, func(c string) bool { return c == account })
@@ -54,16 +56,19 @@ func (s *session) removeContact(ctx context.Context, account string) (*protocol.
 		return nil, err
 	}
 	s.g.unwatch(s, []string{account})
-	return s.g.contactList(ctx, a.Contacts)
+	s.g.publishPresence(s.account, protocol.PresencePending, []string{account})
+	return s.g.contactList(ctx, s.account, a.Contacts)
 }
 
-func (g *Gateway) contactList(ctx context.Context, accounts []string) (*protocol.ContactsReply, error) {
+// contactList is owner's contact list as owner may see it: presence and
+// nickname of mutual contacts, pending for the others.
+func (g *Gateway) contactList(ctx context.Context, owner string, accounts []string) (*protocol.ContactsReply, error) {
 	out := &protocol.ContactsReply{Contacts: make([]protocol.Contact, 0, len(accounts))}
 	alive := map[string]nodeSeen{}
 	for _, acct := range accounts {
-		c := protocol.Contact{Account: acct, Presence: g.presenceOf(ctx, acct, alive)}
-		if a, _, err := g.st.GetAccount(ctx, acct); err == nil {
-			c.NickName = a.Name
+		c := protocol.Contact{Account: acct, Presence: protocol.PresencePending}
+		if a, _, err := g.st.GetAccount(ctx, acct); err == nil && (a.PublicPresence || slices.Contains(a.Contacts, owner)) {
+			c.NickName, c.Presence = a.Name, g.presenceOf(ctx, acct, alive)
 		}
 		out.Contacts = append(out.Contacts, c)
 	}

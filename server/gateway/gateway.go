@@ -34,12 +34,17 @@ type Config struct {
 	// ICE issues the STUN/TURN servers handed out at login and by the
 	// iceServers request; nil when this node runs no relay.
 	ICE ICEIssuer
+	// AccountChanged, when set, is told of an account whose token was reset
+	// or that was removed, before EndSessions is answered (the relay drops
+	// what it remembers of the account).
+	AccountChanged func(account string)
 }
 
 // ICEIssuer hands a device STUN/TURN servers with fresh credentials and
-// their expiry (server/turn.Server is one).
+// their expiry (server/turn.Server is one). epoch (auth.Epoch) binds them
+// to the account incarnation and token the device logged in with.
 type ICEIssuer interface {
-	ICEServers(account string) ([]protocol.ICEServer, time.Time)
+	ICEServers(account, epoch string) ([]protocol.ICEServer, time.Time)
 }
 
 // Tunables that are not worth a config field.
@@ -84,6 +89,7 @@ type Gateway struct {
 	watchers map[string]map[*session]string // contact → local sessions listing it → their account
 	presSub  *nats.Subscription
 	presCh   chan *nats.Msg
+	endSub   *nats.Subscription // subjectEndSessions
 	closing  bool
 	sessions sync.WaitGroup // reader goroutines
 	writers  sync.WaitGroup // outbox writer goroutines (see startWriterLocked)
@@ -169,6 +175,11 @@ func (g *Gateway) Start(ctx context.Context) error {
 		return fmt.Errorf("subscribe presence: %w", err)
 	}
 	_ = g.presSub.SetPendingLimits(-1, -1)
+	if g.endSub, err = g.nc.Subscribe(subjectEndSessions, g.onEndSessions); err != nil {
+		g.cancel()
+		_ = g.presSub.Unsubscribe()
+		return fmt.Errorf("subscribe %s: %w", subjectEndSessions, err)
+	}
 	for range dispatchShards {
 		ch := make(chan *nats.Msg, shardBuffer)
 		g.shards = append(g.shards, ch)
@@ -208,6 +219,9 @@ func (g *Gateway) Close() error {
 		delete(g.local, acct)
 	}
 	g.mu.Unlock()
+	if g.endSub != nil {
+		_ = g.endSub.Unsubscribe()
+	}
 	if g.presSub != nil {
 		_ = g.presSub.Unsubscribe()
 		close(g.presCh)

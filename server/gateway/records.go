@@ -21,12 +21,17 @@ import (
 // envelope within the frame limit.
 const recordsReplyBudget = protocol.MaxMessageSize - 4<<10
 
-// recordMemory remembers the channels whose record a session passed on.
+// recordMemory remembers the last channels whose record a session passed
+// on; an idle session never allocates it.
 type recordMemory struct {
 	mu   sync.Mutex
-	ids  [64]string
+	ids  []string
 	next int
 }
+
+// recordsRemembered bounds recordMemory: more than enough calls for a
+// recovery to announce a record again within.
+const recordsRemembered = 16
 
 // first reports whether id is new, and remembers it.
 func (m *recordMemory) first(id string) bool {
@@ -37,8 +42,12 @@ func (m *recordMemory) first(id string) bool {
 			return false
 		}
 	}
+	if len(m.ids) < recordsRemembered {
+		m.ids = append(m.ids, id)
+		return true
+	}
 	m.ids[m.next] = id
-	m.next = (m.next + 1) % len(m.ids)
+	m.next = (m.next + 1) % recordsRemembered
 	return true
 }
 

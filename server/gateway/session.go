@@ -32,6 +32,10 @@ type session struct {
 	heard  atomic.Int64
 	silent atomic.Bool
 	busy   atomic.Bool // a request is being handled
+	// ending is set once the server ends the session (see end): nothing it
+	// sends is served any more. endReason holds the protocol reason.
+	ending    atomic.Bool
+	endReason atomic.Value
 
 	account  string
 	device   string
@@ -125,6 +129,9 @@ func (s *session) readFrame(ctx context.Context, typ int, r io.Reader) bool {
 
 // handleFrame validates one frame and answers it with exactly one reply.
 func (s *session) handleFrame(ctx context.Context, frame []byte) {
+	if s.ending.Load() {
+		return // ended by the server: its notice and close frame are on the way
+	}
 	s.busy.Store(true)
 	defer func() {
 		s.busy.Store(false)
@@ -242,7 +249,7 @@ func (s *session) handle(ctx context.Context, typ string, p any) (reply any, aft
 		r, err := s.records(ctx, p.(*protocol.RecordsQuery))
 		return r, nil, err
 	case protocol.ReqICEServers:
-		servers, exp := s.g.iceServers(s.account)
+		servers, exp := s.g.iceServers(s)
 		if servers == nil {
 			servers = []protocol.ICEServer{}
 		}
@@ -256,7 +263,20 @@ func (s *session) handle(ctx context.Context, typ string, p any) (reply any, aft
 func (s *session) cleanup() {
 	s.close()
 	s.g.forget(s)
-	if s.loggedIn() {
+	if !s.loggedIn() {
+		return
+	}
+	if !s.ending.Load() {
 		s.leave(false)
+		return
+	}
+	// Ended by the server (token reset, account removed): no reconnect
+	// grace, the device's calls end now, as after a logout.
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	after := s.endCalls(ctx)
+	s.leave(true)
+	if after != nil {
+		after()
 	}
 }

@@ -18,6 +18,9 @@ type Account struct {
 	TokenHash string    `json:"tokenHash"`
 	CreatedAt time.Time `json:"createdAt"`
 	Contacts  []string  `json:"contacts,omitempty"`
+	// PublicPresence shows the account's presence to everyone who lists
+	// it, not only to mutual contacts (the built-in bots).
+	PublicPresence bool `json:"publicPresence,omitempty"`
 }
 
 // Incarnation names this life of the account: an account removed and

@@ -56,3 +56,21 @@ func (s *Store) RemoveNode(ctx context.Context, node string) error {
 	}
 	return nil
 }
+
+// Nodes lists the nodes whose heartbeat is current. The bucket also keeps
+// nodes that stopped (for billing), which are left out.
+func (s *Store) Nodes(ctx context.Context) ([]string, error) {
+	keys, err := s.nodes.keys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	var out []string
+	for _, k := range keys {
+		if alive, err := s.NodeAlive(ctx, k); err != nil {
+			return nil, err
+		} else if alive {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
