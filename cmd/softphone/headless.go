@@ -16,6 +16,7 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // How long the headless commands wait for things the server owes them.
@@ -158,7 +159,15 @@ func (p *eventPrinter) note(format string, args ...any) {
 	}
 }
 
+// line writes one line. Events carry what peers and the server sent
+// (nicknames, attachments, errors): JSON lines get JSON escapes for
+// anything a terminal would act on, human lines visible escapes.
 func (p *eventPrinter) line(s string) error {
+	if p.json {
+		s = string(termsafe.JSON([]byte(s)))
+	} else {
+		s = termsafe.String(s)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, s)

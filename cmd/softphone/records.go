@@ -12,6 +12,7 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // Paging: the server answers at most protocol.MaxRecordsLimit records per
@@ -112,7 +113,7 @@ func runRecords(ctx context.Context, c *cli, cf *commandFlags, q recordsQuery, a
 			if err != nil {
 				return exitError, fmt.Errorf("encode record: %w", err)
 			}
-			if _, err := fmt.Fprintf(c.stdout, "%s\n", b); err != nil {
+			if err := writeJSONLine(c.stdout, b); err != nil {
 				return exitError, err
 			}
 		}
@@ -170,7 +171,7 @@ func printRecords(w io.Writer, recs []call.RecordMessage, self, lang string) err
 		}
 		rows = append(rows, []string{when, words[r.Direction], peer, typ, recordDuration(r), r.Text})
 	}
-	return writeTable(w, rows)
+	return termsafe.WriteTable(w, rows)
 }
 
 // recordDuration is the call's length as the TUI shows it (mm:ss), "–"
