@@ -68,6 +68,10 @@ type DisconnectInfo struct {
 	// Reconnecting is false when the engine gave up (the server refused the
 	// re-login, e.g. because the token was revoked).
 	Reconnecting bool `json:"reconnecting"`
+	// Reason is set when the server ended the session on purpose
+	// (protocol.EndTokenReset, protocol.EndAccountRemoved); Error then
+	// says it in words ("token was reset").
+	Reason string `json:"reason,omitempty"`
 }
 
 // ReconnectInfo is the data of RECONNECTED.

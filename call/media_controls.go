@@ -217,6 +217,7 @@ func (e *Engine) stopMediaLocked() {
 	if m == nil {
 		return
 	}
+	m.CheckMediaAtEnd() // before the events that end the call
 	e.media = nil
 	e.wg.Add(1)
 	go func() {

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/softphone/softphone/call/protocol"
 )
 
@@ -41,6 +43,24 @@ func permanentLoginError(err error) bool {
 	return false
 }
 
+// endedByServer reports a session the server ended for good: it said so
+// with SESSION_ENDED, or (should that frame be lost) closed the connection
+// with a policy-violation close frame. Call with Engine.mu held.
+func endedByServer(s *session, cause error) *protocol.SessionEnded {
+	if s.endedBy != nil {
+		return s.endedBy
+	}
+	var ce *websocket.CloseError
+	if errors.As(cause, &ce) && ce.Code == websocket.ClosePolicyViolation {
+		msg := ce.Text
+		if msg == "" {
+			msg = protocol.SessionEndMessage("")
+		}
+		return &protocol.SessionEnded{Message: msg}
+	}
+	return nil
+}
+
 // supervise owns a session's connections: when one drops it emits
 // onDisconnect and reconnects with backoff, logging in again with the same
 // device id, until the session ends.
@@ -59,15 +79,31 @@ func (e *Engine) supervise(s *session, c *conn) {
 		if e.conn == c {
 			e.conn = nil
 		}
+		if ended := endedByServer(s, cause); ended != nil {
+			if e.sess == s {
+				e.sess = nil
+				e.toIdleLocked()
+			}
+			e.bus.emit(EvDisconnect, DisconnectInfo{Error: ended.Message, Reconnecting: false, Reason: ended.Reason})
+			e.mu.Unlock()
+			s.cancel()
+			e.log.Error("the server ended the session; not reconnecting", "reason", ended.Reason)
+			return
+		}
 		e.bus.emit(EvDisconnect, DisconnectInfo{Error: cause.Error(), Reconnecting: true})
 		e.mu.Unlock()
 		e.log.Warn("signaling connection lost; reconnecting", "err", cause)
+		if e.serverCount() > 1 {
+			// Its server may be the one that failed: start with another.
+			e.nextServer(e.serverURL())
+		}
 
 		nc, err := e.redial(s)
 		if err != nil {
 			return
 		}
 		c = nc
+		e.replayRecords(s.ctx)
 	}
 }
 

@@ -67,7 +67,7 @@ func (e *Engine) handleEventLocked(name string, data any) {
 		if e.cur != nil && d.ChannelID == e.cur.ChannelID {
 			e.applyPeerLocked(name, *d)
 		}
-		e.bus.emit(name, *d)
+		e.bus.emit(name, publicPeer(*d))
 	case *protocol.CallTypeChange:
 		if e.stashLocked(name, d) {
 			return
@@ -78,9 +78,18 @@ func (e *Engine) handleEventLocked(name string, data any) {
 		}
 		e.bus.emit(name, *d)
 	case *protocol.Record:
+		if !e.firstRecordLocked(d.ChannelID) {
+			e.log.Debug("call record delivered again; dropped", "channelId", d.ChannelID)
+			return
+		}
 		e.bus.emit(name, newRecordMessage(*d, e.account, e.cfg.Language))
 	case *protocol.Presence:
 		e.bus.emit(name, *d)
+	case *protocol.SessionEnded:
+		// The connection closes right after; the supervisor reports it.
+		if e.sess != nil {
+			e.sess.endedBy = d
+		}
 	case *protocol.RelayEvent:
 		if e.relayLocked(*d) {
 			return // media negotiation, consumed by the session (SDP carries ICE credentials)
@@ -89,6 +98,14 @@ func (e *Engine) handleEventLocked(name string, data any) {
 	default:
 		e.log.Warn("event with unexpected payload", "event", name)
 	}
+}
+
+// publicPeer is a Peer as the application sees it: the channel token is a
+// secret the engine keeps (CallInfo.MediaToken), so it never reaches event
+// handlers, the headless JSON output, the UI's event log or a trace.
+func publicPeer(p protocol.Peer) protocol.Peer {
+	p.MediaToken, p.TokenExpiresAt = "", 0
+	return p
 }
 
 // stashLocked keeps channel events back while our call request awaits its
@@ -130,6 +147,7 @@ func (e *Engine) onInviteLocked(inv protocol.Invite) {
 		CallType:    inv.CallType,
 	}
 	e.invite = &inv
+	e.oweRecordLocked(inv.ChannelID)
 	e.bus.emit(protocol.EvInvited, inv)
 }
 
@@ -177,7 +195,7 @@ func (e *Engine) reconcileLocked(calls []protocol.ChannelState) {
 			case protocol.StateCalling:
 				// The callee answered while we were away.
 				e.state = protocol.StateInCall
-				e.bus.emit(protocol.EvUserAccept, protocol.Peer{ChannelID: cur.ChannelID, UserID: cur.Peer, MediaToken: cs.MediaToken})
+				e.bus.emit(protocol.EvUserAccept, protocol.Peer{ChannelID: cur.ChannelID, UserID: cur.Peer})
 			case protocol.StateCalled:
 				// Our accept went through but its reply was lost.
 				e.state = protocol.StateInCall
@@ -220,6 +238,7 @@ func (e *Engine) adoptLocked(cs protocol.ChannelState, st protocol.CallState) {
 		peer = cs.To
 	}
 	e.seenInviteLocked(cs.ChannelID)
+	e.oweRecordLocked(cs.ChannelID)
 	e.state = st
 	e.cur = &CallInfo{
 		ChannelID: cs.ChannelID, RequestID: cs.RequestID, ChannelName: cs.ChannelName,

@@ -75,10 +75,13 @@ func TestCompletedCallWithSwitchAndRelay(t *testing.T) {
 	}
 	q.bob.state(protocol.StateInCall)
 	acc := q.alice.wait(protocol.EvUserAccept, ch).Data.(protocol.Peer)
-	if acc.UserID != "bob" || acc.MediaToken == "" {
-		t.Fatalf("USER_ACCEPT %+v", acc)
+	if acc.UserID != "bob" || acc.MediaToken != "" || acc.TokenExpiresAt != 0 {
+		t.Fatalf("USER_ACCEPT %+v: want bob, and no channel token in the event", acc)
 	}
 	q.alice.state(protocol.StateInCall)
+	if ci, _ := q.alice.CurrentCall(); ci.MediaToken == "" {
+		t.Fatal("the caller's engine kept no channel token")
+	}
 	if oc := q.bobZh.wait(protocol.EvOtherClientAccept, ch).Data.(protocol.Peer); oc.UserID != "bob" {
 		t.Fatalf("OTHER_CLIENT_ACCEPT %+v", oc)
 	}
@@ -88,13 +91,13 @@ func TestCompletedCallWithSwitchAndRelay(t *testing.T) {
 	}
 
 	// Media negotiation relays both ways with the channel tokens.
-	if err := q.alice.Relay(ctx, protocol.RelayOffer, json.RawMessage(`{"sdp":"o"}`)); err != nil {
+	if err := q.alice.Relay(ctx, protocol.RelayOffer, testOffer); err != nil {
 		t.Fatalf("relay offer: %v", err)
 	}
-	if r := q.bob.wait(protocol.EvRelay, ch).Data.(protocol.RelayEvent); r.From != "alice" || r.Kind != protocol.RelayOffer || string(r.Payload) != `{"sdp":"o"}` {
+	if r := q.bob.wait(protocol.EvRelay, ch).Data.(protocol.RelayEvent); r.From != "alice" || r.Kind != protocol.RelayOffer || string(r.Payload) != string(testOffer) {
 		t.Fatalf("RELAY %+v", r)
 	}
-	if err := q.bob.Relay(ctx, protocol.RelayAnswer, json.RawMessage(`{"sdp":"a"}`)); err != nil {
+	if err := q.bob.Relay(ctx, protocol.RelayAnswer, testAnswer); err != nil {
 		t.Fatalf("relay answer: %v", err)
 	}
 	q.alice.wait(protocol.EvRelay, ch)
@@ -441,7 +444,7 @@ func TestReconnect(t *testing.T) {
 		reconnect(q.bob, protocol.StateInCall)
 		q.alice.cut.Cut(false)
 		reconnect(q.alice, protocol.StateInCall)
-		if err := q.alice.Relay(ctx, protocol.RelayCandidate, json.RawMessage(`{"c":1}`)); err != nil {
+		if err := q.alice.Relay(ctx, protocol.RelayCandidate, json.RawMessage(`{"candidate":{"candidate":"candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host","sdpMid":"0"}}`)); err != nil {
 			t.Fatalf("relay after reconnect: %v", err)
 		}
 		q.bob.wait(protocol.EvRelay, ch)
@@ -479,6 +482,10 @@ func TestReconnect(t *testing.T) {
 		}
 		q.bob.state(protocol.StateIdle)
 		expectRecord(t, q.alice.wait(protocol.EvMessageSent, ch), ch, protocol.StatusCompleted, "alice", "bob", false, "zh")
+		// The record pushed while bob was away is fetched after his
+		// reconnect, once.
+		expectRecord(t, q.bob.wait(protocol.EvMessageSent, ch), ch, protocol.StatusCompleted, "alice", "bob", true, "en")
+		q.bob.quiet(300 * time.Millisecond)
 	})
 }
 
@@ -513,7 +520,7 @@ func TestTokens(t *testing.T) {
 		alice.wait(protocol.EvUserAccept, cr.ChannelID)
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			err := alice.Relay(ctxT(t), protocol.RelayOffer, json.RawMessage(`{}`))
+			err := alice.Relay(ctxT(t), protocol.RelayOffer, testOffer)
 			if protocol.CodeOf(err) == protocol.CodeUnauthorized {
 				break
 			}
@@ -538,15 +545,14 @@ func TestTokens(t *testing.T) {
 		if _, err := tryDevice(t, srv, "bob", toks["bob"], devOpts{}); protocol.CodeOf(err) != protocol.CodeUnauthorized {
 			t.Fatalf("old token: %v", err)
 		}
-		// The live session keeps going until it must log in again, which
-		// is refused for good.
-		bob.cut.Cut(false)
-		bob.wait(call.EvDisconnect, "")
-		if d := bob.wait(call.EvDisconnect, "").Data.(call.DisconnectInfo); d.Reconnecting || !strings.Contains(d.Error, "refused") {
-			t.Fatalf("final onDisconnect %+v", d)
+		// The live session ends at once, says why, and does not reconnect.
+		d := bob.wait(call.EvDisconnect, "").Data.(call.DisconnectInfo)
+		if d.Reconnecting || d.Reason != protocol.EndTokenReset || d.Error != "token was reset" {
+			t.Fatalf("onDisconnect %+v, want the end for good with \"token was reset\"", d)
 		}
+		bob.quiet(time.Second) // no reconnect attempt, no second onDisconnect
 		if _, err := bob.Call(ctxT(t), "alice", protocol.CallAudio, nil); protocol.CodeOf(err) != protocol.CodeNotLoggedIn {
-			t.Fatalf("call after refused re-login: %v", err)
+			t.Fatalf("call after the reset: %v", err)
 		}
 		newDevice(t, srv, "bob", u.Token, devOpts{})
 	})
@@ -587,7 +593,7 @@ func TestSecureAndDebugModes(t *testing.T) {
 			t.Fatal(err)
 		}
 		alice.wait(protocol.EvUserAccept, cr.ChannelID)
-		if err := alice.Relay(ctxT(t), protocol.RelayOffer, json.RawMessage(`{}`)); err != nil {
+		if err := alice.Relay(ctxT(t), protocol.RelayOffer, testOffer); err != nil {
 			t.Fatal(err)
 		}
 		bob.wait(protocol.EvRelay, cr.ChannelID)
@@ -604,7 +610,10 @@ func TestUnreachableAndLogout(t *testing.T) {
 	toks := users(t, srv, "alice", "bob")
 	alice := newDevice(t, srv, "alice", toks["alice"], devOpts{})
 
-	// Contacts with presence.
+	// Contacts with presence, which bob shares by listing alice.
+	if err := srv.AddContact(ctxT(t), "bob", "alice"); err != nil {
+		t.Fatal(err)
+	}
 	list, err := alice.AddContact(ctxT(t), "bob")
 	if err != nil || len(list) != 1 || list[0].Account != "bob" || list[0].Presence != protocol.PresenceOffline {
 		t.Fatalf("add contact: %+v %v", list, err)
@@ -613,8 +622,12 @@ func TestUnreachableAndLogout(t *testing.T) {
 	if list, err = alice.Contacts(ctxT(t)); err != nil || len(list) != 1 || list[0].Presence != protocol.PresenceOnline {
 		t.Fatalf("contacts: %+v %v", list, err)
 	}
-	if _, err := alice.AddContact(ctxT(t), "nobody"); protocol.CodeOf(err) != protocol.CodeNotFound {
-		t.Fatalf("add unknown contact: %v", err)
+	// An unknown account is listed like one that has not added alice back.
+	if list, err = alice.AddContact(ctxT(t), "nobody"); err != nil || len(list) != 2 || list[1].Presence != protocol.PresencePending {
+		t.Fatalf("add unknown contact: %+v %v", list, err)
+	}
+	if _, err := alice.RemoveContact(ctxT(t), "nobody"); err != nil {
+		t.Fatal(err)
 	}
 	if list, err = alice.RemoveContact(ctxT(t), "bob"); err != nil || len(list) != 0 {
 		t.Fatalf("remove contact: %+v %v", list, err)

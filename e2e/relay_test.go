@@ -47,8 +47,8 @@ func TestMediaRelayOnly(t *testing.T) {
 	if len(lr.ICEServers) != 1 || lr.ICEServers[0].URLs[0] != srv.TURNURL() {
 		t.Fatalf("login reply ICE servers %v, want the relay %s", lr.ICEServers, srv.TURNURL())
 	}
-	if u := lr.ICEServers[0].Username; !strings.HasSuffix(u, ":alice") || lr.ICEServers[0].Credential == "" {
-		t.Fatalf("TURN username %q: want <expiry>:alice and a credential", u)
+	if u := lr.ICEServers[0].Username; strings.Count(u, ":") != 2 || !strings.Contains(u, ":alice:") || lr.ICEServers[0].Credential == "" {
+		t.Fatalf("TURN username %q: want <expiry>:alice:<epoch> and a credential", u)
 	}
 	if ttl := time.Duration(lr.ICEExpiresAt-lr.ServerTime) * time.Millisecond; ttl <= 0 || ttl > 31*time.Second {
 		t.Fatalf("credentials valid for %v, want ≤ 30s", ttl)

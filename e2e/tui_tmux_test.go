@@ -25,10 +25,11 @@ import (
 const screenTimeout = 15 * time.Second
 
 // TestTUIInTmux drives the real softphone binary's TUI inside tmux against a
-// real `softphone serve` and headless peers: a call the peer rejects
-// ("对方已拒绝"), an incoming video call accepted with y and drawn in half
-// blocks, hung up with h, and the completed record ("已完成") in the history
-// tab.
+// real `softphone serve` and headless peers: keys typed in a burst each act;
+// a call carol rejects ("对方已拒绝") re-sorts the contacts and the cursor
+// stays on carol; an incoming call alice rejects leaves "已拒绝", which the
+// next incoming call replaces; that video call is accepted with y and drawn
+// in half blocks, hung up with h, and the history shows every record.
 func TestTUIInTmux(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -42,6 +43,7 @@ func TestTUIInTmux(t *testing.T) {
 	sp := newSoftphoneProcs(t)
 	alice := sp.createUser("alice")
 	bob := sp.createUser("bob")
+	carol := sp.createUser("carol")
 
 	// The TUI: alice, a 120×40 terminal, explicit test media so no audio
 	// device is needed. When it exits, the shell prints its status.
@@ -49,34 +51,63 @@ func TestTUIInTmux(t *testing.T) {
 		"--audio-in", "silence", "--audio-out", "none", "--video-in", "testsrc")
 	scr.waitFor("the contacts tab", "联系人")
 
-	// Add bob as a contact: + opens the prompt, Enter submits.
-	scr.keys("+")
-	scr.waitChange()
-	scr.keys("-l", "bob")
-	scr.keys("Enter")
-	scr.waitMatch("bob in the contact list with a presence", regexp.MustCompile(`bob.*(在线|离线|通话中)`))
+	// Add bob and carol as contacts: + opens the prompt, Enter submits.
+	for _, name := range []string{"bob", "carol"} {
+		scr.keys("+")
+		scr.waitFor("the add-contact prompt", "添加联系人:")
+		scr.keys("-l", name)
+		scr.keys("Enter")
+		scr.waitMatch(name+" in the contact list with a presence", regexp.MustCompile(name+`.*(在线|离线|通话中)`))
+	}
+	selected := func(name string) *regexp.Regexp { return regexp.MustCompile(`^> \S ` + name + `\b`) }
+	scr.waitMatch("the cursor on bob, the first by name", selected("bob"))
 
-	// (a) Call bob, who rejects.
-	rejecter := sp.start("bob-reject", "answer", "--action", "reject", "--json", "--account", "bob", "--token", bob, "--no-media")
+	// (a) Keys that arrive together each act: three j in one write.
+	scr.keys("-l", "jjj")
+	scr.waitMatch("the cursor moved down to carol", selected("carol"))
+
+	// (b) Call carol, who rejects. The record puts carol first; the cursor
+	// stays on her, so a goes to carol again, not to bob.
+	rejecter := sp.start("carol-reject", "answer", "--action", "reject", "--json", "--account", "carol", "--token", carol, "--no-media")
 	scr.keys("a")
 	scr.waitFor("the caller's outcome text", "对方已拒绝")
 	if code := rejecter.wait(t); code != 13 {
 		t.Fatalf("the rejecting peer exited with %d, want 13 (rejected); output:\n%s", code, rejecter.output())
 	}
 	scr.keys("Enter") // dismiss the outcome
+	scr.waitMatch("carol first after the re-sort", regexp.MustCompile(`^. \S carol\b`))
+	scr.waitMatch("the cursor still on carol", selected("carol"))
+	scr.keys("a")
+	scr.waitFor("calling carol again", "正在呼叫 carol")
+	scr.keys("c")
+	scr.waitFor("the cancelled call", "已取消")
+	scr.keys("Enter")
 
-	// (b) bob video-calls alice; the TUI accepts with y and draws the
-	// picture in half blocks.
+	// (c) bob calls; alice rejects with n: "bob · 已拒绝" shows until newer
+	// state replaces it.
+	first := sp.start("bob-call-1", "call", "alice", "--json", "--account", "bob", "--token", bob, "--no-media")
+	scr.waitFor("the first incoming call prompt", "来电")
+	scr.keys("n")
+	if code := first.wait(t); code != 13 {
+		t.Fatalf("bob's first call exited with %d, want 13 (rejected); output:\n%s", code, first.output())
+	}
+	scr.waitFor("the rejected call's notice", "bob · 已拒绝")
+
+	// (d) bob video-calls alice; the old notice is gone above the new
+	// prompt; the TUI accepts with y and draws the picture in half blocks.
 	caller := sp.start("bob-call", "call", "alice", "--type", "video", "--json", "--account", "bob", "--token", bob,
 		"--audio-in", "tone", "--audio-out", "none", "--video-in", "testsrc")
 	scr.waitFor("the incoming call prompt", "来电")
+	if strings.Contains(scr.last, "已拒绝") {
+		t.Fatalf("the old notice stayed above the new incoming call:\n%s", scr.last)
+	}
 	scr.keys("y")
 	caller.waitOutput(t, `"event":"USER_ACCEPT"`)
 	// The remote pane is most of the screen's width, the local preview a
 	// few cells: a long run of half blocks is the peer's picture.
 	scr.waitMatch("the remote video drawn in half blocks", regexp.MustCompile(`▀{40,}`))
 
-	// (c) Hang up with h; the record shows up in the history tab.
+	// (e) Hang up with h; the records show up in the history tab.
 	scr.keys("h")
 	if code := caller.wait(t); code != 0 {
 		t.Fatalf("the headless caller exited with %d after the TUI hung up, want 0; output:\n%s", code, caller.output())
@@ -87,7 +118,8 @@ func TestTUIInTmux(t *testing.T) {
 	scr.keys("Tab")
 	// History rows: peer, type (语音 audio / 视频 video), …, status text.
 	scr.waitMatch("the completed call in the history", regexp.MustCompile(`bob.*视频.*已完成`))
-	scr.waitMatch("the rejected call in the history", regexp.MustCompile(`bob.*语音.*对方已拒绝`))
+	scr.waitMatch("the rejected incoming call in the history", regexp.MustCompile(`bob.*语音.*已拒绝`))
+	scr.waitMatch("the rejected outgoing call in the history", regexp.MustCompile(`carol.*语音.*对方已拒绝`))
 
 	// Quitting outside a call leaves a working shell behind.
 	scr.keys("q")
@@ -336,18 +368,5 @@ func (s *screen) waitMatch(what string, re *regexp.Regexp) {
 			s.t.Fatalf("waiting for %s (%q): not on the screen after %s:\n%s", what, re, screenTimeout, s.last)
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// waitChange polls until the screen differs from the last one seen (a key
-// took effect), or gives up quietly: the next wait reports what is wrong.
-func (s *screen) waitChange() {
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
-		if cur := s.capture(); cur != s.last {
-			s.last = cur
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +34,21 @@ func TestAdminAPI(t *testing.T) {
 	}
 	if _, err := cl.CreateUser(ctx, "bad.name", ""); !errors.As(err, &apiErr) || apiErr.Status != 400 {
 		t.Fatalf("bad account: %v", err)
+	}
+	for _, name := range []string{"\x1b]0;pwned\a\x1b[2J\x1b[38;2;1;2;3mEVIL", "a\u202etxt", "tab\there", "nul\x00", "c1\u009b2J"} {
+		_, err := cl.CreateUser(ctx, "mallory", name)
+		if !errors.As(err, &apiErr) || apiErr.Status != 400 || !strings.Contains(apiErr.Message, "control characters") {
+			t.Fatalf("create with name %q: %v, want 400 about control characters", name, err)
+		}
+		if strings.ContainsAny(apiErr.Message, "\x1b\a\x00\u202e\u009b") {
+			t.Fatalf("the 400 echoes the raw name: %q", apiErr.Message)
+		}
+	}
+	if _, err := cl.CreateUser(ctx, "zhang", "张伟 👩\u200d💻"); err != nil {
+		t.Fatalf("a printable name with a joiner: %v", err)
+	}
+	if err := cl.RemoveUser(ctx, "zhang"); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := cl.CreateUser(ctx, "bob", ""); err != nil {
 		t.Fatal(err)

@@ -15,12 +15,14 @@ type botAccounts struct{ st *store.Store }
 
 // EnsureAccount creates the bot's account, or takes over an existing one
 // (bot names are reserved while bots run): its token becomes the derived
-// bot token and its nickname the bot's.
+// bot token and its nickname the bot's. A bot is a public service: its
+// presence is shown to everyone who lists it.
 func (a botAccounts) EnsureAccount(ctx context.Context, account, nick, token string) error {
 	hash := auth.HashToken(token)
 	_, _, err := a.st.GetAccount(ctx, account)
 	if store.IsNotFound(err) {
-		err = a.st.CreateAccount(ctx, &store.Account{Account: account, Name: nick, TokenHash: hash, CreatedAt: time.Now().UTC()})
+		err = a.st.CreateAccount(ctx, &store.Account{Account: account, Name: nick, TokenHash: hash,
+			CreatedAt: time.Now().UTC(), PublicPresence: true})
 		if err == nil || !store.IsConflict(err) {
 			return err
 		}
@@ -28,7 +30,7 @@ func (a botAccounts) EnsureAccount(ctx context.Context, account, nick, token str
 		return err
 	}
 	_, err = a.st.UpdateAccount(ctx, account, func(acc *store.Account) error {
-		acc.TokenHash, acc.Name = hash, nick
+		acc.TokenHash, acc.Name, acc.PublicPresence = hash, nick, true
 		return nil
 	})
 	return err

@@ -17,6 +17,7 @@ func TestTwoNodesShareOneNATS(t *testing.T) {
 			c.NATSURL, c.DataDir, c.NodeID = ns.ClientURL(), "", node
 			c.AppKey, c.AppSecret = "key", "secret"
 			c.ReconnectGrace = time.Second
+			c.Replicas = 1
 		}
 	}
 	n1 := startServer(t, shared("n1"))
@@ -37,9 +38,9 @@ func TestTwoNodesShareOneNATS(t *testing.T) {
 	b.mustDo(protocol.ReqAccept, ref(cr.ChannelID), &ar)
 	ua := a.peerEvent(protocol.EvUserAccept)
 	// Channel tokens from one node verify on the other (shared AppSecret).
-	b.mustDo(protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ar.MediaToken, Kind: "answer", Payload: []byte(`1`)}, nil)
+	b.mustDo(protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ar.MediaToken, Kind: "answer", Payload: testAnswer}, nil)
 	a.event(protocol.EvRelay)
-	a.mustDo(protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ua.MediaToken, Kind: "offer", Payload: []byte(`2`)}, nil)
+	a.mustDo(protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ua.MediaToken, Kind: "offer", Payload: testOffer}, nil)
 	b.event(protocol.EvRelay)
 
 	// Node 2 goes away: after the grace node 1 ends the call (peerGone).

@@ -91,9 +91,9 @@ func TestTokensNeverLogged(t *testing.T) {
 	var ar protocol.AcceptReply
 	b.mustDo(protocol.ReqAccept, ref(cr.ChannelID), &ar)
 	ua := a.peerEvent(protocol.EvUserAccept)
-	a.mustDo(protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ua.MediaToken, Kind: "offer", Payload: []byte(`{}`)}, nil)
+	a.mustDo(protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ua.MediaToken, Kind: "offer", Payload: testOffer}, nil)
 	b.event(protocol.EvRelay)
-	a.wantCode(protocol.CodeUnauthorized, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ar.MediaToken, Kind: "offer", Payload: []byte(`{}`)})
+	a.wantCode(protocol.CodeUnauthorized, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ar.MediaToken, Kind: "offer", Payload: testOffer})
 	u, err := adminClient(srv).ResetToken(context.Background(), "bob")
 	if err != nil {
 		t.Fatal(err)
@@ -101,8 +101,9 @@ func TestTokensNeverLogged(t *testing.T) {
 	c := dial(t, srv)
 	c.wantCode(protocol.CodeUnauthorized, protocol.ReqLogin, protocol.Login{Account: "bob", Token: tb, Device: "b2", CheckSum: true})
 	c.login("bob", u.Token, "b2")
-	a.mustDo(protocol.ReqHangup, ref(cr.ChannelID), nil)
-	b.event(protocol.EvCallEnd)
+	// The reset ended bob's session, and with it the call.
+	b.event(protocol.EvSessionEnded)
+	a.event(protocol.EvCallEnd)
 
 	out := logs.String()
 	if !strings.Contains(out, "login refused") {
@@ -136,7 +137,7 @@ func TestLoginReplyFirstUnderEvents(t *testing.T) {
 	_ = b.conn.Close()
 
 	relay, err := protocol.EncodeRequest("relay", protocol.ReqRelay,
-		protocol.Relay{ChannelID: cr.ChannelID, Token: ua.MediaToken, Kind: "candidate", Payload: []byte(`{}`)})
+		protocol.Relay{ChannelID: cr.ChannelID, Token: ua.MediaToken, Kind: "candidate", Payload: testCandidate})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,13 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/softphone/softphone/server/gateway"
 	"github.com/softphone/softphone/server/store"
 	"github.com/softphone/softphone/server/turn"
+	"github.com/softphone/softphone/web"
 )
 
 // Config configures a server. Zero values get the documented defaults.
@@ -39,9 +42,21 @@ type Config struct {
 	// TURNListen is the UDP host:port of the embedded TURN relay ("" or
 	// "off": none; port 0 picks one). The CLI's default is DefaultTURNListen.
 	TURNListen string
+	// TURNTCPListen and TURNTLSListen add TURN over TCP and over TLS
+	// (turns:, e.g. on port 443) to the relay, for networks that block UDP;
+	// "" or "off": none. TLS uses TLSCert and TLSKey.
+	TURNTCPListen string
+	TURNTLSListen string
 	// TURNPublicIP is the relay's address as clients reach it; default the
-	// TURNListen IP (required when that is 0.0.0.0 or ::).
+	// IP of its first listener (required when that is 0.0.0.0 or ::).
 	TURNPublicIP string
+	// TURNHost is the host name in turns: URLs, which the certificate must
+	// cover; default TURNPublicIP.
+	TURNHost string
+	// TLSCert and TLSKey are PEM files of the server's certificate chain
+	// and private key.
+	TLSCert string
+	TLSKey  string
 	// TURNCredentialTTL is the validity of the TURN credentials handed out
 	// at login; default 10m.
 	TURNCredentialTTL time.Duration
@@ -49,6 +64,14 @@ type Config struct {
 	// Bots runs the built-in bot accounts (echo, reject, busy, …; package
 	// server/bots) in this process when Bots.Enabled.
 	Bots bots.Config
+
+	// Replicas is the JetStream replica count of every bucket and the
+	// records stream: default 3 with NATSURL, 1 (the only choice) embedded.
+	// An existing stream with more replicas is never lowered: Start fails.
+	Replicas int
+	// StartTimeout bounds how long Start waits for a slow or briefly
+	// unavailable NATS cluster; default 60s.
+	StartTimeout time.Duration
 }
 
 // Defaults.
@@ -57,6 +80,8 @@ const (
 	DefaultReconnectGrace  = 15 * time.Second
 	DefaultChannelTokenTTL = 10 * time.Minute
 	DefaultTURNListen      = "127.0.0.1:3478"
+	DefaultClusterReplicas = 3
+	DefaultStartTimeout    = time.Minute
 )
 
 // Server is one signaling node.
@@ -77,6 +102,13 @@ type Server struct {
 	appKey, appSecret string
 	closeOnce         sync.Once
 	closeErr          error
+	gwMu              sync.Mutex // guards gw for the NATS reconnect handler
+	replicas          []store.StreamReplicas
+
+	dataLock  *dataDirLock
+	bgCancel  context.CancelFunc // ends the background loops below
+	bg        sync.WaitGroup
+	relayAuth *accountEpochs
 }
 
 // New validates cfg and fills defaults; Start does the work.
@@ -102,14 +134,35 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if turn.Disabled(cfg.TURNListen) {
-		cfg.TURNListen = ""
+	for _, l := range []*string{&cfg.TURNListen, &cfg.TURNTCPListen, &cfg.TURNTLSListen} {
+		if turn.Disabled(*l) {
+			*l = ""
+		}
+	}
+	if cfg.TURNTLSListen != "" && (cfg.TLSCert == "" || cfg.TLSKey == "") {
+		return nil, errors.New("server: TURN over TLS needs TLSCert and TLSKey")
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("server: set both TLSCert and TLSKey, or neither")
 	}
 	if cfg.TURNCredentialTTL <= 0 {
 		cfg.TURNCredentialTTL = turn.DefaultTTL
 	}
 	if err := cfg.Bots.Validate(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
+	}
+	switch {
+	case cfg.Replicas < 0 || cfg.Replicas > 5:
+		return nil, fmt.Errorf("server: replicas %d: must be between 1 and 5", cfg.Replicas)
+	case cfg.NATSURL == "" && cfg.Replicas > 1:
+		return nil, fmt.Errorf("server: replicas %d needs a NATS cluster (--nats); the embedded server keeps one copy", cfg.Replicas)
+	case cfg.Replicas == 0 && cfg.NATSURL != "":
+		cfg.Replicas = DefaultClusterReplicas
+	case cfg.Replicas == 0:
+		cfg.Replicas = 1
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = DefaultStartTimeout
 	}
 	return &Server{cfg: cfg, log: cfg.Logger}, nil
 }
@@ -122,30 +175,55 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			_ = s.Close()
 		}
 	}()
-	replicas := 1
 	if s.cfg.NATSURL == "" {
+		if s.dataLock, err = lockDataDir(s.cfg.DataDir); err != nil {
+			return err
+		}
 		s.embedded, err = startEmbedded(s.cfg.DataDir, s.cfg.NodeID)
 		if err != nil {
 			return err
 		}
-		s.nc, err = s.embedded.connect(s.cfg.NodeID)
-	} else {
-		s.nc, err = nats.Connect(s.cfg.NATSURL, nats.Name("softphone-"+s.cfg.NodeID), nats.MaxReconnects(-1))
+		if s.nc, err = s.embedded.connect(s.cfg.NodeID); err != nil {
+			return fmt.Errorf("server: connect NATS: %w", err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("server: connect NATS: %w", err)
+	// On a cluster every step may meet a leader election or a node that is
+	// down; each is retried until the start deadline.
+	sctx, cancel := context.WithTimeout(ctx, s.cfg.StartTimeout)
+	defer cancel()
+	if s.cfg.NATSURL != "" {
+		deadline, _ := sctx.Deadline()
+		s.log.Info("connecting to the NATS cluster", "nats", s.cfg.NATSURL, "replicas", s.cfg.Replicas, "deadline", deadline.Format(time.RFC3339))
+		if err := s.startStep(sctx, "connect NATS", func(ctx context.Context) (err error) {
+			s.nc, err = s.connectCluster()
+			return err
+		}); err != nil {
+			return err
+		}
 	}
 	js, err := jetstream.New(s.nc)
 	if err != nil {
 		return fmt.Errorf("server: jetstream: %w", err)
 	}
-	if s.cfg.NATSURL != "" {
-		replicas = clusterReplicas(s.nc)
+	if err := s.startStep(sctx, "open storage", func(ctx context.Context) (err error) {
+		s.st, err = store.Open(ctx, js, s.cfg.Replicas)
+		return err
+	}); err != nil {
+		return err
 	}
-	if s.st, err = store.Open(ctx, js, replicas); err != nil {
-		return fmt.Errorf("server: %w", err)
+	if err := s.reportReplicas(sctx); err != nil {
+		return err
 	}
-	if err := s.loadCredentials(ctx); err != nil {
+	if err := s.startStep(sctx, "move records to per-account subjects", func(ctx context.Context) error {
+		n, err := s.st.MigrateRecords(ctx)
+		if n > 0 {
+			s.log.Info("call records moved to per-account subjects", "records", n)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := s.startStep(sctx, "load credentials", s.loadCredentials); err != nil {
 		return err
 	}
 	gwCfg := gateway.Config{
@@ -153,25 +231,27 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		Debug: s.cfg.Debug, ReconnectGrace: s.cfg.ReconnectGrace, ChannelTokenTTL: s.cfg.ChannelTokenTTL,
 		Logger: s.log.With("component", "gateway"),
 	}
-	if s.cfg.TURNListen != "" {
-		s.turn, err = turn.Start(ctx, turn.Config{
-			Listen: s.cfg.TURNListen, PublicIP: s.cfg.TURNPublicIP,
-			Credentials: turn.NewCredentials(s.appSecret, s.cfg.TURNCredentialTTL),
-			Logger:      s.log.With("component", "turn"),
-		})
-		if err != nil {
-			return fmt.Errorf("server: %w", err)
-		}
+	if err := s.startTURN(ctx); err != nil {
+		return err
+	}
+	if s.turn != nil {
 		gwCfg.ICE = s.turn
+		gwCfg.AccountChanged = s.relayAuth.forget
 	}
-	s.gw = gateway.New(gwCfg)
-	if err := s.gw.Start(ctx); err != nil {
-		return fmt.Errorf("server: gateway: %w", err)
+	gw := gateway.New(gwCfg)
+	if err := s.startStep(sctx, "start gateway", gw.Start); err != nil {
+		return err
 	}
+	s.gwMu.Lock()
+	s.gw = gw
+	s.gwMu.Unlock()
 	mux := http.NewServeMux()
 	mux.Handle("/v1/ws", s.gw)
-	mux.Handle("/admin/", admin.NewHandler(s.st, s.appKey, s.appSecret, s.log.With("component", "admin")))
+	mux.Handle("/admin/", admin.NewHandler(admin.Config{
+		Store: s.st, AppKey: s.appKey, AppSecret: s.appSecret, Logger: s.log.With("component", "admin"), Sessions: s.gw,
+	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.Handle("/", web.Handler()) // the browser client
 	var lc net.ListenConfig
 	s.ln, err = lc.Listen(ctx, "tcp", s.cfg.Listen)
 	if err != nil {
@@ -183,18 +263,44 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.startBots(ctx); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	s.log.Info("softphone server listening", "addr", s.Addr(), "node", s.cfg.NodeID, "embedded", s.embedded != nil, "debug", s.cfg.Debug, "turn", s.TURNURL())
+	s.log.Info("softphone server listening", "addr", s.Addr(), "node", s.cfg.NodeID, "embedded", s.embedded != nil, "debug", s.cfg.Debug, "turn", s.TURNURLs())
 	return nil
 }
 
-// clusterReplicas picks R3 when the connection sees a cluster of at least
-// three servers, else R1. Every process of one cluster sees the same, so
-// concurrent starts agree on the bucket configuration.
-func clusterReplicas(nc *nats.Conn) int {
-	if nc.ConnectedClusterName() != "" && len(nc.Servers()) >= 3 {
-		return 3
+// startTURN starts the embedded relay when a TURN listener is configured,
+// with an accounts watch that revokes the credentials of accounts whose
+// token was reset or that were removed.
+func (s *Server) startTURN(ctx context.Context) error {
+	if s.cfg.TURNListen == "" && s.cfg.TURNTCPListen == "" && s.cfg.TURNTLSListen == "" {
+		return nil
 	}
-	return 1
+	tc := turn.Config{
+		Listen: s.cfg.TURNListen, TCPListen: s.cfg.TURNTCPListen, TLSListen: s.cfg.TURNTLSListen,
+		PublicIP: s.cfg.TURNPublicIP, Host: s.cfg.TURNHost,
+		Credentials: turn.NewCredentials(s.appSecret, s.cfg.TURNCredentialTTL),
+		Logger:      s.log.With("component", "turn"),
+	}
+	if s.cfg.TURNTLSListen != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("server: TLS certificate: %w", err)
+		}
+		tc.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	bgCtx, cancel := context.WithCancel(context.Background())
+	s.bgCancel = cancel
+	updates, err := s.st.WatchAccounts(bgCtx)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	s.relayAuth = newAccountEpochs(s.st)
+	s.bg.Add(1)
+	go func() { defer s.bg.Done(); s.relayAuth.run(updates) }()
+	tc.Epochs = s.relayAuth
+	if s.turn, err = turn.Start(ctx, tc); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
 }
 
 // Addr is the bound host:port.
@@ -208,12 +314,21 @@ func (s *Server) Addr() string {
 // URL is the device WebSocket URL.
 func (s *Server) URL() string { return "ws://" + s.Addr() + "/v1/ws" }
 
-// TURNURL is the embedded relay's TURN URI ("" when it runs none).
+// TURNURL is the embedded relay's first TURN URI ("" when it runs none).
 func (s *Server) TURNURL() string {
 	if s.turn == nil {
 		return ""
 	}
 	return s.turn.URL()
+}
+
+// TURNURLs are the embedded relay's TURN URIs (UDP, TCP, TLS as
+// configured; none when it runs no relay).
+func (s *Server) TURNURLs() []string {
+	if s.turn == nil {
+		return nil
+	}
+	return s.turn.URLs()
 }
 
 // AdminURL is the base URL of the admin API.
@@ -232,6 +347,24 @@ func (s *Server) CreateUser(ctx context.Context, account, nick string) (string, 
 		return "", fmt.Errorf("create user %s: %w", account, err)
 	}
 	return u.Token, nil
+}
+
+// AddContact lists contact in owner's contact list directly (tests, demos);
+// devices use the contact.add request.
+func (s *Server) AddContact(ctx context.Context, owner, contact string) error {
+	if s.st == nil {
+		return errors.New("server: not started")
+	}
+	_, err := s.st.UpdateAccount(ctx, owner, func(a *store.Account) error {
+		if !slices.Contains(a.Contacts, contact) {
+			a.Contacts = append(a.Contacts, contact)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("add contact %s to %s: %w", contact, owner, err)
+	}
+	return nil
 }
 
 // Close stops accepting, closes every device connection, stops the TURN
@@ -260,6 +393,9 @@ func (s *Server) Close() error {
 		if s.turn != nil {
 			errs = append(errs, s.turn.Close())
 		}
+		if s.bgCancel != nil {
+			s.bgCancel()
+		}
 		if s.nc != nil {
 			if err := s.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 				errs = append(errs, err)
@@ -269,9 +405,12 @@ func (s *Server) Close() error {
 			}
 			s.nc.Close()
 		}
+		s.bg.Wait()
 		if s.embedded != nil {
 			s.embedded.shutdown()
 		}
+		// Last: the data directory is free once the store is shut.
+		errs = append(errs, s.dataLock.release())
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr

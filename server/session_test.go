@@ -172,7 +172,7 @@ func TestForeignChannel(t *testing.T) {
 	b.mustDo(protocol.ReqAccept, ref(cr.ChannelID), &ar)
 	a.event(protocol.EvUserAccept)
 	// A stolen token does not let carol relay into the call.
-	c.wantCode(protocol.CodeNotInChannel, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ar.MediaToken, Kind: "offer", Payload: []byte(`{}`)})
+	c.wantCode(protocol.CodeNotInChannel, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ar.MediaToken, Kind: "offer", Payload: testOffer})
 	c.wantCode(protocol.CodeNotInChannel, protocol.ReqSwitch, protocol.Switch{ChannelID: cr.ChannelID, CallType: 2})
 	c.quiet()
 	// A second device of bob cannot hang up the call taken on b1.
@@ -339,13 +339,24 @@ func TestSwitchCallType(t *testing.T) {
 			t.Fatalf("reject %+v", x)
 		}
 	}
+	// The asker withdraws: both informed, by the asker; nothing is left
+	// to agree to.
+	b.mustDo(protocol.ReqSwitch, sw(protocol.SwitchInvite, protocol.CallVideo), nil)
+	ctc(a)
+	b.mustDo(protocol.ReqSwitch, sw(protocol.SwitchReject, protocol.CallVideo), nil)
+	for _, c := range []*wsClient{a, b} {
+		if x := ctc(c); x.State != protocol.SwitchReject || x.UserID != "bob" {
+			t.Fatalf("withdraw %+v", x)
+		}
+	}
+	a.wantCode(protocol.CodeBadRequest, protocol.ReqSwitch, sw(protocol.SwitchAgree, protocol.CallVideo))
 
 	// Relay needs the channel token and reaches only the peer device.
-	a.wantCode(protocol.CodeUnauthorized, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Kind: "offer", Payload: []byte(`{"sdp":"x"}`)})
-	a.wantCode(protocol.CodeUnauthorized, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ar.MediaToken, Kind: "offer", Payload: []byte(`{}`)}) // bob's token
-	a.mustDo(protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ua.MediaToken, Kind: "offer", Payload: []byte(`{"sdp":"x"}`)}, nil)
+	a.wantCode(protocol.CodeUnauthorized, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Kind: "offer", Payload: testOffer})
+	a.wantCode(protocol.CodeUnauthorized, protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ar.MediaToken, Kind: "offer", Payload: testOffer}) // bob's token
+	a.mustDo(protocol.ReqRelay, protocol.Relay{ChannelID: cr.ChannelID, Token: ua.MediaToken, Kind: "offer", Payload: testOffer}, nil)
 	var re protocol.RelayEvent
-	if err := jsonUnmarshal(b.event(protocol.EvRelay).Data, &re); err != nil || re.From != "alice" || re.FromDevice != "a1" || string(re.Payload) != `{"sdp":"x"}` {
+	if err := jsonUnmarshal(b.event(protocol.EvRelay).Data, &re); err != nil || re.From != "alice" || re.FromDevice != "a1" || string(re.Payload) != string(testOffer) {
 		t.Fatalf("relay %+v %v", re, err)
 	}
 	a.mustDo(protocol.ReqHangup, ref(cr.ChannelID), nil)
@@ -400,9 +411,14 @@ func TestContacts(t *testing.T) {
 	srv := startServer(t, nil)
 	ta, tb := mustUser(t, srv, "alice"), mustUser(t, srv, "bob")
 	mustUser(t, srv, "carol")
+	// Presence is shared between mutual contacts (presence_test.go).
+	for _, c := range []string{"bob", "carol"} {
+		if err := srv.AddContact(context.Background(), c, "alice"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	a := dial(t, srv)
 	a.login("alice", ta, "a1")
-	a.wantCode(protocol.CodeNotFound, protocol.ReqContactAdd, protocol.ContactRef{Account: "zed"})
 	a.wantCode(protocol.CodeBadRequest, protocol.ReqContactAdd, protocol.ContactRef{Account: "alice"})
 	var cr protocol.ContactsReply
 	a.mustDo(protocol.ReqContactAdd, protocol.ContactRef{Account: "bob"}, &cr)

@@ -20,6 +20,7 @@ func (m *Model) sortContacts() {
 		}
 		return strings.Compare(strings.ToLower(contactName(a)), strings.ToLower(contactName(b)))
 	})
+	m.syncCursors()
 }
 
 func contactName(c protocol.Contact) string {
@@ -52,4 +53,55 @@ func (m *Model) selectedContact() (protocol.Contact, bool) {
 	}
 	i := min(max(m.cursor, 0), len(list)-1)
 	return list[i], true
+}
+
+// selectContact moves the contact cursor to row i of the visible list and
+// remembers whose row it is.
+func (m *Model) selectContact(i int) {
+	list := m.visibleContacts()
+	if len(list) == 0 {
+		m.cursor, m.selAccount = 0, ""
+		return
+	}
+	m.cursor = min(max(i, 0), len(list)-1)
+	m.selAccount = list[m.cursor].Account
+}
+
+// selectRecord is selectContact for the history.
+func (m *Model) selectRecord(i int) {
+	if len(m.records) == 0 {
+		m.hcursor, m.selChannel = 0, ""
+		return
+	}
+	m.hcursor = min(max(i, 0), len(m.records)-1)
+	m.selChannel = m.records[m.hcursor].ChannelID
+}
+
+// syncCursors puts the cursors back on the contact and record they were
+// on after the lists changed order or content (a call re-sorts the
+// contacts, a new record goes on top). A selection that is gone keeps the
+// row; before the user picked anything the cursors stay on the first row.
+func (m *Model) syncCursors() {
+	row := 0
+	if m.selPinned {
+		row = m.cursor
+		for i, c := range m.visibleContacts() {
+			if c.Account == m.selAccount {
+				row = i
+				break
+			}
+		}
+	}
+	m.selectContact(row)
+	row = 0
+	if m.hselPinned {
+		row = m.hcursor
+		for i, r := range m.records {
+			if r.ChannelID == m.selChannel && r.ChannelID != "" {
+				row = i
+				break
+			}
+		}
+	}
+	m.selectRecord(row)
 }

@@ -30,25 +30,33 @@ func (m *Model) handleEvent(ev call.Event) tea.Cmd {
 			}
 		}
 	case protocol.CallTypeChange:
-		m.typeChange(d)
+		return m.typeChange(d)
 	case call.DisconnectInfo:
+		// The cause (a WebSocket close code, a dial error) is in the event
+		// log; the status line says what it means for the user.
 		m.connected = false
-		if d.Reconnecting {
-			m.connNote = fmtS(m.t.reconnecting, d.Error)
-		} else {
-			m.connNote = fmtS(m.t.disconnected, d.Error)
+		m.clearNotice()
+		switch {
+		case d.Reconnecting:
+			m.connNote = m.t.reconnecting
+		case d.Reason == protocol.EndTokenReset:
+			m.connNote = m.t.tokenReset
+		case d.Reason == protocol.EndAccountRemoved:
+			m.connNote = m.t.accountRemoved
+		default:
+			m.connNote = m.t.gaveUp
 		}
 	case call.ReconnectInfo:
 		m.connected, m.connNote = true, ""
-		m.setNotice(m.t.reconnected, false)
+		cmd := m.briefNotice(m.t.reconnected, false)
 		// Reconciliation may have ended the call while we were away.
 		if m.phase == phaseInCall && m.eng.State() == protocol.StateIdle {
-			m.endCall(fmtS(m.t.ended, m.durationText()))
+			m.endCall(fmtS(m.t.ended, m.durationText()), false)
 		}
 		if m.invite != nil && m.eng.State() != protocol.StateCalled {
 			m.invite = nil
 		}
-		return tea.Batch(m.loadContacts(), m.loadRecords())
+		return tea.Batch(cmd, m.loadContacts(), m.loadRecords())
 	case call.CallStats:
 		s := d
 		m.stats = &s
@@ -57,13 +65,13 @@ func (m *Model) handleEvent(ev call.Event) tea.Cmd {
 		switch ev.Name {
 		case call.EvAudioMuted:
 			if self {
-				m.muted = d.Mute
+				m.muted, m.engMuted = d.Mute, d.Mute
 			} else {
 				m.peerMuted = d.Mute
 			}
 		case call.EvVideoMuted:
 			if self {
-				m.camOff = d.Mute
+				m.camOff, m.engCamOff = d.Mute, d.Mute
 			} else {
 				m.peerCamOff = d.Mute
 			}
@@ -75,7 +83,14 @@ func (m *Model) handleEvent(ev call.Event) tea.Cmd {
 		case d.Kind == "video":
 			m.camOff = true // no camera could be opened: nothing is sent
 		}
-		m.setNotice(fmtS(m.t.mediaWarn, d.Kind, d.Error), true)
+		switch {
+		case d.Kind == protocol.ProblemNoMedia && d.Remote:
+			m.setNotice(fmtS(m.t.peerNoMedia, d.Error), true)
+		case d.Kind == protocol.ProblemNoMedia:
+			m.setNotice(fmtS(m.t.noMedia, d.Error), true)
+		default:
+			m.setNotice(fmtS(m.t.mediaWarn, d.Kind, d.Error), true)
+		}
 	}
 	return nil
 }
@@ -87,6 +102,7 @@ func (m *Model) invited(inv protocol.Invite) tea.Cmd {
 	if m.phase == phaseOutcome {
 		m.resetCall()
 	}
+	m.clearNotice() // the last call's outcome is old news now
 	i := inv
 	m.invite = &i
 	ring := defaultRing
@@ -118,11 +134,12 @@ func (m *Model) peerEvent(name string, p protocol.Peer) tea.Cmd {
 		m.outcome = call.StatusText(status, false, m.t.lang)
 	}
 	closeInvite := func(note string) {
-		// The reason stays; the record that follows says the same less
-		// precisely.
+		// The reason stays, with who called; the record that follows says
+		// the same less precisely.
+		from := m.nick(m.invite.From, m.invite.FromNick)
 		m.lastChannel = ""
 		m.invite = nil
-		m.setNotice(note, false)
+		m.setNotice(fmtS(m.t.inviteFrom, from, note), false)
 	}
 	switch name {
 	case protocol.EvUserAccept:
@@ -163,10 +180,11 @@ func (m *Model) peerEvent(name string, p protocol.Peer) tea.Cmd {
 	case protocol.EvCallEnd:
 		if m.phase == phaseInCall && (m.channel == "" || p.ChannelID == m.channel) {
 			note := fmtS(m.t.ended, m.durationText())
-			if p.UserID != m.eng.Account() {
+			byPeer := p.UserID != m.eng.Account()
+			if byPeer {
 				note = m.t.endedPeer + " · " + note
 			}
-			m.endCall(note)
+			m.endCall(note, byPeer)
 		}
 	}
 	return nil
@@ -192,14 +210,19 @@ func (m *Model) recordArrived(r call.RecordMessage) {
 	}
 }
 
-// noticeRecord shows the outcome of the call that just ended.
+// noticeRecord shows the outcome of the call that just ended; that the
+// peer hung up stays said.
 func (m *Model) noticeRecord(r call.RecordMessage) {
-	m.setNotice(strings.TrimSpace(fmtS(m.t.callEndedFmt, m.nick(recordPeer(r), ""), m.recordText(r), durationOf(r))), false)
+	s := strings.TrimSpace(fmtS(m.t.callEndedFmt, m.nick(recordPeer(r), ""), m.recordText(r), durationOf(r)))
+	if m.peerHungUp {
+		s = m.t.endedPeer + " · " + s
+	}
+	m.setNotice(s, false)
 }
 
-func (m *Model) typeChange(c protocol.CallTypeChange) {
+func (m *Model) typeChange(c protocol.CallTypeChange) tea.Cmd {
 	if m.phase != phaseInCall {
-		return
+		return nil
 	}
 	self := c.UserID == m.eng.Account()
 	switch c.State {
@@ -210,20 +233,34 @@ func (m *Model) typeChange(c protocol.CallTypeChange) {
 			} else {
 				m.switchReq = true
 			}
-			return
+			m.switchAt = m.cfg.now()
+			return nil
 		}
 		m.callType = c.CallType
 	case protocol.SwitchReject:
-		m.switchReq = false
-		if m.switchWait && !self {
+		switch {
+		case m.switchWait && !self:
 			m.setNotice(m.t.switchNo, true)
+		case m.switchReq && !self:
+			m.setNotice(m.t.switchPeerGone, false) // the asker withdrew
 		}
-		m.switchWait = false
+		m.switchReq, m.switchWait = false, false
 	default:
+		was := m.callType
 		m.callType = c.CallType
 		m.switchReq, m.switchWait = false, false
+		if m.notice == m.t.switchNo || m.notice == m.t.switchGone || m.notice == m.t.switchExpire {
+			m.clearNotice() // an earlier refusal is out of date
+		}
+		m.remoteKey = [2]int{}
+		if was != protocol.CallVideo && c.CallType == protocol.CallVideo && m.camOff {
+			// Switching to video means showing yourself: a camera turned
+			// off earlier comes back on.
+			return m.setCamera(true)
+		}
 	}
 	m.remoteKey = [2]int{}
+	return nil
 }
 
 // recordText is the status the local side shows for r, in the UI language.
@@ -236,27 +273,12 @@ func durationOf(r call.RecordMessage) string {
 	if r.Status != protocol.StatusCompleted {
 		return ""
 	}
-	var secs int64
-	for _, d := range r.Durations {
-		secs = max(secs, d.Duration)
-	}
-	return clockText(time.Duration(secs) * time.Second)
-}
-
-func clockText(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	s := int64(d / time.Second)
-	if s >= 3600 {
-		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
-	}
-	return fmt.Sprintf("%02d:%02d", s/60, s%60)
+	return call.ClockText(r.Length())
 }
 
 func (m *Model) durationText() string {
 	if m.started.IsZero() {
-		return clockText(0)
+		return call.ClockText(0)
 	}
-	return clockText(m.cfg.now().Sub(m.started))
+	return call.ClockText(m.cfg.now().Sub(m.started))
 }

@@ -61,6 +61,16 @@ func createUsers(t *testing.T, srv *server.Server, accts ...account) map[string]
 		a.token = tok
 		out[a.name] = a
 	}
+	// Presence is shared between mutual contacts: everyone lists alice, the
+	// account whose UI the tests drive, so her contacts show theirs.
+	for _, a := range accts {
+		if a.name == "alice" {
+			continue
+		}
+		if err := srv.AddContact(ctxT(t), a.name, "alice"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return out
 }
 

@@ -10,6 +10,33 @@ import (
 	"github.com/softphone/softphone/call/protocol"
 )
 
+// handleKeys takes keys that arrived together one by one. Bubble Tea v1
+// delivers a burst of printable keys (tmux send-keys j j j, fast typing
+// over SSH) as one message with several runes; each must act, in order,
+// on the state the one before left. A paste goes whole to a text field,
+// and nowhere else: pasted text is not a series of commands.
+func (m *Model) handleKeys(msg tea.KeyMsg) tea.Cmd {
+	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 {
+		return m.handleKey(msg)
+	}
+	if msg.Paste {
+		if m.textFocused() {
+			return m.handleKey(msg)
+		}
+		return nil
+	}
+	var cmds []tea.Cmd
+	for _, r := range msg.Runes {
+		cmds = append(cmds, m.handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}))
+	}
+	return tea.Batch(cmds...)
+}
+
+// textFocused reports whether keys go to a text field.
+func (m *Model) textFocused() bool {
+	return m.login != nil || m.filtering || m.adding
+}
+
 // handleKey routes a key press: modal prompts first, then the screen.
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.keys
@@ -42,7 +69,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if m.invite != nil {
 		return m.inviteKey(msg)
 	}
-	if m.switchReq {
+	if m.switchReq && m.phase == phaseInCall {
 		switch {
 		case key.Matches(msg, k.accept):
 			m.switchReq = false
@@ -66,6 +93,8 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			m.logOpen = !m.logOpen
 			m.remoteKey = [2]int{}
 			return nil
+		case m.logOpen && m.logKey(msg):
+			return nil
 		case key.Matches(msg, k.quit):
 			if m.inAnyCall() {
 				m.confirmQuit = true
@@ -83,6 +112,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case phaseOutcome:
 		if key.Matches(msg, k.dismiss) {
 			m.resetCall()
+			m.syncCursors()
 		}
 		return nil
 	case phaseInCall:
@@ -123,6 +153,9 @@ func (m *Model) inviteKey(msg tea.KeyMsg) tea.Cmd {
 		return m.action("reject", func(ctx context.Context, eng engine) error { return eng.Reject(ctx, &inv) })
 	case key.Matches(msg, m.keys.log):
 		m.logOpen = !m.logOpen
+	case key.Matches(msg, m.keys.quit):
+		m.confirmQuit = true
+	case m.logOpen && m.logKey(msg):
 	}
 	return nil
 }
@@ -134,14 +167,15 @@ func (m *Model) inCallKey(msg tea.KeyMsg) tea.Cmd {
 		return m.action("hangup", func(ctx context.Context, eng engine) error { return eng.Hangup(ctx) })
 	case key.Matches(msg, k.mute):
 		m.muted = !m.muted
+		m.engMuted = m.muted
 		mute := m.muted
 		eng := m.eng
 		return func() tea.Msg { eng.MuteMicrophone(mute); return nil }
 	case key.Matches(msg, k.camera):
-		m.camOff = !m.camOff
-		on := !m.camOff
-		eng := m.eng
-		return func() tea.Msg { eng.EnableCamera(on); return nil }
+		if m.callType != protocol.CallVideo {
+			return m.briefNotice(m.t.camInAudio, false)
+		}
+		return m.setCamera(m.camOff)
 	case key.Matches(msg, k.switchCam):
 		if m.callType != protocol.CallVideo {
 			return nil
@@ -157,14 +191,27 @@ func (m *Model) inCallKey(msg tea.KeyMsg) tea.Cmd {
 			})
 		}
 		if m.switchWait {
-			return nil
+			// s again takes the request back.
+			m.switchWait = false
+			m.setNotice(m.t.switchGone, false)
+			return m.withdrawSwitch()
 		}
 		m.switchWait = true
+		m.switchAt = m.cfg.now()
+		m.clearNotice()
 		return m.action("switch", func(ctx context.Context, eng engine) error {
 			return eng.SwitchCallType(ctx, protocol.CallVideo, protocol.SwitchInvite)
 		})
 	}
 	return nil
+}
+
+// setCamera turns the camera on or off.
+func (m *Model) setCamera(on bool) tea.Cmd {
+	m.camOff = !on
+	m.engCamOff = m.camOff
+	eng := m.eng
+	return func() tea.Msg { eng.EnableCamera(on); return nil }
 }
 
 func (m *Model) mainKey(msg tea.KeyMsg) tea.Cmd {
@@ -209,7 +256,7 @@ func (m *Model) mainKey(msg tea.KeyMsg) tea.Cmd {
 			m.filtering = false
 			m.filter.Blur()
 			m.filter.SetValue("")
-			m.cursor = 0
+			m.syncCursors()
 			return nil
 		case msg.Type == tea.KeyEnter, msg.Type == tea.KeyUp, msg.Type == tea.KeyDown:
 			// Enter keeps the filter and goes back to the list.
@@ -221,7 +268,7 @@ func (m *Model) mainKey(msg tea.KeyMsg) tea.Cmd {
 		default:
 			var cmd tea.Cmd
 			m.filter, cmd = m.filter.Update(msg)
-			m.cursor = 0
+			m.selectContact(0) // the best match
 			return cmd
 		}
 	}
@@ -237,9 +284,9 @@ func (m *Model) mainKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.esc):
 		if m.filter.Value() != "" {
 			m.filter.SetValue("")
-			m.cursor = 0
+			m.syncCursors()
 		}
-		m.notice = ""
+		m.clearNotice()
 		return nil
 	}
 	if m.tab == tabHistory {
@@ -248,9 +295,11 @@ func (m *Model) mainKey(msg tea.KeyMsg) tea.Cmd {
 	list := m.visibleContacts()
 	switch {
 	case key.Matches(msg, k.up):
-		m.cursor = max(0, m.cursor-1)
+		m.selPinned = true
+		m.selectContact(m.cursor - 1)
 	case key.Matches(msg, k.down):
-		m.cursor = min(max(0, len(list)-1), m.cursor+1)
+		m.selPinned = true
+		m.selectContact(min(len(list)-1, m.cursor+1))
 	case key.Matches(msg, k.filter):
 		m.filtering = true
 		return m.filter.Focus()
@@ -264,10 +313,12 @@ func (m *Model) mainKey(msg tea.KeyMsg) tea.Cmd {
 		}
 	case key.Matches(msg, k.audio), key.Matches(msg, k.enter):
 		if c, ok := m.selectedContact(); ok {
+			m.selPinned = true
 			return m.placeCall(c.Account, protocol.CallAudio)
 		}
 	case key.Matches(msg, k.video):
 		if c, ok := m.selectedContact(); ok {
+			m.selPinned = true
 			return m.placeCall(c.Account, protocol.CallVideo)
 		}
 	}
@@ -278,9 +329,11 @@ func (m *Model) historyKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.keys
 	switch {
 	case key.Matches(msg, k.up):
-		m.hcursor = max(0, m.hcursor-1)
+		m.hselPinned = true
+		m.selectRecord(m.hcursor - 1)
 	case key.Matches(msg, k.down):
-		m.hcursor = min(max(0, len(m.records)-1), m.hcursor+1)
+		m.hselPinned = true
+		m.selectRecord(min(len(m.records)-1, m.hcursor+1))
 	case key.Matches(msg, k.enter), key.Matches(msg, k.audio), key.Matches(msg, k.video):
 		if m.hcursor >= len(m.records) {
 			return nil
@@ -295,6 +348,7 @@ func (m *Model) historyKey(msg tea.KeyMsg) tea.Cmd {
 		if !ct.Valid() {
 			ct = protocol.CallAudio
 		}
+		m.hselPinned = true
 		return m.placeCall(recordPeer(r), ct)
 	}
 	return nil

@@ -11,6 +11,7 @@ type keyMap struct {
 	help                                                          key.Binding
 	add, remove, dismiss, redial, next, submit, esc, ctrlC        key.Binding
 	yes, no, agree                                                key.Binding
+	escMain, quitNow, logScroll, logFilter, withdraw              key.Binding
 }
 
 func newKeyMap(t *text) keyMap {
@@ -47,6 +48,11 @@ func newKeyMap(t *text) keyMap {
 		yes:        b("y", t.kYes, "y"),
 		no:         b("n", t.kNo, "n", "esc"),
 		agree:      b("y", t.kAgree, "y"),
+		escMain:    b("esc", t.kEscMain, "esc"),
+		quitNow:    b("ctrl+c", t.kCtrlC, "ctrl+c"),
+		logScroll:  b("pgup/pgdn", t.kLogScroll, "pgup", "pgdown", "home", "end"),
+		logFilter:  b("f", t.kLogFilter, "f"),
+		withdraw:   b("s", t.kWithdraw, "s"),
 	}
 }
 

@@ -7,12 +7,16 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // loginForm asks for the server, account and token when the configuration
 // lacks them.
 type loginForm struct {
 	fields []textinput.Model
+	labels []string
 	focus_ int
 	busy   bool
 	err    string
@@ -20,9 +24,10 @@ type loginForm struct {
 
 func newLoginForm(t *text, server, account string) *loginForm {
 	f := &loginForm{}
-	for i, label := range []string{t.loginServer, t.loginAcct, t.loginToken} {
+	f.labels = []string{t.loginServer, t.loginAcct, t.loginToken}
+	for i := range f.labels {
 		in := textinput.New()
-		in.Prompt = cell(label, 8) + " "
+		in.Prompt = "" // the label is drawn by view, marked when focused
 		in.CharLimit = 512
 		in.Width = 40
 		switch i {
@@ -82,6 +87,7 @@ func (m *Model) loginKey(msg tea.KeyMsg) tea.Cmd {
 		token := f.fields[2].Value()
 		if account == "" {
 			f.focus_ = 1
+			f.err = m.t.loginNoAcct
 			return f.focus()
 		}
 		f.busy, f.err = true, ""
@@ -107,7 +113,7 @@ func (m *Model) loginDone(msg loginDoneMsg) tea.Cmd {
 	}
 	f.busy = false
 	if msg.err != nil {
-		f.err = fmtS(m.t.loginFailed, m.errText(msg.err))
+		f.err = termsafe.String(fmtS(m.t.loginFailed, m.errText(msg.err)))
 		return nil
 	}
 	m.login = nil
@@ -117,21 +123,30 @@ func (m *Model) loginDone(msg loginDoneMsg) tea.Cmd {
 }
 
 func (f *loginForm) view(m *Model, w, h int) string {
+	bw := min(w-4, 60)
 	lines := []string{m.st.bold.Render(m.t.appName + " · " + m.t.loginTitle), ""}
-	for _, in := range f.fields {
-		lines = append(lines, in.View())
+	for i, in := range f.fields {
+		label := "  " + cell(f.labels[i], 8) + " "
+		if i == f.focus_ {
+			label = m.st.bold.Render("› " + cell(f.labels[i], 8) + " ")
+		} else {
+			label = m.st.dim.Render(label)
+		}
+		lines = append(lines, label+in.View())
 	}
 	lines = append(lines, "")
 	switch {
 	case f.busy:
 		lines = append(lines, m.st.dim.Render(m.t.loginBusy))
 	case f.err != "":
-		lines = append(lines, m.st.errText.Render(f.err))
+		// Wrapped, not cut: the reason is the point.
+		for _, l := range strings.Split(ansi.Wrap(f.err, bw-4, " "), "\n") {
+			lines = append(lines, m.st.errText.Render(l))
+		}
 	default:
 		lines = append(lines, "")
 	}
 	lines = append(lines, m.st.dim.Render(m.t.loginHint))
-	bw := min(w-4, 60)
 	for i, l := range lines {
 		lines[i] = cell(l, bw)
 	}

@@ -2,8 +2,6 @@ package ui
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"image"
 	"io"
 	"time"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // Timing of the UI.
@@ -23,7 +22,10 @@ const (
 	frameInterval  = 50 * time.Millisecond // in-call redraw: video ≤ 20 fps, meters
 	clockInterval  = time.Second           // countdowns and call duration
 	briefNotice    = 3 * time.Second       // how long a key's result stays in the notice line
-	logLines       = 200                   // event log entries kept
+	noticeLife     = 10 * time.Second      // how long other notices stay, unless newer state replaces them
+	switchLife     = 30 * time.Second      // an unanswered request to switch to video is withdrawn then
+	micSilentAfter = 3                     // clock ticks of a silent microphone before the hint shows
+	logLines       = 500                   // event log entries kept
 	recordsLimit   = 100                   // history entries loaded
 	defaultRing    = protocol.DefaultCallTimeout
 )
@@ -77,23 +79,31 @@ type Model struct {
 	width, height int
 	showHelp      bool
 
-	connected bool
-	connNote  string // non-empty while the connection is down
-	notice    string // last outcome / info line
-	noticeErr bool
+	connected   bool
+	connNote    string // non-empty while the connection is down
+	notice      string // last outcome / info line
+	noticeErr   bool
+	noticeUntil time.Time // the notice goes then (zero: brief notices, which time out themselves)
 
 	// main screen
-	tab       tabID
-	contacts  []protocol.Contact
-	recent    map[string]int64 // peer → last call (unix ms)
-	cursor    int
-	hcursor   int
-	filter    textinput.Model
-	filtering bool
-	adding    bool
-	addInput  textinput.Model
-	removing  string // contact awaiting y/n
-	records   []call.RecordMessage
+	tab      tabID
+	contacts []protocol.Contact
+	recent   map[string]int64 // peer → last call (unix ms)
+	cursor   int
+	hcursor  int
+	// selAccount and selChannel are what the cursors point at: the lists
+	// re-sort (recent first, newest record first) and the cursor follows.
+	selAccount string
+	selChannel string
+	// selPinned and hselPinned: the user moved the cursor (or called from
+	// it); until then it stays on the first row as the lists load.
+	selPinned, hselPinned bool
+	filter                textinput.Model
+	filtering             bool
+	adding                bool
+	addInput              textinput.Model
+	removing              string // contact awaiting y/n
+	records               []call.RecordMessage
 
 	// incoming invite prompt
 	invite         *protocol.Invite
@@ -102,6 +112,8 @@ type Model struct {
 	// the current call
 	phase       phase
 	peer        string
+	peerNick    string // the nickname the invite carried (the peer may not be a contact)
+	peerHungUp  bool   // the last call ended by the peer: the record's notice says so too
 	callType    protocol.CallType
 	channel     string
 	lastChannel string
@@ -117,8 +129,9 @@ type Model struct {
 	peerMuted  bool
 	peerCamOff bool
 	stats      *call.CallStats
-	switchReq  bool   // the peer asks to switch to video
-	switchWait bool   // we asked
+	switchReq  bool // the peer asks to switch to video
+	switchWait bool // we asked
+	switchAt   time.Time
 	camWarned  bool   // a camera SwitchCamera tried did not open (a MEDIA_WARNING says why)
 	briefText  string // the notice briefDoneMsg clears
 	frameGen   int
@@ -126,6 +139,7 @@ type Model struct {
 	// in-call media, refreshed at most every frameInterval
 	remoteSeq, localSeq uint64
 	remoteImg, localImg *image.YCbCr
+	remoteBlack         bool // the last remote picture is all black
 	remoteView          string
 	remoteKey           [2]int
 	localView           string
@@ -133,9 +147,16 @@ type Model struct {
 	remoteR, localR     frameRenderer
 	mic, speaker        float64
 	levelsOK            bool
+	micSilent           int // clock ticks the microphone has been silent
 
-	logOpen bool
-	log     []logEntry
+	// engMuted and engCamOff are what the UI last told the engine, which
+	// keeps them for later calls; each call starts with both on again.
+	engMuted, engCamOff bool
+
+	logOpen      bool
+	log          []logEntry
+	logShowStats bool // STATS come every second in a call: hidden unless asked for
+	logScroll    int  // lines scrolled up from the newest (0 follows new events)
 
 	confirmQuit bool
 	quitting    bool
@@ -147,6 +168,10 @@ type logEntry struct {
 	at   time.Time
 	name string
 	data string
+	// lines is the entry wrapped at width (the log redraws with every
+	// video frame in a call).
+	lines []string
+	width int
 }
 
 // Messages.
@@ -319,8 +344,13 @@ func (m *Model) placeCall(peer string, ct protocol.CallType) tea.Cmd {
 	if m.eng == nil || peer == "" || m.phase == phaseCalling || m.phase == phaseInCall || m.invite != nil {
 		return nil
 	}
+	if !m.connected {
+		m.setNotice(m.t.offlineCall, true)
+		return nil
+	}
 	m.resetCall()
-	m.notice = ""
+	m.peerHungUp = false
+	m.clearNotice()
 	m.phase = phaseCalling
 	m.peer = peer
 	m.callType = ct
@@ -334,14 +364,16 @@ func (m *Model) placeCall(peer string, ct protocol.CallType) tea.Cmd {
 
 func (m *Model) resetCall() {
 	m.phase = phaseNone
-	m.peer, m.channel, m.outcome = "", "", ""
+	m.peer, m.peerNick, m.channel, m.outcome = "", "", "", ""
 	m.calleeOff, m.cancelWait = false, false
 	m.muted, m.camOff, m.peerMuted, m.peerCamOff = false, false, false, false
 	m.stats = nil
 	m.switchReq, m.switchWait = false, false
 	m.camWarned = false
+	m.micSilent = 0
 	m.remoteSeq, m.localSeq = 0, 0
 	m.remoteImg, m.localImg = nil, nil
+	m.remoteBlack = false
 	m.remoteView, m.localView = "", ""
 	m.remoteKey = [2]int{}
 	m.levelsOK = false
@@ -349,17 +381,35 @@ func (m *Model) resetCall() {
 }
 
 // enterCall switches to the in-call screen and starts the media refresh.
+// The call starts with the microphone and camera on, whatever the last
+// call ended with.
 func (m *Model) enterCall() tea.Cmd {
 	m.phase = phaseInCall
 	m.started = m.cfg.now()
-	m.notice = ""
+	m.clearNotice()
 	m.frameGen++
-	return tea.Batch(m.frameTick(), m.pollMedia())
+	cmds := []tea.Cmd{m.frameTick(), m.pollMedia()}
+	if m.engMuted || m.engCamOff {
+		eng, mic, cam := m.eng, m.engMuted, m.engCamOff
+		m.engMuted, m.engCamOff = false, false
+		cmds = append(cmds, func() tea.Msg {
+			if mic {
+				eng.MuteMicrophone(false)
+			}
+			if cam {
+				eng.EnableCamera(true)
+			}
+			return nil
+		})
+	}
+	return tea.Batch(cmds...)
 }
 
-// endCall leaves the call screens for the main screen with a notice.
-func (m *Model) endCall(note string) {
+// endCall leaves the call screens for the main screen with a notice;
+// byPeer: the peer hung up.
+func (m *Model) endCall(note string, byPeer bool) {
 	m.lastChannel = m.channel
+	m.peerHungUp = byPeer
 	m.resetCall()
 	m.frameGen++
 	if note != "" {
@@ -374,14 +424,24 @@ func (m *Model) endCall(note string) {
 	}
 }
 
+// setNotice shows s for noticeLife, or until newer state replaces it.
+// Notices quote servers and peers (errors, accounts): escaped here.
 func (m *Model) setNotice(s string, isErr bool) {
-	m.notice, m.noticeErr = s, isErr
+	m.notice, m.noticeErr = termsafe.String(s), isErr
+	m.noticeUntil = m.cfg.now().Add(noticeLife)
+}
+
+func (m *Model) clearNotice() {
+	m.notice, m.noticeErr, m.briefText = "", false, ""
+	m.noticeUntil = time.Time{}
 }
 
 // briefNotice shows s for briefNotice, then clears it (unless another
 // notice replaced it meanwhile).
 func (m *Model) briefNotice(s string, isErr bool) tea.Cmd {
-	m.setNotice(s, isErr)
+	s = termsafe.String(s)
+	m.notice, m.noticeErr = s, isErr
+	m.noticeUntil = time.Time{}
 	m.briefText = s
 	return tea.Tick(briefNotice, func(time.Time) tea.Msg { return briefDoneMsg{text: s} })
 }
@@ -416,14 +476,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		msg.ch <- m.View()
 		return m, nil
 	case clockMsg:
-		return m, m.clock() // countdowns and the call duration are drawn from now
+		return m, tea.Batch(m.tick(), m.clock()) // countdowns and the call duration are drawn from now
 	case frameMsg:
 		if msg.gen != m.frameGen || m.phase != phaseInCall {
 			return m, nil
 		}
 		return m, tea.Batch(m.frameTick(), m.pollMedia())
 	case tea.KeyMsg:
-		return m, m.handleKey(msg)
+		return m, m.handleKeys(msg)
 	case loginDoneMsg:
 		return m, m.loginDone(msg)
 	case eventMsg:
@@ -439,7 +499,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case recordsMsg:
 		if msg.err != nil {
-			m.setNotice(msg.err.Error(), true)
+			m.loadFailed(msg.err)
 			return m, nil
 		}
 		m.records = msg.list
@@ -459,7 +519,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.invite = nil
 		m.resetCall()
-		m.peer = msg.inv.From
+		m.peer, m.peerNick = msg.inv.From, msg.inv.FromNick
 		m.callType = msg.inv.CallType
 		m.channel = msg.inv.ChannelID
 		return m, m.enterCall()
@@ -517,15 +577,7 @@ func (m *Model) callErrText(err error) string {
 	case protocol.CodeCallBusy:
 		return fmtS(m.t.callFailed, m.t.alreadyBusy)
 	}
-	return fmtS(m.t.callFailed, m.errText(err))
-}
-
-func (m *Model) errText(err error) string {
-	var pe *protocol.Error
-	if errors.As(err, &pe) {
-		return pe.Message
-	}
-	return err.Error()
+	return termsafe.String(fmtS(m.t.callFailed, m.errText(err)))
 }
 
 func (m *Model) actionDone(msg actionMsg) tea.Cmd {
@@ -537,7 +589,7 @@ func (m *Model) actionDone(msg actionMsg) tea.Cmd {
 		// The server may already have ended the call (peer gone, lost
 		// connection); leave the screen rather than strand the user.
 		if m.eng.State() == protocol.StateIdle && m.phase == phaseInCall {
-			m.endCall(fmtS(m.t.ended, m.durationText()))
+			m.endCall(fmtS(m.t.ended, m.durationText()), false)
 			return nil
 		}
 	case "cancel":
@@ -553,10 +605,24 @@ func (m *Model) actionDone(msg actionMsg) tea.Cmd {
 	return nil
 }
 
+// loadFailed reports a contacts or history load that failed. One the
+// lost connection made fail says nothing new (the status line says the
+// connection is down, and the lists reload when it is back).
+func (m *Model) loadFailed(err error) {
+	if !m.connected || protocol.CodeOf(err) == protocol.CodeUnavailable {
+		return
+	}
+	m.setNotice(m.errText(err), true)
+}
+
 func (m *Model) contactsLoaded(msg contactsMsg) {
 	if msg.err != nil {
 		if msg.op == "add" && protocol.CodeOf(msg.err) == protocol.CodeNotFound {
 			m.setNotice(fmtS(m.t.unknownAccount, msg.target), true)
+			return
+		}
+		if msg.op == "" {
+			m.loadFailed(msg.err)
 			return
 		}
 		m.setNotice(m.errText(msg.err), true)
@@ -566,7 +632,13 @@ func (m *Model) contactsLoaded(msg contactsMsg) {
 	m.sortContacts()
 	switch msg.op {
 	case "add":
-		m.setNotice(fmtS(m.t.contactAdded, msg.target), false)
+		note := m.t.contactAdded
+		for _, c := range msg.list {
+			if c.Account == msg.target && c.Presence == protocol.PresencePending {
+				note = m.t.contactPending // or no such account: the server does not say
+			}
+		}
+		m.setNotice(fmtS(note, msg.target), false)
 	case "remove":
 		m.setNotice(fmtS(m.t.contactRemoved, msg.target), false)
 	}
@@ -598,10 +670,12 @@ func (m *Model) nick(account, hint string) string {
 			}
 		}
 	}
+	// Nicknames and accounts come from the server and other users: every
+	// place that shows a contact, caller or peer goes through here.
 	if n == "" || n == account {
-		return account
+		return termsafe.String(account)
 	}
-	return n + " (" + account + ")"
+	return termsafe.String(n + " (" + account + ")")
 }
 
 // redact drops secrets from event data before the event log shows it.
@@ -620,17 +694,4 @@ func redact(data any) any {
 		return c
 	}
 	return data
-}
-
-func (m *Model) appendLog(ev call.Event) {
-	data := ""
-	if ev.Data != nil {
-		if b, err := json.Marshal(redact(ev.Data)); err == nil {
-			data = string(b)
-		}
-	}
-	m.log = append(m.log, logEntry{at: ev.Time, name: ev.Name, data: data})
-	if len(m.log) > logLines {
-		m.log = append(m.log[:0:0], m.log[len(m.log)-logLines:]...)
-	}
 }

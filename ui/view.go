@@ -12,6 +12,7 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // Sizes of the layout. The UI is designed for 80×24 and grows with the
@@ -19,7 +20,7 @@ import (
 const (
 	minWidth, minHeight = 40, 12
 	sideWidth           = 28 // in-call side panel next to the video
-	maxLogHeight        = 10
+	maxLogHeight        = 14
 	meterCells          = 12
 )
 
@@ -39,10 +40,7 @@ func (m *Model) View() string {
 	}
 	helpV := m.helpView(w)
 	helpH := strings.Count(helpV, "\n") + 1
-	logH := 0
-	if m.logOpen {
-		logH = min(maxLogHeight, max(4, h/3))
-	}
+	logH := m.logHeight(h)
 	bodyH := max(1, h-2-helpH-logH)
 
 	var body string
@@ -60,7 +58,7 @@ func (m *Model) View() string {
 	}
 	switch {
 	case m.confirmQuit:
-		body = overlay(body, m.st.box.Render(m.t.quitConfirm), w, bodyH)
+		body = overlay(body, m.st.box.Render(m.quitQuestion()), w, bodyH)
 	case m.invite != nil:
 		body = overlay(body, m.inviteView(w), w, bodyH)
 	case m.switchReq:
@@ -99,12 +97,25 @@ func (m *Model) headerView(w int) string {
 	return left + strings.Repeat(" ", gap) + right
 }
 
+// quitQuestion asks before leaving a call, saying which.
+func (m *Model) quitQuestion() string {
+	switch {
+	case m.invite != nil:
+		return fmtS(m.t.quitRinging, m.nick(m.invite.From, m.invite.FromNick))
+	case m.phase == phaseCalling:
+		return fmtS(m.t.quitCalling, m.nick(m.peer, m.peerNick))
+	}
+	return m.t.quitConfirm
+}
+
 func (m *Model) noticeView(w int) string {
 	switch {
+	case m.notice != "" && m.noticeErr:
+		// Newer than the connection line (it is cleared when the
+		// connection drops): the answer to what the user just did.
+		return m.st.errText.Render(cell(m.notice, w))
 	case m.connNote != "":
 		return m.st.warnText.Render(cell(m.connNote, w))
-	case m.notice != "" && m.noticeErr:
-		return m.st.errText.Render(cell(m.notice, w))
 	case m.notice != "":
 		return m.st.okText.Render(cell(m.notice, w))
 	}
@@ -115,6 +126,8 @@ func (m *Model) noticeView(w int) string {
 func (m *Model) helpBindings() []key.Binding {
 	k := m.keys
 	switch {
+	case m.phase == phaseInCall && m.switchWait && !m.confirmQuit:
+		return []key.Binding{k.mute, k.withdraw, k.hangup, k.log, k.help, k.quit}
 	case m.confirmQuit:
 		return []key.Binding{k.yes, k.no}
 	case m.invite != nil:
@@ -125,6 +138,8 @@ func (m *Model) helpBindings() []key.Binding {
 		return []key.Binding{k.cancel, k.log, k.quit}
 	case m.phase == phaseOutcome:
 		return []key.Binding{k.dismiss, k.log, k.quit}
+	case m.phase == phaseInCall && m.callType != protocol.CallVideo:
+		return []key.Binding{k.mute, k.switchType, k.hangup, k.log, k.help, k.quit}
 	case m.phase == phaseInCall:
 		// w (switch camera) is in the full help: the bar is full at 80 columns.
 		return []key.Binding{k.mute, k.camera, k.switchType, k.hangup, k.log, k.help, k.quit}
@@ -155,13 +170,41 @@ func (m *Model) helpView(w int) string {
 	if !m.showHelp {
 		return cell(m.help.ShortHelpView(m.helpBindings()), w)
 	}
+	return m.help.FullHelpView(m.fullHelp())
+}
+
+// fullHelp is ?'s help: every key of the current screen, in columns.
+func (m *Model) fullHelp() [][]key.Binding {
 	k := m.keys
-	return m.help.FullHelpView([][]key.Binding{
-		{k.upDown(), k.filter, k.tab, k.add, k.remove},
-		{k.audio, k.video, k.enter, k.accept, k.reject},
-		{k.cancel, k.hangup, k.mute, k.camera, k.switchCam},
-		{k.switchType, k.log, k.help, k.quit},
-	})
+	general := []key.Binding{k.log, k.help, k.quit, k.quitNow}
+	if m.logOpen {
+		general = append([]key.Binding{k.logScroll, k.logFilter}, general...)
+	}
+	switch {
+	case m.invite != nil:
+		return [][]key.Binding{{k.accept, k.reject}, general}
+	case m.phase == phaseCalling:
+		return [][]key.Binding{{k.cancel}, general}
+	case m.phase == phaseOutcome:
+		return [][]key.Binding{{k.dismiss}, general}
+	case m.phase == phaseInCall:
+		sw := k.switchType
+		if m.switchWait {
+			sw = k.withdraw
+		}
+		media := []key.Binding{k.mute, sw, k.hangup}
+		if m.callType == protocol.CallVideo {
+			media = []key.Binding{k.mute, k.camera, k.switchCam, sw, k.hangup}
+		}
+		return [][]key.Binding{media, general}
+	case m.tab == tabHistory:
+		return [][]key.Binding{{k.upDown(), k.redial, k.audio, k.video}, {m.tabKey(), k.escMain}, general}
+	}
+	return [][]key.Binding{
+		{k.upDown(), k.filter, k.add, k.remove},
+		{k.enter, k.audio, k.video, m.tabKey(), k.escMain},
+		general,
+	}
 }
 
 // ---- main screen ----
@@ -175,13 +218,13 @@ func (m *Model) mainView(w, h int) string {
 	case m.filtering:
 		top = append(top, m.filter.View())
 	case m.filter.Value() != "":
-		top = append(top, m.st.dim.Render(m.t.filterPrompt+m.filter.Value()))
+		top = append(top, m.st.dim.Render(m.t.filterPrompt+termsafe.String(m.filter.Value())))
 	}
 	if m.adding {
 		top = append(top, m.addInput.View())
 	}
 	if m.removing != "" {
-		top = append(top, m.st.warnText.Render(fmtS(m.t.removeConfirm, m.removing)))
+		top = append(top, m.st.warnText.Render(fmtS(m.t.removeConfirm, termsafe.String(m.removing))))
 	}
 	list := m.visibleContacts()
 	rows := max(1, h-len(top))
@@ -198,12 +241,17 @@ func (m *Model) mainView(w, h int) string {
 	nameW := max(8, w-4-presW)
 	for i := offset; i < len(list) && i < offset+rows; i++ {
 		c := list[i]
+		if !m.connected {
+			c.Presence = "" // what we last heard may be stale
+		}
 		glyph, pst := "○", m.st.offline
 		switch c.Presence {
 		case protocol.PresenceOnline:
 			glyph, pst = "●", m.st.online
 		case protocol.PresenceInCall:
 			glyph, pst = "◐", m.st.inCall
+		case "":
+			glyph = "?"
 		}
 		marker := "  "
 		if i == m.cursor {
@@ -279,7 +327,7 @@ func (m *Model) inviteView(w int) string {
 		m.t.callTypeLong(inv.CallType),
 	}
 	if len(inv.Attachment) > 0 && string(inv.Attachment) != "null" {
-		lines = append(lines, m.t.attachment+": "+string(inv.Attachment))
+		lines = append(lines, m.t.attachment+": "+termsafe.String(string(inv.Attachment)))
 	}
 	if inv.Offline {
 		lines = append(lines, m.t.inviteOffline)
@@ -339,11 +387,11 @@ func centerBlock(lines []string, w, h int) string {
 func (m *Model) inCallView(w, h int) (body string, exact bool) {
 	info := m.callInfoLines()
 	if m.callType != protocol.CallVideo {
+		bw := min(w, 56)
 		lines := append(info, "")
-		lines = append(lines, m.meterLines()...)
+		lines = append(lines, m.meterLines(bw)...)
 		lines = append(lines, "")
 		lines = append(lines, m.statsLines()...)
-		bw := min(w, 56)
 		for i, l := range lines {
 			lines[i] = cell(l, bw)
 		}
@@ -353,7 +401,7 @@ func (m *Model) inCallView(w, h int) (body string, exact bool) {
 	side := append(info, "")
 	side = append(side, m.statsLines()...)
 	side = append(side, "")
-	side = append(side, m.meterLines()...)
+	side = append(side, m.meterLines(sideWidth)...)
 	if rows := h - len(side) - 2; rows >= 3 {
 		side = append(side, "", m.st.dim.Render(m.t.localPreview))
 		side = append(side, strings.Split(m.localPane(sideWidth-1, min(rows, 8)), "\n")...)
@@ -394,7 +442,7 @@ func (m *Model) callInfoLines() []string {
 		state += " · " + cam
 	}
 	lines := []string{
-		m.st.bold.Render(m.nick(m.peer, "")),
+		m.st.bold.Render(m.nick(m.peer, m.peerNick)),
 		m.t.callTypeLong(m.callType) + " · " + m.t.duration + " " + m.durationText(),
 		state,
 	}
@@ -414,12 +462,20 @@ func (m *Model) callInfoLines() []string {
 	return lines
 }
 
-func (m *Model) meterLines() []string {
+// meterLines are the level meters, and the silent-microphone hint wrapped
+// at w columns.
+func (m *Model) meterLines(w int) []string {
 	label := func(s string) string { return cell(s, 8) }
 	if !m.levelsOK {
 		return []string{label(m.t.levelMic) + "—", label(m.t.levelSpeaker) + "—"}
 	}
-	return []string{label(m.t.levelMic) + meter(m.mic, m.muted), label(m.t.levelSpeaker) + meter(m.speaker, false)}
+	lines := []string{label(m.t.levelMic) + meter(m.mic, m.muted), label(m.t.levelSpeaker) + meter(m.speaker, false)}
+	if m.micSilentHint() {
+		for _, l := range strings.Split(ansi.Wrap(m.t.micSilent, w, ""), "\n") {
+			lines = append(lines, m.st.warnText.Render(l))
+		}
+	}
+	return lines
 }
 
 // meter draws a 0..1 level on a logarithmic scale (-60 dBFS … 0).
@@ -436,7 +492,16 @@ func meter(level float64, muted bool) string {
 func (m *Model) statsLines() []string {
 	t := m.t
 	q := qualityOf(m.stats)
-	lines := []string{m.st.bold.Render(t.statsTitle), t.quality + " " + qualityBars(q) + " " + t.qualityNames[q]}
+	qs := m.st.dim
+	switch q {
+	case 1, 2:
+		qs = m.st.okText
+	case 3:
+		qs = m.st.warnText
+	case 4, 5:
+		qs = m.st.errText
+	}
+	lines := []string{m.st.bold.Render(t.statsTitle), t.quality + " " + qs.Render(qualityBars(q)+" "+t.qualityNames[q])}
 	s := m.stats
 	if s == nil {
 		return append(lines, t.statBitrate+" —", t.statLoss+" —", t.statJitter+" —", t.statRTT+" —", t.statMOS+" —")
@@ -451,7 +516,7 @@ func (m *Model) statsLines() []string {
 		rtt,
 		fmt.Sprintf("%s %.2f", t.statMOS, s.Mos),
 	)
-	if m.callType == protocol.CallVideo && s.Width > 0 {
+	if m.callType == protocol.CallVideo && s.Width > 0 && !m.peerCamOff {
 		lines = append(lines, fmt.Sprintf("%s %dx%d@%.0f", t.statVideo, s.Width, s.Height, s.Fps))
 	}
 	return lines
@@ -497,24 +562,4 @@ func qualityBars(q int) string {
 		}
 	}
 	return b.String()
-}
-
-// ---- event log ----
-
-func (m *Model) logView(w, h int) string {
-	title := m.st.dim.Render(ansi.Truncate("── "+m.t.logTitle+" "+strings.Repeat("─", w), w, ""))
-	rows := h - 1
-	var lines []string
-	if len(m.log) == 0 {
-		lines = append(lines, m.st.dim.Render(m.t.logEmpty))
-	}
-	start := max(0, len(m.log)-rows)
-	for _, e := range m.log[start:] {
-		l := e.at.In(m.cfg.loc).Format("15:04:05") + " " + m.st.bold.Render(e.name)
-		if e.data != "" {
-			l += " " + e.data
-		}
-		lines = append(lines, cell(l, w))
-	}
-	return title + "\n" + block(strings.Join(lines, "\n"), w, rows)
 }

@@ -15,6 +15,7 @@ func FuzzDecode(f *testing.F) {
 		`{"v":1,"type":"accept","id":"3","data":{"channelId":"abc"}}`,
 		`{"v":1,"type":"switch","id":"4","data":{"channelId":"abc","callType":1,"state":"agree"}}`,
 		`{"v":1,"type":"relay","id":"5","data":{"channelId":"abc","token":"v1.1.x","kind":"candidate","payload":{"c":"x"}}}`,
+		`{"v":1,"type":"relay","id":"7","data":{"channelId":"abc","token":"v1.1.x","kind":"candidate","payload":{"candidate":{"candidate":"candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}}}`,
 		`{"v":1,"type":"records","id":"6","data":{"peer":"bob","limit":5}}`,
 		`{"v":1,"type":"event","event":"INVITED","data":{"channelId":"c","from":"a","to":"b","callType":1}}`,
 		`{"v":1,"type":"event","event":"MESSAGE_SENT","data":{"status":3,"durations":[{"accid":"a","duration":0}]}}`,

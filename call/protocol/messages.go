@@ -51,6 +51,10 @@ const (
 	EvCallTypeChange    = "CALL_TYPE_CHANGE"
 	EvPresence          = "PRESENCE"
 	EvRelay             = "RELAY"
+	// EvSessionEnded tells a device that the server is ending its session
+	// for good (the connection closes right after): its token was reset or
+	// its account removed. Added within version 1.
+	EvSessionEnded = "SESSION_ENDED"
 )
 
 // Message is the envelope of every frame in both directions.
@@ -153,10 +157,14 @@ type ContactRef struct {
 	Account string `json:"account"`
 }
 
-// RecordsQuery lists the caller's own call records, newest first.
+// RecordsQuery lists the caller's own call records, newest first, a page at
+// a time: Cursor is the previous reply's Next. ChannelID instead asks for
+// the record of one call (a device that missed its MESSAGE_SENT).
 type RecordsQuery struct {
-	Peer  string `json:"peer,omitempty"`
-	Limit int    `json:"limit,omitempty"` // 0 = 50
+	Peer      string `json:"peer,omitempty"`
+	Limit     int    `json:"limit,omitempty"` // 0 = 50
+	Cursor    string `json:"cursor,omitempty"`
+	ChannelID string `json:"channelId,omitempty"`
 }
 
 // ---- reply payloads (server → client) ----
@@ -237,11 +245,14 @@ type AcceptReply struct {
 	TokenExpiresAt int64  `json:"tokenExpiresAt,omitempty"`
 }
 
-// Presence values.
+// Presence values. Presence is shared only between mutual contacts: a
+// contact who has not added you back (or an account that does not exist:
+// the answer is the same) is PresencePending, without a nickname.
 const (
 	PresenceOnline  = "online"
 	PresenceInCall  = "inCall"
 	PresenceOffline = "offline"
+	PresencePending = "pending" // added within version 1
 )
 
 // Contact is one entry of the contact list.
@@ -256,9 +267,12 @@ type ContactsReply struct {
 	Contacts []Contact `json:"contacts"`
 }
 
-// RecordsReply answers ReqRecords.
+// RecordsReply answers ReqRecords. Next, when set, is the cursor of the
+// next (older) page; a page may hold fewer than Limit records to stay within
+// MaxMessageSize.
 type RecordsReply struct {
 	Records []Record `json:"records"`
+	Next    string   `json:"next,omitempty"`
 }
 
 // PingReply answers ReqPing.
@@ -344,6 +358,30 @@ type RelayEvent struct {
 	FromDevice string          `json:"fromDevice"`
 	Kind       string          `json:"kind"`
 	Payload    json.RawMessage `json:"payload"`
+}
+
+// Reasons of SESSION_ENDED.
+const (
+	EndTokenReset     = "tokenReset"
+	EndAccountRemoved = "accountRemoved"
+)
+
+// SessionEnded is SESSION_ENDED's payload. Message is the reason in words;
+// a client must not log in again with the same token.
+type SessionEnded struct {
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// SessionEndMessage is the text a client shows for a SESSION_ENDED reason.
+func SessionEndMessage(reason string) string {
+	switch reason {
+	case EndTokenReset:
+		return "token was reset"
+	case EndAccountRemoved:
+		return "account was removed"
+	}
+	return "session ended by the server"
 }
 
 // LogValue keeps the token out of every log line and trace.

@@ -76,6 +76,10 @@ type Config struct {
 	// StatsInterval is the period of STATS events; default 1 s, negative
 	// disables them.
 	StatsInterval time.Duration
+	// NoMediaAfter is how long after accept a call may go without any
+	// incoming media before MEDIA_WARNING (kind noMedia); default
+	// DefaultNoMediaAfter, negative disables the check.
+	NoMediaAfter time.Duration
 	// Loop makes file sources start over at their end.
 	Loop bool
 	// Loopback > 0 makes the session an echo (the server's echo bot): it
@@ -120,6 +124,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.StatsInterval == 0 {
 		c.StatsInterval = time.Second
+	}
+	if c.NoMediaAfter == 0 {
+		c.NoMediaAfter = DefaultNoMediaAfter
 	}
 	return c
 }

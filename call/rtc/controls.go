@@ -12,7 +12,7 @@ func (s *Session) Peer() string { return s.peer }
 // SetMicMuted mutes the outgoing audio and tells the peer.
 func (s *Session) SetMicMuted(m bool) {
 	s.micMutedF.Store(m)
-	s.send(protocol.RelayControl, mediaSignal{AudioMuted: &m})
+	s.send(protocol.RelayControl, protocol.MediaControl{AudioMuted: &m})
 }
 
 // SetCameraOff sends black frames instead of the picture and tells the peer.
@@ -24,7 +24,7 @@ func (s *Session) SetCameraOff(off bool) {
 	if cam != nil {
 		cam.enabled.Store(!off)
 	}
-	s.send(protocol.RelayControl, mediaSignal{VideoMuted: &off})
+	s.send(protocol.RelayControl, protocol.MediaControl{VideoMuted: &off})
 }
 
 // SetRemoteMuted mutes or unmutes the playback of the peer.

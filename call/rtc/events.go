@@ -20,8 +20,9 @@ const (
 	// EvStats carries the call's quality figures every second. Data: CallStats.
 	EvStats = "STATS"
 	// EvMediaWarning says a device could not be used and the call goes on
-	// without it, or (kind "network") that media cannot connect as
-	// configured. Data: MediaWarning.
+	// without it, (kind "network") that media cannot connect as
+	// configured, or (kind "noMedia") that no media arrived after accept,
+	// here or (remote) at the peer. Data: MediaWarning.
 	EvMediaWarning = "MEDIA_WARNING"
 )
 
@@ -40,8 +41,11 @@ type MuteInfo struct {
 
 // MediaWarning is the data of MEDIA_WARNING.
 type MediaWarning struct {
-	Kind  string `json:"kind"` // audio, audioOut, video, network
+	Kind  string `json:"kind"` // audio, audioOut, video, network, noMedia
 	Error string `json:"error"`
+	// Remote: the peer reported it (its side gets no media); Error is its
+	// cause.
+	Remote bool `json:"remote,omitempty"`
 	// Switching: the device was one SwitchCamera tried; the camera that
 	// was being sent still is.
 	Switching bool `json:"switching,omitempty"`
@@ -57,6 +61,9 @@ type CallStats struct {
 	// empty until ICE has selected one.
 	CandidateType       string `json:"candidateType,omitempty"`
 	RemoteCandidateType string `json:"remoteCandidateType,omitempty"`
+	// RelayProtocol is how a relayed pair reaches the TURN server: udp,
+	// tcp or tls (turns:); empty for a direct pair.
+	RelayProtocol string `json:"relayProtocol,omitempty"`
 	quality.Stats
 	VideoStats
 }

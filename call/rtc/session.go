@@ -128,42 +128,46 @@ type Session struct {
 	audioPlaying atomic.Bool // AUDIO_PLAYING was emitted
 	connected    atomic.Bool // DTLS is up: senders' packets leave (connect_replay.go)
 
-	mu      sync.Mutex // guards the fields below
-	closing bool
-	pc      *webrtc.PeerConnection
-	sel     *mediadevices.CodecSelector
-	mic     *micSource
-	cam     *cameraSource
-	aTrack  mediadevices.Track
-	vTrack  mediadevices.Track
-	aSender *webrtc.RTPSender
-	vSender *webrtc.RTPSender
-	aBind   *asyncBindTrack
-	vBind   *asyncBindTrack
-	camIn   string // the camera SwitchCamera chose in this call; "": cfg.VideoIn
-	venc    *encoderHook
-	aenc    *opus.EncoderBuilder
-	est     *bwe.Estimator
+	mu       sync.Mutex // guards the fields below
+	closing  bool
+	pc       *webrtc.PeerConnection
+	sel      *mediadevices.CodecSelector
+	mic      *micSource
+	cam      *cameraSource
+	aTrack   mediadevices.Track
+	vTrack   mediadevices.Track
+	aSender  *webrtc.RTPSender
+	vSender  *webrtc.RTPSender
+	aBind    *asyncBindTrack
+	vBind    *asyncBindTrack
+	camIn    string // the camera SwitchCamera chose in this call; "": cfg.VideoIn
+	venc     *encoderHook
+	aenc     *opus.EncoderBuilder
+	est      *bwe.Estimator
 	// sendRates are audio's and retransmissions' recent rates (bps),
 	// which the video encoder's share leaves room for (stats.go).
 	sendRates struct{ audio, rtx int }
 	// videoSuspended is the suspension we last told the peer of.
 	videoSuspended bool
-	getter         stats.Getter
-	remote         map[webrtc.RTPCodecType]uint32 // remote SSRCs
+	getter   stats.Getter
+	remote   map[webrtc.RTPCodecType]uint32 // remote SSRCs
 	// remoteRTX is the remote video track, for its RTX SSRC (known once
 	// pion has seen the repair stream).
 	remoteRTX *webrtc.TrackRemote
-	video     *videoStats
-	paSys     *pa.System
-	ownPA     bool
-	playback  *pa.Playback
-	rec       *record.Recorder
-	pair      [2]string // candidate types of the selected ICE pair: local, remote
+	video    *videoStats
+	paSys    *pa.System
+	ownPA    bool
+	playback *pa.Playback
+	rec      *record.Recorder
+	pair     [2]string // candidate types of the selected ICE pair: local, remote
+	// relayCand is the local relay candidate ("ip:port") of the selected
+	// pair, relayProto how it reaches the TURN server (udp, tcp, tls),
+	// looked up in the stats once.
+	relayCand, relayProto string
 	// While a local description is being set, gathered candidates wait
 	// here, so the description reaches the peer before them.
 	holdCands bool
-	heldCands []webrtc.ICECandidateInit
+	heldCands []*webrtc.ICECandidateInit
 
 	// Signaling-loop state (only the loop goroutine touches these).
 	pendingCands []webrtc.ICECandidateInit
@@ -172,6 +176,8 @@ type Session struct {
 	player playout.Mixer
 	stats  statsState
 	loop   *loopback // non-nil when cfg.Loopback > 0 (loopback.go)
+
+	mediaWatch // the no-media check (nomedia.go)
 }
 
 // New starts a session; it never blocks on the network.
@@ -198,6 +204,7 @@ func New(in Params) *Session {
 		audioArrived:  make(chan struct{}, 1),
 		remote:        map[webrtc.RTPCodecType]uint32{},
 	}
+	s.started = time.Now()
 	s.micMutedF.Store(p.micMuted)
 	s.camOffF.Store(p.camOff)
 	s.loop = newLoopback(p.cfg.Loopback)
@@ -243,9 +250,12 @@ func (s *Session) run() {
 	defer s.runWG.Done()
 	if err := s.setup(); err != nil {
 		s.log.Error("media session setup failed; the call continues without media", "err", err)
+		s.negotiationFailed("media session setup", err)
+		s.watchMedia()
 		return
 	}
 	s.spawn(s.statsLoop)
+	s.spawn(s.watchMedia)
 	if s.offerer {
 		s.negotiate()
 	}
@@ -381,11 +391,13 @@ func (s *Session) setup() error {
 	s.mu.Unlock()
 
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
-			return
+		var init *webrtc.ICECandidateInit // nil: gathering is complete
+		if c != nil {
+			j := c.ToJSON()
+			init = &j
+			s.tr.Candidate(true, s.channel, j)
+			s.localCands.Add(1)
 		}
-		init := c.ToJSON()
-		s.tr.Candidate(true, s.channel, init)
 		s.mu.Lock()
 		if s.holdCands {
 			s.heldCands = append(s.heldCands, init)
@@ -393,7 +405,7 @@ func (s *Session) setup() error {
 			return
 		}
 		s.mu.Unlock()
-		s.send(protocol.RelayCandidate, mediaSignal{Candidate: &init})
+		s.send(protocol.RelayCandidate, candidateSignal(init))
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		s.log.Debug("media connection", "state", st.String())
@@ -410,11 +422,14 @@ func (s *Session) setup() error {
 			s.log.Warn("media connection failed (no ICE path to the peer)")
 		}
 	})
+	onTrack := s.onTrack
 	if s.loop != nil {
-		pc.OnTrack(s.onLoopbackTrack)
-	} else {
-		pc.OnTrack(s.onTrack)
+		onTrack = s.onLoopbackTrack
 	}
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		s.mediaIn.Store(true) // pion calls this on a track's first packet
+		onTrack(t, r)
+	})
 	s.watchSelectedPair(pc)
 	if est != nil {
 		est.OnTargetBitrateChange(func(int) { s.applyTarget() })

@@ -9,20 +9,22 @@ import (
 	"github.com/softphone/softphone/call/protocol"
 )
 
-// mediaSignal is the payload of a relay of kind "candidate" (a trickled ICE
-// candidate) or "control" (the session's own control messages).
-type mediaSignal struct {
-	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
-	// Renegotiate asks the offering side (the caller) for a new offer: the
-	// answering side added a track after its last answer.
-	Renegotiate bool `json:"renegotiate,omitempty"`
-	// AudioMuted / VideoMuted announce the sender's mute state (AUDIO_MUTED,
-	// VIDEO_MUTED at the peer).
-	AudioMuted *bool `json:"audioMuted,omitempty"`
-	VideoMuted *bool `json:"videoMuted,omitempty"`
-	// VideoSuspended says the sender paused its video for want of
-	// bandwidth (or resumed it): the receiver shows a notice, not a freeze.
-	VideoSuspended *bool `json:"videoSuspended,omitempty"`
+// candidateSignal is the payload of a "candidate" relay for init (end of
+// candidates when init is nil).
+func candidateSignal(init *webrtc.ICECandidateInit) protocol.CandidateSignal {
+	if init == nil {
+		return protocol.CandidateSignal{Candidate: &protocol.ICECandidate{}}
+	}
+	return protocol.CandidateSignal{Candidate: &protocol.ICECandidate{
+		Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex,
+		UsernameFragment: init.UsernameFragment,
+	}}
+}
+
+// candidateInit is the pion form of a relayed candidate.
+func candidateInit(c *protocol.ICECandidate) webrtc.ICECandidateInit {
+	return webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex,
+		UsernameFragment: c.UsernameFragment}
 }
 
 type outRelay struct {
@@ -113,7 +115,7 @@ func (s *Session) applyCallType(t protocol.CallType) {
 	if s.offerer {
 		s.negotiate()
 	} else if s.pc.SignalingState() == webrtc.SignalingStateStable {
-		s.send(protocol.RelayControl, mediaSignal{Renegotiate: true})
+		s.send(protocol.RelayControl, protocol.MediaControl{Renegotiate: true})
 	}
 }
 
@@ -133,7 +135,7 @@ func (s *Session) negotiate() {
 	s.holdCandidates()
 	defer s.releaseCandidates()
 	if err := s.pc.SetLocalDescription(offer); err != nil {
-		s.log.Warn("set local offer", "err", err)
+		s.negotiationFailed("set local offer", err)
 		return
 	}
 	s.send(protocol.RelayOffer, s.pc.LocalDescription())
@@ -153,80 +155,101 @@ func (s *Session) releaseCandidates() {
 	s.holdCands, s.heldCands = false, nil
 	s.mu.Unlock()
 	for i := range held {
-		s.send(protocol.RelayCandidate, mediaSignal{Candidate: &held[i]})
+		s.send(protocol.RelayCandidate, candidateSignal(held[i]))
 	}
 }
 
+// handleSignal applies one relay from the peer. The server has checked its
+// shape already; it is parsed again here because the engine trusts no
+// input, and a failure is kept as the cause a no-media warning names.
 func (s *Session) handleSignal(ev protocol.RelayEvent) {
-	switch ev.Kind {
-	case protocol.RelayOffer, protocol.RelayAnswer:
-		var sd webrtc.SessionDescription
-		if err := json.Unmarshal(ev.Payload, &sd); err != nil {
-			s.log.Warn("bad session description from peer", "err", err)
-			return
-		}
-		if err := s.pc.SetRemoteDescription(sd); err != nil {
-			s.log.Warn("set remote description", "kind", ev.Kind, "err", err)
-			return
-		}
-		for _, c := range s.pendingCands {
-			if err := s.pc.AddICECandidate(c); err != nil {
-				s.log.Debug("add ICE candidate", "err", err)
-			}
-		}
-		s.pendingCands = nil
-		if sd.Type == webrtc.SDPTypeOffer {
-			ans, err := s.pc.CreateAnswer(nil)
-			if err != nil {
-				s.log.Warn("create answer", "err", err)
-				return
-			}
-			s.holdCandidates()
-			err = s.pc.SetLocalDescription(ans)
-			if err == nil {
-				s.send(protocol.RelayAnswer, s.pc.LocalDescription())
-			}
-			s.releaseCandidates()
-			if err != nil {
-				s.log.Warn("set local answer", "err", err)
-				return
-			}
-			if s.unnegotiatedSender() {
-				s.send(protocol.RelayControl, mediaSignal{Renegotiate: true})
-			}
-		} else if s.wantOffer {
+	v, err := protocol.ParseRelayPayload(ev.Kind, ev.Payload)
+	if err != nil {
+		s.negotiationFailed("relay "+ev.Kind+" from the peer", err)
+		return
+	}
+	switch p := v.(type) {
+	case *protocol.SessionDescription:
+		s.applyDescription(p)
+	case *protocol.CandidateSignal:
+		s.addRemoteCandidate(candidateInit(p.Candidate))
+	case *protocol.MediaControl:
+		s.control(p)
+	}
+}
+
+func (s *Session) applyDescription(p *protocol.SessionDescription) {
+	sd := webrtc.SessionDescription{Type: webrtc.NewSDPType(p.Type), SDP: p.SDP}
+	if err := s.pc.SetRemoteDescription(sd); err != nil {
+		s.negotiationFailed("apply the peer's "+p.Type, err)
+		return
+	}
+	s.remoteDescs.Add(1)
+	for _, c := range s.pendingCands {
+		s.addRemoteCandidate(c)
+	}
+	s.pendingCands = nil
+	if sd.Type != webrtc.SDPTypeOffer {
+		if s.wantOffer {
 			s.negotiate()
 		}
-	case protocol.RelayCandidate, protocol.RelayControl:
-		var m mediaSignal
-		if err := json.Unmarshal(ev.Payload, &m); err != nil {
-			s.log.Warn("bad media signal from peer", "err", err)
-			return
-		}
-		switch {
-		case m.Candidate != nil:
-			s.tr.Candidate(false, s.channel, *m.Candidate)
-			if s.pc.RemoteDescription() == nil {
-				s.pendingCands = append(s.pendingCands, *m.Candidate)
-				return
-			}
-			if err := s.pc.AddICECandidate(*m.Candidate); err != nil {
-				s.log.Debug("add ICE candidate", "err", err)
-			}
-		case m.Renegotiate:
-			if s.offerer {
-				s.negotiate()
-			}
-		}
-		if m.AudioMuted != nil {
-			s.emit(EvAudioMuted, MuteInfo{UserID: s.peer, Mute: *m.AudioMuted})
-		}
-		if m.VideoMuted != nil {
-			s.emit(EvVideoMuted, MuteInfo{UserID: s.peer, Mute: *m.VideoMuted})
-		}
-		if m.VideoSuspended != nil {
-			s.peerSuspended(*m.VideoSuspended)
-		}
+		return
+	}
+	ans, err := s.pc.CreateAnswer(nil)
+	if err != nil {
+		s.negotiationFailed("create answer", err)
+		return
+	}
+	s.holdCandidates()
+	err = s.pc.SetLocalDescription(ans)
+	if err == nil {
+		s.send(protocol.RelayAnswer, s.pc.LocalDescription())
+	}
+	s.releaseCandidates()
+	if err != nil {
+		s.negotiationFailed("set local answer", err)
+		return
+	}
+	if s.unnegotiatedSender() {
+		s.send(protocol.RelayControl, protocol.MediaControl{Renegotiate: true})
+	}
+}
+
+// addRemoteCandidate applies a trickled candidate, or keeps it until the
+// remote description is there. An empty one ends the peer's candidates.
+func (s *Session) addRemoteCandidate(c webrtc.ICECandidateInit) {
+	if s.pc.RemoteDescription() == nil {
+		s.pendingCands = append(s.pendingCands, c)
+		return
+	}
+	if c.Candidate == "" {
+		s.log.Debug("end of the peer's candidates")
+	} else {
+		s.tr.Candidate(false, s.channel, c)
+		s.remoteCands.Add(1)
+	}
+	if err := s.pc.AddICECandidate(c); err != nil {
+		// One unusable candidate (an address family we lack) is no reason
+		// to stop; the no-media watchdog names a call that gets no path.
+		s.log.Debug("add ICE candidate", "err", err)
+	}
+}
+
+func (s *Session) control(m *protocol.MediaControl) {
+	if m.Renegotiate && s.offerer {
+		s.negotiate()
+	}
+	if m.AudioMuted != nil {
+		s.emit(EvAudioMuted, MuteInfo{UserID: s.peer, Mute: *m.AudioMuted})
+	}
+	if m.VideoMuted != nil {
+		s.emit(EvVideoMuted, MuteInfo{UserID: s.peer, Mute: *m.VideoMuted})
+	}
+	if w := m.MediaWarning; w != nil {
+		s.emit(EvMediaWarning, MediaWarning{Kind: w.Kind, Error: w.Error, Remote: true})
+	}
+	if m.VideoSuspended != nil {
+		s.peerSuspended(*m.VideoSuspended)
 	}
 }
 

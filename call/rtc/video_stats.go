@@ -49,7 +49,7 @@ func (s *Session) tellSuspended(on bool) {
 	s.videoSuspended = on
 	s.mu.Unlock()
 	if changed {
-		s.send(protocol.RelayControl, mediaSignal{VideoSuspended: &on})
+		s.send(protocol.RelayControl, protocol.MediaControl{VideoSuspended: &on})
 	}
 }
 

@@ -10,14 +10,23 @@ import (
 	"time"
 
 	"github.com/softphone/softphone/call"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // The live report: text lines, or with JSON one object per line
 // ({"type":"start"|"step"|"end"|"event", ...}).
 
+// write prints one report line. Descriptions, reasons and events carry
+// what scenario files, peers and the server said: JSON lines get JSON
+// escapes for anything a terminal would act on, text lines visible ones.
 func (r *Runner) write(line string) {
 	if r.Out == nil {
 		return
+	}
+	if r.JSON {
+		line = string(termsafe.JSON([]byte(line)))
+	} else {
+		line = termsafe.Text(line)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -66,8 +75,8 @@ func (r *Runner) emitStep(sr StepResult) {
 	r.write(line)
 }
 
-func (r *Runner) emitEnd(res *Result) {
-	var pass, fail, skip int
+// counts tallies the steps of a file by status.
+func (res *Result) counts() (pass, fail, skip int) {
 	for _, s := range res.Steps {
 		switch s.Status {
 		case Pass:
@@ -78,6 +87,11 @@ func (r *Runner) emitEnd(res *Result) {
 			skip++
 		}
 	}
+	return pass, fail, skip
+}
+
+func (r *Runner) emitEnd(res *Result) {
+	pass, fail, skip := res.counts()
 	verdict := Pass
 	if !res.Passed() {
 		verdict = Fail
@@ -101,6 +115,46 @@ func (r *Runner) emitEnd(res *Result) {
 	r.write(line)
 }
 
+// WriteTotal reports the run of several files in one line (one object
+// with JSON): files and steps passed and failed, the failed files named.
+func (r *Runner) WriteTotal(results []*Result) {
+	var files, failedFiles []string
+	var pass, fail, skip int
+	var took time.Duration
+	for _, res := range results {
+		p, f, s := res.counts()
+		pass, fail, skip = pass+p, fail+f, skip+s
+		took += res.Duration
+		files = append(files, res.File)
+		if !res.Passed() {
+			failedFiles = append(failedFiles, res.File)
+		}
+	}
+	verdict := Pass
+	if len(failedFiles) > 0 {
+		verdict = Fail
+	}
+	if r.JSON {
+		r.writeJSON(struct {
+			Type        string   `json:"type"`
+			Status      string   `json:"status"`
+			Files       int      `json:"files"`
+			FailedFiles []string `json:"failedFiles"`
+			Passed      int      `json:"passed"`
+			Failed      int      `json:"failed"`
+			Skipped     int      `json:"skipped"`
+			DurationMs  float64  `json:"durationMs"`
+		}{"total", verdict, len(files), append([]string{}, failedFiles...), pass, fail, skip, float64(took.Microseconds()) / 1000})
+		return
+	}
+	line := fmt.Sprintf("%s  %d files, %d failed: %d steps passed, %d failed, %d skipped in %.1fs",
+		verdict, len(files), len(failedFiles), pass, fail, skip, took.Seconds())
+	if len(failedFiles) > 0 {
+		line += " (" + strings.Join(failedFiles, ", ") + ")"
+	}
+	r.write(line)
+}
+
 func (r *Runner) emitEvent(who string, ev call.Event) {
 	if r.Events == nil {
 		return
@@ -109,6 +163,7 @@ func (r *Runner) emitEvent(who string, ev call.Event) {
 	if err != nil {
 		return
 	}
+	b = termsafe.JSON(b)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.JSON && r.Events == r.Out {

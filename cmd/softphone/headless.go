@@ -16,18 +16,26 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // How long the headless commands wait for things the server owes them.
 const (
 	// recordWait bounds the wait for a call's MESSAGE_SENT record after the
-	// call ended (or after we acted to end it).
-	recordWait = 5 * time.Second
+	// call ended (or after we acted to end it). On a NATS cluster the record
+	// may wait out a stream leader election (up to ~9 s) and, if its writer
+	// gave up, a sweeper's rewrite.
+	recordWait = 20 * time.Second
 	// settleWait is how long to keep reading for the call's ending event when
 	// the record arrived first, so the output shows both.
 	settleWait = time.Second
-	// actionTimeout bounds one request we send on our own (cancel, hangup).
-	actionTimeout = 5 * time.Second
+	// actionTimeout bounds one request we send on our own (cancel, hangup);
+	// a cluster's server may retry it for up to ~9 s during a failover.
+	actionTimeout = 10 * time.Second
+	// actionRetry and actionGiveUp pace the retries of an operation the
+	// server could not take (see follower.follow).
+	actionRetry  = 500 * time.Millisecond
+	actionGiveUp = time.Minute
 )
 
 // outcomeStatus maps a record status to the exit status: 0 for a completed
@@ -85,11 +93,11 @@ func loginError(cfg *Config, err error) error {
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case protocol.CodeUnauthorized:
-			return fmt.Errorf("login as %s refused: bad or expired token (%s)", cfg.Account, pe.Message)
+			return phrased(fmt.Sprintf("login as %s refused: bad or expired token (%s)", cfg.Account, pe.Message), pe)
 		case protocol.CodeForbidden:
-			return fmt.Errorf("login as %s refused: %s", cfg.Account, pe.Message)
+			return phrased(fmt.Sprintf("login as %s refused: %s", cfg.Account, pe.Message), pe)
 		case protocol.CodeNotFound:
-			return fmt.Errorf("login as %s refused: unknown account", cfg.Account)
+			return phrased(fmt.Sprintf("login as %s refused: unknown account", cfg.Account), pe)
 		}
 		return fmt.Errorf("login as %s failed: %w", cfg.Account, err)
 	}
@@ -98,6 +106,19 @@ func loginError(cfg *Config, err error) error {
 	}
 	return err // the engine's error names the server and why it is unreachable
 }
+
+// phrasedError is an error said for the CLI's one line that still
+// unwraps to its cause, so the TUI's login form can say it in its own
+// language.
+type phrasedError struct {
+	msg   string
+	cause error
+}
+
+func (e *phrasedError) Error() string { return e.msg }
+func (e *phrasedError) Unwrap() error { return e.cause }
+
+func phrased(msg string, cause error) error { return &phrasedError{msg, cause} }
 
 // eventPrinter writes engine events: exactly the Event JSON, one per line,
 // with --json; a short human line otherwise. prefix tags lines (the demo
@@ -111,6 +132,9 @@ type eventPrinter struct {
 
 func (p *eventPrinter) print(ev call.Event) error {
 	var line string
+	if !p.json && quiet(ev.Name) {
+		return nil
+	}
 	if p.json {
 		b, err := json.Marshal(ev)
 		if err != nil {
@@ -123,10 +147,38 @@ func (p *eventPrinter) print(ev call.Event) error {
 			line += "  " + d
 		}
 	}
+	return p.line(line)
+}
+
+// note prints what the command is doing between events ("calling bob …",
+// "waiting for calls"), in the human output only: --json stays exactly one
+// event object per line.
+func (p *eventPrinter) note(format string, args ...any) {
+	if !p.json {
+		_ = p.line(time.Now().Format("15:04:05.000") + " " + fmt.Sprintf(format, args...))
+	}
+}
+
+// line writes one line. Events carry what peers and the server sent
+// (nicknames, attachments, errors): JSON lines get JSON escapes for
+// anything a terminal would act on, human lines visible escapes.
+func (p *eventPrinter) line(s string) error {
+	if p.json {
+		s = string(termsafe.JSON([]byte(s)))
+	} else {
+		s = termsafe.String(s)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, line)
+	_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, s)
 	return err
+}
+
+// quiet events are left out of the human output: presence changes of
+// contacts and the media negotiation relayed without a media session say
+// nothing about the call a script follows. --json keeps them.
+func quiet(name string) bool {
+	return name == protocol.EvPresence || name == protocol.EvRelay
 }
 
 // describe summarises an event's data for the human output.
@@ -145,11 +197,7 @@ func describe(ev call.Event) string {
 		}
 		return s
 	case call.RecordMessage:
-		secs := int64(0)
-		for _, du := range d.Durations {
-			secs = max(secs, du.Duration)
-		}
-		return fmt.Sprintf("%s · status %d · %s %s → %s · %ds", d.Text, d.Status, d.Type, d.From, d.To, secs)
+		return fmt.Sprintf("%s · status %d · %s %s → %s · %s", d.Text, d.Status, d.Type, d.From, d.To, call.ClockText(d.Length()))
 	case protocol.CallTypeChange:
 		return fmt.Sprintf("%s %s by %s", d.CallType, d.State, d.UserID)
 	case protocol.Presence:
@@ -214,8 +262,12 @@ type follower struct {
 // printing its events. ctx is the signal-aware context for requests; release
 // closes the engine and restores the signal handling.
 func startFollower(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, asJSON bool) (f *follower, sigCtx context.Context, release func(), err error) {
+	mc := media.config(cfg)
+	if err := checkSources(mc); err != nil {
+		return nil, nil, nil, err
+	}
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	eng, err := connect(sigCtx, c, cfg, media.config(cfg))
+	eng, err := connect(sigCtx, c, cfg, mc)
 	if err != nil {
 		stop()
 		return nil, nil, nil, err
@@ -289,8 +341,27 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 		hangupC <-chan time.Time
 		armed   bool             // hangup timer started
 		recordC <-chan time.Time // no record by then is an error
-		settleC <-chan time.Time // record in hand, ending event still missing
+		// elsewhere: another device of the account took the call; its
+		// record comes when that call ends, however long it lasts.
+		elsewhere bool
+		settleC   <-chan time.Time // record in hand, ending event still missing
+		noMedia   bool             // a MEDIA_WARNING said no media arrived
+		// An operation that failed because the server could not be reached
+		// (a reconnect, a cluster failover) is tried again until it takes
+		// effect or actionGiveUp passes.
+		retryOp func(context.Context) error
+		retryC  <-chan time.Time
+		giveUpC <-chan time.Time
+		lastErr error
 	)
+	// status is the exit status for the record: a completed call that
+	// carried no media is not a success.
+	status := func() (int, error) {
+		if record.Status == protocol.StatusCompleted && noMedia {
+			return exitNoMedia, nil
+		}
+		return outcomeStatus(record.Status)
+	}
 	if plan.act != nil {
 		actC = time.After(plan.actAfter)
 	}
@@ -311,14 +382,24 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), actionTimeout)
 		err := op(actx)
 		cancel()
+		if unreachable(err) && f.eng.State() == before {
+			retryOp, retryC, lastErr = op, time.After(actionRetry), err
+			if giveUpC == nil {
+				giveUpC = time.After(actionGiveUp)
+			}
+			return
+		}
+		retryOp, retryC, giveUpC = nil, nil, nil
 		switch {
 		case err == nil && f.eng.State() == protocol.StateInCall:
 			armHangup() // accepted
 			return
 		case err == nil && before == protocol.StateCalled:
 			ended = true // rejected: the engine emits no event of its own for it
+		case protocol.CodeOf(err) == protocol.CodeAlreadyAccepted && before == protocol.StateCalled:
+			elsewhere = true // another device answered first
 		}
-		if recordC == nil {
+		if recordC == nil && !elsewhere {
 			recordC = time.After(recordWait)
 		}
 	}
@@ -330,6 +411,9 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 			}
 			if err := f.handle(ev); err != nil {
 				return exitError, err
+			}
+			if w, ok := ev.Data.(call.MediaWarning); ok && w.Kind == protocol.ProblemNoMedia {
+				noMedia = true // media events carry no channel: they are the current call's
 			}
 			if ch := ev.ChannelID(); ch != plan.channelID {
 				if inv, ok := ev.Data.(protocol.Invite); ok && ev.Name == protocol.EvInvited {
@@ -347,9 +431,11 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 				}
 				record = &rm
 				settleC = time.After(settleWait)
+			case ev.Name == protocol.EvOtherClientAccept:
+				ended, elsewhere, recordC = true, true, nil
 			case endsCall(ev.Name):
 				ended = true
-				if recordC == nil {
+				if recordC == nil && !elsewhere {
 					recordC = time.After(recordWait)
 				}
 			}
@@ -369,17 +455,35 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 			f.stopSignals()
 			actC = nil // an interrupted callee accepts nothing more
 			act(f.eng.Hangup)
+		case <-retryC:
+			retryC = nil
+			if retryOp != nil && f.eng.State() != protocol.StateIdle {
+				act(retryOp)
+			}
+		case <-giveUpC:
+			return exitError, fmt.Errorf("call %s: the server stayed unreachable for %s: %w", plan.channelID, actionGiveUp, lastErr)
 		case <-settleC:
-			return outcomeStatus(record.Status)
+			return status()
 		case <-recordC:
 			return exitError, fmt.Errorf("call %s ended but no call record arrived within %s", plan.channelID, recordWait)
 		case <-ctx.Done():
 			return exitError, ctx.Err()
 		}
 		if ended && record != nil {
-			return outcomeStatus(record.Status)
+			return status()
 		}
 	}
+}
+
+// unreachable reports an operation that failed because the server could
+// not take it now (connection lost, reconnecting, 503, no reply), as
+// opposed to the server deciding against it.
+func unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *protocol.Error
+	return !errors.As(err, &pe) || pe.Code == protocol.CodeUnavailable
 }
 
 // parseCallType accepts audio/video (and NeCallKit's 1/2).

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 func main() {
@@ -43,6 +45,7 @@ func (c *cli) action(body func(ctx context.Context, args []string) (int, error))
 const (
 	exitOK          = 0
 	exitError       = 1
+	exitNoMedia     = 16  // the call completed, but no media arrived (MEDIA_WARNING noMedia)
 	exitInterrupted = 130 // interrupted before anything happened, like a shell
 )
 
@@ -61,7 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if cmd != nil && cmd != root {
 		prefix += " " + commandPath(cmd)
 	}
-	fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
+	// Errors carry what servers, files and peers said: printed escaped.
+	fmt.Fprintf(stderr, "%s: %s\n", prefix, termsafe.String(oneLine(err.Error())))
 	if c.status == exitOK {
 		return exitError
 	}

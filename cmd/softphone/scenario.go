@@ -14,6 +14,7 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/scenario"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // Exit status of `run` when a scenario step failed (a file that cannot be
@@ -79,6 +80,9 @@ func runScenario(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, fi
 	defer stop()
 	base := media.config(cfg) // nil with --no-media; also opens --trace lazily
 	defer cfg.trace.close()   // after the runner closed its engines
+	if err := checkSources(base); err != nil {
+		return exitError, err
+	}
 	r := &scenario.Runner{
 		Factory: scenarioFactory(c, cfg, media, base),
 		Server:  cfg.Server,
@@ -101,10 +105,13 @@ func runScenario(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, fi
 			return exitError, err
 		}
 	}
+	if len(results) > 1 {
+		r.WriteTotal(results)
+	}
 	for _, res := range results {
 		if !res.Passed() {
 			if len(results) > 1 {
-				fmt.Fprintln(c.stderr, scenario.Summary(results))
+				fmt.Fprintln(c.stderr, termsafe.String(scenario.Summary(results)))
 			}
 			return exitScenarioFailed, nil
 		}

@@ -23,7 +23,8 @@ with --nats), with an embedded TURN relay and, with --bots, test accounts that
 answer calls. It runs until SIGINT or SIGTERM, then shuts down gracefully.`,
 		Example: `  softphone serve                                   # 127.0.0.1:7800, data in ~/.local/share/softphone
   softphone serve --bots --listen 0.0.0.0:7800 --turn-listen 0.0.0.0:3478 --turn-ip 10.0.0.5
-  softphone serve --nats nats://n1:4222,nats://n2:4222   # one of several gateways`,
+  softphone serve --nats nats://n1:4222,nats://n2:4222   # one of several gateways (storage R3)
+  softphone serve --nats nats://127.0.0.1:4222 --replicas 1  # on a single NATS server`,
 		Args:    noArgs,
 		GroupID: groupServer,
 	}
@@ -37,9 +38,16 @@ answer calls. It runs until SIGINT or SIGTERM, then shuts down gracefully.`,
 	cf.bind("app-secret", "serve.appSecret", "admin API `SECRET` (env SOFTPHONE_SERVE_APP_SECRET); default generated once")
 	cf.bind("turn-listen", "serve.turn", "UDP `ADDR` of the embedded TURN relay, or off (env SOFTPHONE_SERVE_TURN; default "+defaultTURN+")")
 	cf.bind("turn-ip", "serve.turnIp", "`IP` clients reach the TURN relay at (env SOFTPHONE_SERVE_TURN_IP); default the --turn-listen IP")
+	cf.bind("turn-tcp-listen", "serve.turnTcp", "`ADDR` of TURN over TCP, for clients whose network blocks UDP (env SOFTPHONE_SERVE_TURN_TCP; default off)")
+	cf.bind("turn-tls-listen", "serve.turnTls", "`ADDR` of TURN over TLS (turns:), e.g. 0.0.0.0:443; needs --tls-cert and --tls-key (env SOFTPHONE_SERVE_TURN_TLS; default off)")
+	cf.bind("turn-host", "serve.turnHost", "`HOST` name in turns: URLs, which the certificate must cover (env SOFTPHONE_SERVE_TURN_HOST); default the relay IP")
+	cf.bind("tls-cert", "serve.tlsCert", "certificate chain `FILE` (PEM) of the server (env SOFTPHONE_SERVE_TLS_CERT)")
+	cf.bind("tls-key", "serve.tlsKey", "private key `FILE` (PEM) of the certificate (env SOFTPHONE_SERVE_TLS_KEY)")
 	cf.bind("bots", "serve.bots", "run the built-in bot accounts echo, reject, busy, noanswer, hangup, outcomes (env SOFTPHONE_SERVE_BOTS)")
 	cf.bind("bot-names", "serve.botNames", "only these bots: comma-separated `NAMES` (env SOFTPHONE_SERVE_BOT_NAMES; default all)")
 	cf.bind("echo-delay", "serve.echoDelay", "how late the echo bot plays media back, `DELAY` up to 10s (env SOFTPHONE_SERVE_ECHO_DELAY; default 1s)")
+	cf.bind("replicas", "serve.replicas", "JetStream replicas of every bucket and stream, `N` (env SOFTPHONE_SERVE_REPLICAS; default 3 with --nats, 1 embedded); an existing stream is never lowered")
+	cf.bind("start-timeout", "serve.startTimeout", "how long to wait for a slow or unavailable NATS cluster at start-up, `DURATION` (env SOFTPHONE_SERVE_START_TIMEOUT; default 1m)")
 	_ = cobra.MarkFlagDirname(fs, "data")
 	cmd.RunE = c.action(func(ctx context.Context, _ []string) (int, error) {
 		cfg, err := cf.load(c.getenv)
@@ -63,9 +71,17 @@ func runServe(ctx context.Context, c *cli, cfg *Config) (int, error) {
 		Debug:     cfg.Serve.Debug,
 		Logger:    log,
 
-		TURNListen:   cfg.Serve.TURN,
-		TURNPublicIP: cfg.Serve.TURNIP,
-		Bots:         botsConfig(cfg),
+		TURNListen:    cfg.Serve.TURN,
+		TURNTCPListen: cfg.Serve.TURNTCP,
+		TURNTLSListen: cfg.Serve.TURNTLS,
+		TURNPublicIP:  cfg.Serve.TURNIP,
+		TURNHost:      cfg.Serve.TURNHost,
+		TLSCert:       cfg.Serve.TLSCert,
+		TLSKey:        cfg.Serve.TLSKey,
+		Bots:          botsConfig(cfg),
+
+		Replicas:     cfg.Serve.Replicas,
+		StartTimeout: cfg.Serve.StartTimeout,
 	}
 	// With an external NATS the server keeps no state of its own, so it gets
 	// no data directory (and writes no credentials file).
@@ -87,8 +103,11 @@ func runServe(ctx context.Context, c *cli, cfg *Config) (int, error) {
 		return exitError, fmt.Errorf("start server: %w", err)
 	}
 	attrs := []any{"url", srv.URL(), "admin", srv.AdminURL(), "debug", sc.Debug}
-	if u := srv.TURNURL(); u != "" {
+	if u := srv.TURNURLs(); len(u) > 0 {
 		attrs = append(attrs, "turn", u)
+	}
+	if reps := srv.Replicas(); len(reps) > 0 {
+		attrs = append(attrs, "replicas", reps[0].Configured)
 	}
 	if sc.NATSURL != "" {
 		attrs = append(attrs, "nats", sc.NATSURL)
@@ -96,6 +115,13 @@ func runServe(ctx context.Context, c *cli, cfg *Config) (int, error) {
 		attrs = append(attrs, "data", sc.DataDir)
 	}
 	log.Info("ready", attrs...)
+	if sc.DataDir != "" {
+		// Local commands (user) find this server from its data directory.
+		if err := writeServeAddr(sc.DataDir, srv.URL(), srv.AdminURL()); err != nil {
+			log.Warn("cannot record the server's address", "err", err)
+		}
+		defer removeServeAddr(sc.DataDir)
+	}
 
 	<-ctx.Done()
 	stop() // a second signal kills the process at once

@@ -20,22 +20,41 @@ const MaxClockSkew = 300 * time.Second
 
 const maxBody = 16 << 10
 
+// Config wires the admin API.
+type Config struct {
+	Store     *store.Store
+	AppKey    string // requests are checked against this key pair
+	AppSecret string
+	Logger    *slog.Logger // default discard
+	// Sessions ends the live sessions of an account whose token was reset
+	// or that was removed, before the request is answered (nil: none).
+	Sessions SessionEnder
+}
+
+// SessionEnder ends, on every node, the sessions of account not logged in
+// to a (nil: the account was removed) with its current token.
+// gateway.Gateway is one.
+type SessionEnder interface {
+	EndSessions(ctx context.Context, account string, a *store.Account) error
+}
+
 // Handler serves /admin/v1/... .
 type Handler struct {
 	st        *store.Store
 	appKey    string
 	appSecret string
 	log       *slog.Logger
+	sessions  SessionEnder
 	mux       *http.ServeMux
 }
 
-// NewHandler builds the admin API over st, checking requests against the
-// key pair.
-func NewHandler(st *store.Store, appKey, appSecret string, log *slog.Logger) *Handler {
+// NewHandler builds the admin API.
+func NewHandler(cfg Config) *Handler {
+	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{st: st, appKey: appKey, appSecret: appSecret, log: log, mux: http.NewServeMux()}
+	h := &Handler{st: cfg.Store, appKey: cfg.AppKey, appSecret: cfg.AppSecret, log: log, sessions: cfg.Sessions, mux: http.NewServeMux()}
 	h.mux.HandleFunc("POST /admin/v1/users", h.createUser)
 	h.mux.HandleFunc("GET /admin/v1/users", h.listUsers)
 	h.mux.HandleFunc("DELETE /admin/v1/users/{account}", h.removeUser)
@@ -132,17 +151,31 @@ func (h *Handler) removeUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("user removed", "account", account)
+	h.endSessions(r.Context(), account, nil)
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 
 func (h *Handler) resetToken(w http.ResponseWriter, r *http.Request) {
-	u, err := ResetUserToken(r.Context(), h.st, r.PathValue("account"))
+	u, a, err := resetToken(r.Context(), h.st, r.PathValue("account"))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	h.log.Info("token reset", "account", u.Account)
+	h.endSessions(r.Context(), u.Account, a)
 	writeJSON(w, http.StatusOK, map[string]string{"account": u.Account, "token": u.Token})
+}
+
+// endSessions ends the sessions the change made invalid before the answer
+// goes out. The change itself stands either way: a failure here is logged,
+// and every gateway's accounts watch ends the sessions too.
+func (h *Handler) endSessions(ctx context.Context, account string, a *store.Account) {
+	if h.sessions == nil {
+		return
+	}
+	if err := h.sessions.EndSessions(ctx, account, a); err != nil {
+		h.log.Warn("ending sessions failed; the gateways' accounts watch ends them", "account", account, "err", err)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

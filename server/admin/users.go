@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/termsafe"
 	"github.com/softphone/softphone/server/auth"
 	"github.com/softphone/softphone/server/store"
 )
@@ -29,6 +30,12 @@ func NewUser(ctx context.Context, st *store.Store, account, name string) (User, 
 	if len(name) > protocol.MaxNickLength {
 		return User{}, protocol.Errorf(protocol.CodeBadRequest, "name longer than %d bytes", protocol.MaxNickLength)
 	}
+	// Nicknames reach other users' terminals. Clients escape what they
+	// print anyway; a server refuses to store such a name in the first place.
+	if !termsafe.Safe(name) {
+		return User{}, protocol.Errorf(protocol.CodeBadRequest,
+			"name must be printable UTF-8 text: no control characters, escape sequences or bidi overrides (got %s)", termsafe.String(name))
+	}
 	tok := auth.NewToken()
 	a := &store.Account{Account: account, Name: name, TokenHash: auth.HashToken(tok), CreatedAt: time.Now().UTC()}
 	if err := st.CreateAccount(ctx, a); err != nil {
@@ -40,18 +47,20 @@ func NewUser(ctx context.Context, st *store.Store, account, name string) (User, 
 	return User{Account: account, Name: name, Token: tok, CreatedAt: a.CreatedAt}, nil
 }
 
-// ResetUserToken issues a new token; the old one stops working at once.
-func ResetUserToken(ctx context.Context, st *store.Store, account string) (User, error) {
+// resetToken issues a new token; the old one stops working at once for new
+// logins (the handler also ends the live sessions). It returns the account
+// as it now is.
+func resetToken(ctx context.Context, st *store.Store, account string) (User, *store.Account, error) {
 	tok := auth.NewToken()
 	a, err := st.UpdateAccount(ctx, account, func(a *store.Account) error {
 		a.TokenHash = auth.HashToken(tok)
 		return nil
 	})
 	if store.IsNotFound(err) {
-		return User{}, protocol.Errorf(protocol.CodeNotFound, "account %q not found", account)
+		return User{}, nil, protocol.Errorf(protocol.CodeNotFound, "account %q not found", account)
 	}
 	if err != nil {
-		return User{}, err
+		return User{}, nil, err
 	}
-	return User{Account: a.Account, Name: a.Name, Token: tok, CreatedAt: a.CreatedAt}, nil
+	return User{Account: a.Account, Name: a.Name, Token: tok, CreatedAt: a.CreatedAt}, a, nil
 }

@@ -75,3 +75,20 @@ func TestCheckSum(t *testing.T) {
 		t.Fatal("checksum matched another CurTime")
 	}
 }
+
+func TestEpoch(t *testing.T) {
+	created := time.Unix(1_700_000_000, 123)
+	e := Epoch(created, HashToken("t1"))
+	if len(e) != 11 || strings.ContainsAny(e, ":.") {
+		t.Fatalf("epoch %q: want 11 characters of base64url", e)
+	}
+	if Epoch(created, HashToken("t1")) != e {
+		t.Fatal("epoch not reproducible")
+	}
+	if Epoch(created, HashToken("t2")) == e {
+		t.Fatal("a token reset keeps the epoch")
+	}
+	if Epoch(created.Add(time.Nanosecond), HashToken("t1")) == e {
+		t.Fatal("a recreated account keeps the epoch")
+	}
+}

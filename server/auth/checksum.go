@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"strings"
@@ -21,7 +22,9 @@ func CheckSumMatches(got, appSecret, nonce, curTime string) bool {
 	return subtle.ConstantTimeCompare([]byte(strings.ToLower(got)), []byte(want)) == 1
 }
 
-// SecretEqual compares two secrets (e.g. AppKeys) in constant time.
+// SecretEqual compares two secrets (e.g. AppKeys) in constant time. Both
+// are hashed first, so not even their lengths are compared directly.
 func SecretEqual(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
 }

@@ -8,25 +8,23 @@ import (
 	"github.com/softphone/softphone/server/store"
 )
 
-// contacts lists the account's contacts with their presence.
+// contacts lists the account's contacts; the presence and nickname of those
+// who list the account too.
 func (s *session) contacts(ctx context.Context) (*protocol.ContactsReply, error) {
 	a, _, err := s.g.st.GetAccount(ctx, s.account)
 	if err != nil {
 		return nil, err
 	}
-	return s.g.contactList(ctx, a.Contacts)
+	return s.g.contactList(ctx, s.account, a.Contacts)
 }
 
+// addContact lists account. Whether it exists is not revealed: an unknown
+// account is listed and answered like one that has not added this account
+// back (pending). When it has, both now see each other's presence.
 func (s *session) addContact(ctx context.Context, account string) (*protocol.ContactsReply, error) {
 	g := s.g
 	if account == s.account {
 		return nil, protocol.Errorf(protocol.CodeBadRequest, "cannot add yourself as a contact")
-	}
-	if _, _, err := g.st.GetAccount(ctx, account); err != nil {
-		if store.IsNotFound(err) {
-			return nil, protocol.Errorf(protocol.CodeNotFound, "account %q not found", account)
-		}
-		return nil, err
 	}
 	a, err := g.st.UpdateAccount(ctx, s.account, func(a *store.Account) error {
 		if slices.Contains(a.Contacts, account) {
@@ -42,9 +40,13 @@ func (s *session) addContact(ctx context.Context, account string) (*protocol.Con
 		return nil, err
 	}
 	g.watch(s, []string{account})
-	return g.contactList(ctx, a.Contacts)
+	// If account lists us, its devices may see our presence from now on.
+	g.publishPresence(s.account, g.presenceOf(ctx, s.account, map[string]nodeSeen{}), []string{account})
+	return g.contactList(ctx, s.account, a.Contacts)
 }
 
+// removeContact unlists account; its devices that listed this account see
+// it as pending from now on.
 func (s *session) removeContact(ctx context.Context, account string) (*protocol.ContactsReply, error) {
 	a, err := s.g.st.UpdateAccount(ctx, s.account, func(a *store.Account) error {
 		a.Contacts = slices.DeleteFunc(a.Contacts, func(c string) bool { return c == account })
@@ -54,16 +56,19 @@ func (s *session) removeContact(ctx context.Context, account string) (*protocol.
 		return nil, err
 	}
 	s.g.unwatch(s, []string{account})
-	return s.g.contactList(ctx, a.Contacts)
+	s.g.publishPresence(s.account, protocol.PresencePending, []string{account})
+	return s.g.contactList(ctx, s.account, a.Contacts)
 }
 
-func (g *Gateway) contactList(ctx context.Context, accounts []string) (*protocol.ContactsReply, error) {
+// contactList is owner's contact list as owner may see it: presence and
+// nickname of mutual contacts, pending for the others.
+func (g *Gateway) contactList(ctx context.Context, owner string, accounts []string) (*protocol.ContactsReply, error) {
 	out := &protocol.ContactsReply{Contacts: make([]protocol.Contact, 0, len(accounts))}
-	alive := map[string]bool{}
+	alive := map[string]nodeSeen{}
 	for _, acct := range accounts {
-		c := protocol.Contact{Account: acct, Presence: g.presenceOf(ctx, acct, alive)}
-		if a, _, err := g.st.GetAccount(ctx, acct); err == nil {
-			c.NickName = a.Name
+		c := protocol.Contact{Account: acct, Presence: protocol.PresencePending}
+		if a, _, err := g.st.GetAccount(ctx, acct); err == nil && (a.PublicPresence || slices.Contains(a.Contacts, owner)) {
+			c.NickName, c.Presence = a.Name, g.presenceOf(ctx, acct, alive)
 		}
 		out.Contacts = append(out.Contacts, c)
 	}
@@ -73,7 +78,7 @@ func (g *Gateway) contactList(ctx context.Context, accounts []string) (*protocol
 // presenceOf reports inCall when the account holds a busy lock, online when
 // one of its devices is connected to a live node, else offline. alive caches
 // node liveness across one reply.
-func (g *Gateway) presenceOf(ctx context.Context, account string, alive map[string]bool) string {
+func (g *Gateway) presenceOf(ctx context.Context, account string, alive map[string]nodeSeen) string {
 	if _, _, err := g.st.BusyHolder(ctx, account); err == nil {
 		return protocol.PresenceInCall
 	}
@@ -85,45 +90,18 @@ func (g *Gateway) presenceOf(ctx context.Context, account string, alive map[stri
 
 // accountOnline reports whether any device of account is connected.
 func (g *Gateway) accountOnline(ctx context.Context, account string) bool {
-	return g.accountOnlineCached(ctx, account, map[string]bool{})
+	return g.accountOnlineCached(ctx, account, map[string]nodeSeen{})
 }
 
-func (g *Gateway) accountOnlineCached(ctx context.Context, account string, alive map[string]bool) bool {
+func (g *Gateway) accountOnlineCached(ctx context.Context, account string, alive map[string]nodeSeen) bool {
 	devices, err := g.st.AccountPresence(ctx, account)
 	if err != nil {
 		return false
 	}
 	for _, p := range devices {
-		if p.GoneAt == 0 && g.nodeAlive(ctx, p.Node, alive) {
+		if p.GoneAt == 0 && g.nodeState(ctx, p.Node, alive).alive {
 			return true
 		}
 	}
 	return false
-}
-
-func (g *Gateway) nodeAlive(ctx context.Context, node string, cache map[string]bool) bool {
-	if node == g.node {
-		return true
-	}
-	if v, ok := cache[node]; ok {
-		return v
-	}
-	v, err := g.st.NodeAlive(ctx, node)
-	if err != nil {
-		v = true // unknown: do not declare devices gone on a store hiccup
-	}
-	cache[node] = v
-	return v
-}
-
-// records answers the account's own call history.
-func (s *session) records(ctx context.Context, q *protocol.RecordsQuery) (*protocol.RecordsReply, error) {
-	recs, err := s.g.st.Records(ctx, s.account, q.Peer, q.Limit)
-	if err != nil {
-		return nil, err
-	}
-	if recs == nil {
-		recs = []protocol.Record{}
-	}
-	return &protocol.RecordsReply{Records: recs}, nil
 }

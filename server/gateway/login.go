@@ -43,7 +43,8 @@ func (s *session) login(ctx context.Context, l *protocol.Login) (_ any, _ func()
 		return nil, nil, protocol.Errorf(protocol.CodeUnauthorized, "wrong account or token")
 	}
 	s.account, s.device, s.nick, s.checkSum = acct.Account, l.Device, acct.Name, l.CheckSum
-	s.beginLogin(identity{account: acct.Account, device: l.Device, created: acct.CreatedAt})
+	s.inc = acct.Incarnation()
+	s.beginLogin(identity{account: acct.Account, device: l.Device, created: acct.CreatedAt, tokenHash: acct.TokenHash})
 	defer func() {
 		if err != nil {
 			g.removeLocal(s)
@@ -94,20 +95,21 @@ func (s *session) login(ctx context.Context, l *protocol.Login) (_ any, _ func()
 		ServerTime: now.UnixMilli(), DefaultTimeoutMs: protocol.DefaultCallTimeout.Milliseconds(),
 		MaxTimeoutMs: protocol.MaxCallTimeout.Milliseconds(), Debug: g.cfg.Debug, Calls: calls,
 	}
-	reply.ICEServers, reply.ICEExpiresAt = g.iceServers(s.account)
+	reply.ICEServers, reply.ICEExpiresAt = g.iceServers(s)
 	after := func() {
 		s.releaseLogin(func(held [][]byte) [][]byte { return offlineInvites(invites, held) })
 	}
 	return reply, after, nil
 }
 
-// iceServers issues the account's STUN/TURN servers and their expiry (unix
+// iceServers issues the session's STUN/TURN servers and their expiry (unix
 // ms); none when this node runs no relay.
-func (g *Gateway) iceServers(account string) ([]protocol.ICEServer, int64) {
+func (g *Gateway) iceServers(s *session) ([]protocol.ICEServer, int64) {
 	if g.cfg.ICE == nil {
 		return nil, 0
 	}
-	servers, exp := g.cfg.ICE.ICEServers(account)
+	id := s.identity()
+	servers, exp := g.cfg.ICE.ICEServers(s.account, auth.Epoch(id.created, id.tokenHash))
 	return servers, exp.UnixMilli()
 }
 
@@ -155,9 +157,9 @@ func (g *Gateway) sessionCalls(ctx context.Context, s *session) ([]protocol.Chan
 	if err != nil {
 		return nil, nil, err
 	}
-	ch, _, err := g.st.GetChannel(ctx, holder)
-	if store.IsNotFound(err) {
-		return nil, nil, nil
+	ch, _, err := g.st.GetChannel(ctx, holder.Channel)
+	if store.IsNotFound(err) || (err == nil && ch.SetupUntil != 0) {
+		return nil, nil, nil // none, or a call still being set up: INVITED follows
 	}
 	if err != nil {
 		return nil, nil, err
@@ -178,10 +180,17 @@ func (g *Gateway) sessionCalls(ctx context.Context, s *session) ([]protocol.Chan
 // logout ends the session's calls at once (no reconnect grace: the user
 // left on purpose) and returns the connection to the logged-out state.
 func (s *session) logout(ctx context.Context) (any, func(), error) {
+	after := s.endCalls(ctx)
+	s.leave(true)
+	return struct{}{}, after, nil
+}
+
+// endCalls hangs up the device's call or cancels its outgoing invite; the
+// returned func sends the resulting events.
+func (s *session) endCalls(ctx context.Context) (after func()) {
 	g := s.g
-	var after func()
 	if holder, _, err := g.st.BusyHolder(ctx, s.account); err == nil {
-		if ch, _, err := g.st.GetChannel(ctx, holder); err == nil {
+		if ch, _, err := g.st.GetChannel(ctx, holder.Channel); err == nil {
 			switch {
 			case ch.State == protocol.ChannelActive && ch.DeviceOf(s.account) == s.device:
 				_, after, _ = s.hangup(ctx, &protocol.ChannelRef{ChannelID: ch.ID})
@@ -190,8 +199,7 @@ func (s *session) logout(ctx context.Context) (any, func(), error) {
 			}
 		}
 	}
-	s.leave(true)
-	return struct{}{}, after, nil
+	return after
 }
 
 // leave takes the device out of routing and marks its presence gone. After
@@ -206,7 +214,11 @@ func (s *session) leave(explicit bool) {
 	defer cancel()
 	defer g.announcePresence(ctx, s.account)
 	account, device, session := s.account, s.device, s.presSession
-	marked, err := g.st.MarkGone(ctx, account, device, session, time.Now().UnixMilli())
+	goneAt := time.Now().UnixMilli()
+	if s.silent.Load() {
+		goneAt = s.heard.Load() // it went quiet: gone since it last spoke
+	}
+	marked, err := g.st.MarkGone(ctx, account, device, session, goneAt)
 	if err != nil || !marked {
 		return // a newer session of this device owns the entry
 	}

@@ -33,6 +33,11 @@ type outbox struct {
 
 	writing bool // a writer goroutine runs
 	closed  bool // the connection is gone: frames are refused
+	resync  bool // close once settled (see session.resync)
+	// final: the session is being ended (session.end); its notice is the
+	// last frame, the writer closes the connection after it, and every
+	// other frame is refused.
+	final bool
 
 	id identity // routing identity; zero when not logged in
 
@@ -45,6 +50,7 @@ type outbox struct {
 type identity struct {
 	account, device string
 	created         time.Time // creation time of the account logged in to
+	tokenHash       string    // the account's token hash at login
 }
 
 // overflow describes a session closed for not reading its frames.
@@ -106,7 +112,7 @@ func (s *session) identity() identity {
 // the session (outside the lock).
 func (s *session) enqueueLocked(frame []byte, hold bool) *overflow {
 	o := &s.out
-	if o.closed {
+	if o.closed || o.final {
 		return nil
 	}
 	if o.frames+1 > s.g.queueFrames || o.bytes+len(frame) > s.g.queueBytes {
@@ -169,7 +175,16 @@ func (s *session) writeLoop() {
 		if o.closed || len(o.queue) == 0 {
 			o.writing = false
 			o.queue = nil
+			final := o.final && !o.closed
+			resync := o.resync
 			o.mu.Unlock()
+			switch {
+			case final:
+				s.writeCloseFrame()
+				s.close()
+			case resync:
+				s.closeIfSettled()
+			}
 			return
 		}
 		batch := o.queue

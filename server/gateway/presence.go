@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/softphone/softphone/call/protocol"
@@ -11,16 +12,44 @@ import (
 // on sp.presence.<account>; every gateway holds one wildcard subscription
 // and a reverse index (contact → local sessions that list it), so the cost
 // is one map lookup per change rather than a subscription per contact.
-const presencePrefix = "sp.presence."
+//
+// Presence is shared only between mutual contacts. The message carries its
+// audience, the contact list of the account it is about, and a watcher gets
+// it only if it is in that audience: it lists the account (the index) and
+// the account lists it (the audience).
+const (
+	presencePrefix = "sp.presence."
+	hdrAudience    = "Sp-Audience" // comma-separated accounts that may see this presence
+	audienceAll    = "*"           // an account with public presence (store.Account.PublicPresence)
+)
 
-// announcePresence computes account's presence and tells the gateways.
+// announcePresence computes account's presence and tells its mutual
+// contacts' devices.
 func (g *Gateway) announcePresence(ctx context.Context, account string) {
-	p := g.presenceOf(ctx, account, map[string]bool{})
-	b, err := protocol.EncodeEvent(protocol.EvPresence, &protocol.Presence{Account: account, Presence: p})
+	a, _, err := g.st.GetAccount(ctx, account)
+	if err != nil {
+		return // removed
+	}
+	audience := a.Contacts
+	if a.PublicPresence {
+		audience = []string{audienceAll}
+	}
+	if len(audience) == 0 {
+		return // nobody may see it
+	}
+	g.publishPresence(account, g.presenceOf(ctx, account, map[string]nodeSeen{}), audience)
+}
+
+// publishPresence sends account's presence to the devices of audience that
+// list account.
+func (g *Gateway) publishPresence(account, presence string, audience []string) {
+	b, err := protocol.EncodeEvent(protocol.EvPresence, &protocol.Presence{Account: account, Presence: presence})
 	if err != nil {
 		return
 	}
-	if err := g.nc.Publish(presencePrefix+account, b); err != nil {
+	msg := &nats.Msg{Subject: presencePrefix + account, Data: b, Header: nats.Header{}}
+	msg.Header.Set(hdrAudience, strings.Join(audience, ","))
+	if err := g.nc.PublishMsg(msg); err != nil {
 		g.log.Warn("publish presence failed", "account", account, "err", err)
 	}
 }
@@ -58,9 +87,9 @@ func (g *Gateway) unwatch(s *session, contacts []string) {
 	}
 }
 
-// presenceLoop forwards presence changes to the local watchers. A watcher
-// gets the event only while still logged in as the account that listed the
-// contact.
+// presenceLoop forwards presence changes to the local watchers in the
+// message's audience. A watcher gets the event only while still logged in
+// as the account that listed the contact.
 func (g *Gateway) presenceLoop(ch <-chan *nats.Msg) {
 	type target struct {
 		s       *session
@@ -74,8 +103,17 @@ func (g *Gateway) presenceLoop(ch <-chan *nats.Msg) {
 			targets = append(targets, target{s, watcher})
 		}
 		g.mu.Unlock()
+		if len(targets) == 0 {
+			continue
+		}
+		audience := map[string]bool{}
+		for _, a := range strings.Split(msg.Header.Get(hdrAudience), ",") {
+			audience[a] = true
+		}
 		for _, t := range targets {
-			t.s.deliver(t.account, "", "", msg.Data)
+			if audience[t.account] || audience[audienceAll] {
+				t.s.deliver(t.account, "", "", msg.Data)
+			}
 		}
 	}
 }

@@ -20,10 +20,12 @@ const DefaultTTL = 10 * time.Minute
 const secretLabel = "softphone/turn/v1"
 
 // Credentials issues and checks TURN REST credentials (draft-uberti-behave-
-// turn-rest): username "<expiry unix>:<account>", password
-// base64(HMAC-SHA1(secret, username)). The secret is derived from the app
-// secret, so every node of a cluster issues credentials every other node's
-// relay accepts, and nothing is stored per credential.
+// turn-rest): username "<expiry unix>:<account>:<epoch>", password
+// base64(HMAC-SHA1(secret, username)). The epoch (auth.Epoch) ties them to
+// the account incarnation and token of the login they were issued to, so a
+// token reset or an account removal revokes them. The secret is derived
+// from the app secret, so every node of a cluster issues credentials every
+// other node's relay accepts, and nothing is stored per credential.
 type Credentials struct {
 	secret []byte
 	ttl    time.Duration
@@ -44,10 +46,11 @@ func NewCredentials(appSecret string, ttl time.Duration) *Credentials {
 // TTL is the validity of issued credentials.
 func (c *Credentials) TTL() time.Duration { return c.ttl }
 
-// Issue returns a username and password for account, valid until expires.
-func (c *Credentials) Issue(account string) (username, password string, expires time.Time) {
+// Issue returns a username and password for account at epoch, valid for
+// new allocations until expires.
+func (c *Credentials) Issue(account, epoch string) (username, password string, expires time.Time) {
 	expires = c.now().Add(c.ttl).Truncate(time.Second)
-	username = strconv.FormatInt(expires.Unix(), 10) + ":" + account
+	username = strconv.FormatInt(expires.Unix(), 10) + ":" + account + ":" + epoch
 	return username, c.password(username), expires
 }
 
@@ -58,15 +61,19 @@ func (c *Credentials) password(username string) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
-// parseUsername splits "<expiry unix>:<account>".
-func parseUsername(username string) (expires time.Time, account string, ok bool) {
-	ts, account, found := strings.Cut(username, ":")
-	if !found || !protocol.ValidID(account) || ts == "" || ts[0] == '+' || ts[0] == '-' {
-		return time.Time{}, "", false
+// parseUsername splits "<expiry unix>:<account>:<epoch>".
+func parseUsername(username string) (expires time.Time, account, epoch string, ok bool) {
+	ts, rest, found := strings.Cut(username, ":")
+	if !found || ts == "" || ts[0] == '+' || ts[0] == '-' {
+		return time.Time{}, "", "", false
+	}
+	account, epoch, found = strings.Cut(rest, ":")
+	if !found || !protocol.ValidID(account) || !protocol.ValidID(epoch) {
+		return time.Time{}, "", "", false
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return time.Time{}, "", false
+		return time.Time{}, "", "", false
 	}
-	return time.Unix(sec, 0), account, true
+	return time.Unix(sec, 0), account, epoch, true
 }

@@ -26,15 +26,21 @@ func startRelay(t *testing.T, creds *Credentials) *Server {
 	return s
 }
 
-// allocate runs a real pion/turn client against the relay and returns the
-// relayed connection, or the allocation's error.
+// allocate runs a real pion/turn client against the relay's UDP listener
+// and returns the relayed connection, or the allocation's error.
 func allocate(t *testing.T, s *Server, user, pass string) (net.PacketConn, error) {
 	t.Helper()
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := s.Addr().String()
+	return allocateOn(t, conn, s.Addr().String(), user, pass)
+}
+
+// allocateOn allocates over conn (UDP, or a stream wrapped in a STUNConn)
+// to the relay at addr; conn is closed with the test.
+func allocateOn(t *testing.T, conn net.PacketConn, addr, user, pass string) (net.PacketConn, error) {
+	t.Helper()
 	c, err := pionturn.NewClient(&pionturn.ClientConfig{
 		STUNServerAddr: addr, TURNServerAddr: addr, Username: user, Password: pass, Realm: Realm,
 		Conn: conn, LoggerFactory: quietLogs{},
@@ -58,7 +64,7 @@ func TestRelayAllocation(t *testing.T) {
 	if got, want := s.URL(), "turn:127.0.0.1:"+strconv.Itoa(s.Addr().Port)+"?transport=udp"; got != want {
 		t.Fatalf("URL %q, want %q", got, want)
 	}
-	servers, exp := s.ICEServers("alice")
+	servers, exp := s.ICEServers("alice", "E1")
 	if len(servers) != 1 || servers[0].URLs[0] != s.URL() || time.Until(exp) <= 0 {
 		t.Fatalf("ICEServers = %v, %v", servers, exp)
 	}
@@ -101,11 +107,11 @@ func TestRelayAllocation(t *testing.T) {
 		}
 	})
 
-	expired := "1000000000:alice" // 2001
+	expired := "1000000000:alice:E1" // 2001
 	for name, cred := range map[string][2]string{
 		"expired":         {expired, creds.password(expired)},
 		"forged password": {servers[0].Username, "AAAAAAAAAAAAAAAAAAAAAAAAAAA="},
-		"other account":   {"9999999999:mallory", servers[0].Credential},
+		"other account":   {"9999999999:mallory:E1", servers[0].Credential},
 		"other secret":    {servers[0].Username, NewCredentials("other", 0).password(servers[0].Username)},
 		"malformed":       {"alice", servers[0].Credential},
 	} {
