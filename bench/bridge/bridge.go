@@ -40,6 +40,7 @@ type dir struct {
 	log  *slog.Logger
 
 	mu        sync.Mutex
+	meter     meter
 	bypassed  uint64
 	reordered uint64
 	writeErrs uint64
@@ -64,8 +65,9 @@ func New(cfg Config) (*Bridge, error) {
 		return nil, err
 	}
 	br := &Bridge{cfg: cfg, a: a, b: b}
-	br.ab = &dir{link: netem.NewLink(cfg.AtoB), from: a, to: b, all: cfg.All, log: cfg.Log.With("dir", cfg.A+"→"+cfg.B)}
-	br.ba = &dir{link: netem.NewLink(cfg.BtoA), from: b, to: a, all: cfg.All, log: cfg.Log.With("dir", cfg.B+"→"+cfg.A)}
+	start := time.Now()
+	br.ab = &dir{link: netem.NewLink(cfg.AtoB), from: a, to: b, all: cfg.All, log: cfg.Log.With("dir", cfg.A+"→"+cfg.B), meter: meter{start: start}}
+	br.ba = &dir{link: netem.NewLink(cfg.BtoA), from: b, to: a, all: cfg.All, log: cfg.Log.With("dir", cfg.B+"→"+cfg.A), meter: meter{start: start}}
 	return br, nil
 }
 
@@ -93,12 +95,15 @@ func (d *dir) stats() Direction {
 	defer d.mu.Unlock()
 	p := d.link.Profile()
 	return Direction{
-		Counters:   d.link.Counters(),
-		Bypassed:   d.bypassed,
-		Reordered:  d.reordered,
-		WriteErrs:  d.writeErrs,
-		Profile:    p.String(),
-		MeanLossPc: 100 * p.MeanLoss(),
+		Counters:      d.link.Counters(),
+		Bypassed:      d.bypassed,
+		Reordered:     d.reordered,
+		WriteErrs:     d.writeErrs,
+		Profile:       p.String(),
+		MeanLossPc:    100 * p.MeanLoss(),
+		Start:         d.meter.start,
+		OfferedKbps:   kbps(d.meter.offered),
+		DeliveredKbps: kbps(d.meter.delivered),
 	}
 }
 
@@ -121,6 +126,9 @@ func (d *dir) readLoop(ctx context.Context, out chan<- timed) {
 			return
 		}
 		now := time.Now()
+		d.mu.Lock()
+		d.meter.slot(&d.meter.offered, now, n)
+		d.mu.Unlock()
 		f := frame{data: append([]byte(nil), buf[:n]...)}
 		if !d.all && !isUDP(f.data) {
 			d.mu.Lock()
@@ -163,7 +171,11 @@ func (d *dir) sendLoop(ctx context.Context, in <-chan timed) {
 				d.writeErrs++
 				d.mu.Unlock()
 				d.log.Debug("write failed", "err", err, "len", len(f.data))
+				continue
 			}
+			d.mu.Lock()
+			d.meter.slot(&d.meter.delivered, time.Now(), len(f.data))
+			d.mu.Unlock()
 		}
 		d.mu.Lock()
 		d.reordered = s.Reordered()

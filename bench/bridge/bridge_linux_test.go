@@ -153,6 +153,14 @@ func TestBridgeBetweenNamespaces(t *testing.T) {
 	if share := float64(lost) / n; share < 0.05 || share > 0.16 {
 		t.Errorf("lost %.3f with loss=10%%", share)
 	}
+	var offered float64
+	for _, k := range st.AtoB.OfferedKbps {
+		offered += k * 1000 / 8
+	}
+	// 600 frames of 200 bytes of payload + 42 bytes of headers, plus ARP.
+	if offered < n*242 || offered > n*242+2000 {
+		t.Errorf("meter counted %.0f bytes offered, sent %d", offered, n*242)
+	}
 	for _, g := range gs {
 		if g.delay < 30*time.Millisecond {
 			t.Fatalf("packet %d arrived after %v, delay is 30 ms", g.seq, g.delay)

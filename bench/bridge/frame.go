@@ -7,6 +7,7 @@ package bridge
 
 import (
 	"encoding/binary"
+	"time"
 
 	"github.com/softphone/softphone/bench/netem"
 )
@@ -14,11 +15,17 @@ import (
 // Direction is what one direction of the bridge did.
 type Direction struct {
 	netem.Counters
-	Bypassed   uint64  `json:"bypassed"`  // frames passed unimpaired (not UDP)
-	Reordered  uint64  `json:"reordered"` // frames released after a later one
-	WriteErrs  uint64  `json:"writeErrors"`
-	Profile    string  `json:"profile"`
-	MeanLossPc float64 `json:"configuredLossPct"`
+	Bypassed uint64 `json:"bypassed"` // frames passed unimpaired (not UDP)
+	// OfferedKbps and DeliveredKbps are the frame bytes (Ethernet frames,
+	// all traffic) that arrived at and left the bridge in each whole
+	// second since Start.
+	Start         time.Time `json:"start"`
+	OfferedKbps   []float64 `json:"offeredKbps"`
+	DeliveredKbps []float64 `json:"deliveredKbps"`
+	Reordered     uint64    `json:"reordered"` // frames released after a later one
+	WriteErrs     uint64    `json:"writeErrors"`
+	Profile       string    `json:"profile"`
+	MeanLossPc    float64   `json:"configuredLossPct"`
 }
 
 // Stats is the bridge's counters per direction.

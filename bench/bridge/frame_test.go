@@ -1,6 +1,9 @@
 package bridge
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestIsUDP(t *testing.T) {
 	eth := func(et uint16, payload ...byte) []byte {
@@ -38,5 +41,16 @@ func TestIsUDP(t *testing.T) {
 		if got := isUDP(tt.f); got != tt.want {
 			t.Errorf("%s: isUDP = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestMeter(t *testing.T) {
+	m := meter{start: time.Unix(100, 0)}
+	m.slot(&m.offered, time.Unix(100, 5e8), 1000)
+	m.slot(&m.offered, time.Unix(102, 0), 250)
+	m.slot(&m.offered, time.Unix(99, 0), 999) // before the start: ignored
+	got := kbps(m.offered)
+	if len(got) != 3 || got[0] != 8 || got[1] != 0 || got[2] != 2 {
+		t.Errorf("kbps %v, want [8 0 2]", got)
 	}
 }

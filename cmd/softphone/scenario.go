@@ -14,6 +14,7 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/scenario"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // Exit status of `run` when a scenario step failed (a file that cannot be
@@ -110,7 +111,7 @@ func runScenario(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, fi
 	for _, res := range results {
 		if !res.Passed() {
 			if len(results) > 1 {
-				fmt.Fprintln(c.stderr, scenario.Summary(results))
+				fmt.Fprintln(c.stderr, termsafe.String(scenario.Summary(results)))
 			}
 			return exitScenarioFailed, nil
 		}

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/softphone/softphone/bench/bridge"
 )
 
 // statsLines writes a --json event stream with one STATS per second.
@@ -102,5 +105,28 @@ func TestUsageErrors(t *testing.T) {
 		if rc := run(args, &o, &e); rc == 0 {
 			t.Errorf("%v: exit 0", args)
 		}
+	}
+}
+
+func TestWireSettle(t *testing.T) {
+	start := time.Unix(1000, 0)
+	d := bridge.Direction{Profile: "rate=300kbps,queue=200ms", Start: start,
+		// Two seconds before the call, then 6 s over the cap, then under it;
+		// the last (hang-up) second does not count.
+		OfferedKbps: []float64{1, 1, 500, 450, 400, 350, 320, 310, 290, 280, 280, 280, 900}}
+	w := wireFrom(d, 1002.4, 11)
+	if w.CapKbps != 300 || w.SettleS != 6 || len(w.OfferedKbps) != 11 || w.OfferedKbps[0] != 500 {
+		t.Errorf("wire %+v", w)
+	}
+	if want := (310 + 290 + 280 + 280 + 280) / 5.0; math.Abs(w.MeanAfter-want) > 1e-9 {
+		t.Errorf("mean after 5 s %.2f, want %.2f", w.MeanAfter, want)
+	}
+	d.OfferedKbps = []float64{400, 400, 400, 400}
+	if w := wireFrom(d, 1000, 4); w.SettleS != -1 {
+		t.Errorf("never settles: %d", w.SettleS)
+	}
+	d.Profile = "loss=5%"
+	if w := wireFrom(d, 1000, 4); w.CapKbps != 0 || w.SettleS != 0 {
+		t.Errorf("no cap: %+v", w)
 	}
 }
