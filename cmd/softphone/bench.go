@@ -36,10 +36,11 @@ workers. They take minutes and the whole machine: not part of the tests.`,
 		Args:    unknownCommand,
 		GroupID: groupOther,
 		RunE: func(*cobra.Command, []string) error {
-			return usageError{errors.New("bench needs a mode: signaling, media, hold or peer")}
+			return usageError{errors.New("bench needs a mode: signaling, media, hold, peer, cluster or soak")}
 		},
 	}
-	cmd.AddCommand(newBenchSignalingCmd(c), newBenchMediaCmd(c), newBenchHoldCmd(c), newBenchPeerCmd(c))
+	cmd.AddCommand(newBenchSignalingCmd(c), newBenchMediaCmd(c), newBenchHoldCmd(c), newBenchPeerCmd(c),
+		newBenchClusterCmd(c), newBenchSoakCmd(c))
 	return cmd
 }
 

@@ -39,7 +39,7 @@ file cannot be read or is invalid (checked before anything connects).`,
 	// only these apply to every device.
 	cf.bind("server", "server", "signaling server `URL` for files without server: (overrides theirs when given; env SOFTPHONE_SERVER)")
 	cf.bind("language", "language", "`LANG` of the engines' record texts: zh or en (env SOFTPHONE_LANGUAGE)")
-	cf.bind("checksum", "checkSum", "secure mode: log in with the tokens (false only on a --debug server)")
+	cf.bind("checksum", "checkSum", "secure mode: log in with the tokens (--checksum=false only on a --debug server)")
 	completeWords(fs, "language", languages...)
 	junit := fs.String("junit", "", "also write a JUnit XML report (one testsuite per file, one testcase per step) to `FILE`")
 	asJSON := fs.Bool("json", false, "print the report as JSON lines (start, step, end objects)")
