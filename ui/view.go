@@ -12,6 +12,7 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // Sizes of the layout. The UI is designed for 80×24 and grows with the
@@ -217,13 +218,13 @@ func (m *Model) mainView(w, h int) string {
 	case m.filtering:
 		top = append(top, m.filter.View())
 	case m.filter.Value() != "":
-		top = append(top, m.st.dim.Render(m.t.filterPrompt+m.filter.Value()))
+		top = append(top, m.st.dim.Render(m.t.filterPrompt+termsafe.String(m.filter.Value())))
 	}
 	if m.adding {
 		top = append(top, m.addInput.View())
 	}
 	if m.removing != "" {
-		top = append(top, m.st.warnText.Render(fmtS(m.t.removeConfirm, m.removing)))
+		top = append(top, m.st.warnText.Render(fmtS(m.t.removeConfirm, termsafe.String(m.removing))))
 	}
 	list := m.visibleContacts()
 	rows := max(1, h-len(top))
@@ -326,7 +327,7 @@ func (m *Model) inviteView(w int) string {
 		m.t.callTypeLong(inv.CallType),
 	}
 	if len(inv.Attachment) > 0 && string(inv.Attachment) != "null" {
-		lines = append(lines, m.t.attachment+": "+string(inv.Attachment))
+		lines = append(lines, m.t.attachment+": "+termsafe.String(string(inv.Attachment)))
 	}
 	if inv.Offline {
 		lines = append(lines, m.t.inviteOffline)

@@ -157,7 +157,7 @@ func parseGE(v string) (netem.GilbertElliott, error) {
 		vals[i] = f
 	}
 	if vals[1] == 0 {
-		return netem.GilbertElliott{}, errors.New("R (the chance to leave the bad state) must be above 0%")
+		return netem.GilbertElliott{}, errors.New("the chance R to leave the bad state must be above 0%")
 	}
 	return netem.GilbertElliott{P: vals[0] / 100, R: vals[1] / 100, LossBad: vals[2] / 100, LossGood: vals[3] / 100}, nil
 }

@@ -65,7 +65,7 @@ func TestParseErrors(t *testing.T) {
 		{"seed=-3", `seed="-3": want a non-negative integer`},
 		{"speed=1", `unknown key "speed" (keys: loss, ge, delay, jitter, dist, rate, queue, seed)`},
 		{"ge=1%", `ge="1%": want P/R[/BAD[/GOOD]]`},
-		{"ge=1%/0%", `ge="1%/0%": R (the chance to leave the bad state) must be above 0%`},
+		{"ge=1%/0%", `ge="1%/0%": the chance R to leave the bad state must be above 0%`},
 		{"ge=1%/30%/x", `ge="1%/30%/x": want a percentage`},
 		{"ge=1%/30%/100%/0%/5%", `ge="1%/30%/100%/0%/5%"`},
 		{"loss=5%,ge=1%/30%", `loss and ge both set`},

@@ -15,9 +15,9 @@ import (
 
 	"github.com/softphone/softphone/call/impair"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/media/audiocmp"
 	"github.com/softphone/softphone/media/audiosrc"
 	"github.com/softphone/softphone/media/opus"
-	"github.com/softphone/softphone/media/audiocmp"
 	"github.com/softphone/softphone/media/red"
 )
 

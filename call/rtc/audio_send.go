@@ -79,15 +79,6 @@ func (c *redControl) applyFEC(lossPct int) {
 	c.enc.SetTargetBitrate(int(float64(c.bitrate) * fecBitrateFactor))
 }
 
-// sendBitrate is what our audio sends at an Opus bitrate of base: the
-// frame and its RED copies. A nil control sends plain Opus.
-func (c *redControl) sendBitrate(base int) int {
-	if c == nil || !c.sending.Load() {
-		return base
-	}
-	return base * (1 + int(c.distance.Load()))
-}
-
 // report takes the receiver's view of our audio: loss (0–1, before
 // repair) and the mean length of loss runs in packets (0: unknown).
 func (c *redControl) report(now time.Time, loss, burst float64) {

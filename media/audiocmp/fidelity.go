@@ -74,8 +74,8 @@ func Compare(ref, got []int16, rate, maxLag int) Comparison {
 		if have {
 			span = rate * trackMs / 1000 / cmpDecim
 		}
-		l, corr := alignAround(r8, g8, off/cmpDecim, lag/cmpDecim, span, win/cmpDecim)
-		l, corr = refineLag(ref, w, off, l*cmpDecim, cmpDecim)
+		l, _ := alignAround(r8, g8, off/cmpDecim, lag/cmpDecim, span, win/cmpDecim)
+		l, corr := refineLag(ref, w, off, l*cmpDecim, cmpDecim)
 		if corr >= 0.6 {
 			lag, have, misses = l, true, 0
 			lags = append(lags, l)
