@@ -74,7 +74,8 @@ func diff(a, b playout.Stats) statsDelta {
 		Decoded: d(a.Decoded, b.Decoded), REDRecovered: d(a.REDRecovered, b.REDRecovered),
 		FECRecovered: d(a.FECRecovered, b.FECRecovered), Concealed: d(a.Concealed, b.Concealed),
 		ConcealEvents: d(a.ConcealEvents, b.ConcealEvents), Underruns: d(a.Underruns, b.Underruns),
-		PlayedSamples: d(a.PlayedSamples, b.PlayedSamples), ConcealedSamples: d(a.ConcealedSamples, b.ConcealedSamples),
+		UnderrunSamples: d(a.UnderrunSamples, b.UnderrunSamples),
+		PlayedSamples:   d(a.PlayedSamples, b.PlayedSamples), ConcealedSamples: d(a.ConcealedSamples, b.ConcealedSamples),
 		AcceleratedSamples: d(a.AcceleratedSamples, b.AcceleratedSamples), ExpandedSamples: d(a.ExpandedSamples, b.ExpandedSamples),
 	}}
 }
@@ -102,12 +103,21 @@ func (d statsDelta) framePct(n uint64) float64 {
 	return 100 * float64(n) / float64(frames)
 }
 
-// listening is the E-model input for what was played.
+// listening is the E-model input for what was played. A wait for a late
+// packet conceals without replacing any speech: to a listener it is a
+// stretch, not a loss.
 func (d statsDelta) listening(m2e float64) quality.Listening {
-	l := quality.Listening{ConcealedPct: d.concealedPct(), StretchPct: d.stretchPct(), MouthToEarMs: m2e, MeanBurst: 1}
-	if events := d.ConcealEvents + d.Underruns; events > 0 {
-		frames := float64(d.ConcealedSamples) / float64(48000*audioFrameMs/1000)
-		l.MeanBurst = max(1, frames/float64(events))
+	l := quality.Listening{MouthToEarMs: m2e, MeanBurst: 1}
+	if d.PlayedSamples == 0 {
+		return l
+	}
+	lost := d.ConcealedSamples - min(d.UnderrunSamples, d.ConcealedSamples)
+	played := float64(d.PlayedSamples)
+	l.ConcealedPct = 100 * float64(lost) / played
+	l.StretchPct = 100 * float64(d.AcceleratedSamples+d.ExpandedSamples+d.UnderrunSamples) / played
+	if d.ConcealEvents > 0 {
+		frames := float64(lost) / float64(48000*audioFrameMs/1000)
+		l.MeanBurst = max(1, frames/float64(d.ConcealEvents))
 	}
 	return l
 }
