@@ -706,14 +706,14 @@ func (b *Buffer) timeScale(f []int16) []int16 {
 	g := max(b.ms(b.pullChunk), 0.1)
 	hist := b.hist[len(b.hist)-b.histLen:]
 	voicedGap := b.ms(float64(b.sinceOp)) >= minOpGapMs
-	if deficit := t - b.margin; deficit > toleranceMs {
+	if deficit := t - b.margin; deficit > max(toleranceMs, 0.05*t) {
 		b.above = 0
 		urgent := deficit >= urgentMs
 		if !low && deficit < smallMs && b.waitLow < lowWaitFrames {
 			b.waitLow++
 			return f
 		}
-		if !low && !voicedGap {
+		if !low && !urgent && !voicedGap {
 			return f
 		}
 		// Decodes move to a later pull only once the phase passes a pull.
@@ -733,7 +733,7 @@ func (b *Buffer) timeScale(f []int16) []int16 {
 	}
 	spare := math.Floor((b.margin-t-toleranceMs)/g) * g
 	excess := b.phase + max(spare, 0)
-	if excess < minCutMs {
+	if excess < max(minCutMs, 0.1*t) {
 		b.above, b.waitLow = 0, 0
 		return f
 	}
