@@ -19,6 +19,10 @@ type text struct {
 	reconnecting string
 	reconnected  string
 	gaveUp       string // the engine stopped reconnecting
+	// The server ended the session (SESSION_ENDED): the token was reset,
+	// the account removed.
+	tokenReset     string
+	accountRemoved string
 
 	// contacts
 	presenceOnline  string
@@ -91,7 +95,10 @@ type text struct {
 	statJitter     string
 	statRTT        string
 	statMOS        string
-	statVideo      string
+	statVideoRecv  string // the received picture
+	statVideoSend  string // ours
+	videoFrozen    string // the received picture stands still
+	videoPaused    string // a side's video is paused for want of bandwidth
 	viaRelay       string
 	quality        string
 	qualityNames   [6]string // unknown, excellent, good, fair, poor, bad
@@ -155,14 +162,16 @@ type text struct {
 }
 
 var zhText = text{
-	lang:         "zh",
-	appName:      "softphone",
-	tabContacts:  "联系人",
-	tabHistory:   "通话记录",
-	connected:    "已连接",
-	reconnecting: "与服务器的连接已断开，正在重连…",
-	reconnected:  "已重新连接服务器",
-	gaveUp:       "已与服务器断开，不再重连（l 查看日志）",
+	lang:           "zh",
+	appName:        "softphone",
+	tabContacts:    "联系人",
+	tabHistory:     "通话记录",
+	connected:      "已连接",
+	reconnecting:   "与服务器的连接已断开，正在重连…",
+	reconnected:    "已重新连接服务器",
+	gaveUp:         "已与服务器断开，不再重连（l 查看日志）",
+	tokenReset:     "已退出登录：token was reset（令牌已重置），请用新令牌登录",
+	accountRemoved: "已退出登录：account was removed（账号已被删除）",
 
 	presenceOnline:  "在线",
 	presenceInCall:  "通话中",
@@ -230,7 +239,10 @@ var zhText = text{
 	statJitter:     "抖动",
 	statRTT:        "往返",
 	statMOS:        "MOS",
-	statVideo:      "画面",
+	statVideoRecv:  "画面↓",
+	statVideoSend:  "画面↑",
+	videoFrozen:    "卡顿",
+	videoPaused:    "已暂停(网络差)",
 	viaRelay:       "经中继",
 	quality:        "网络",
 	qualityNames:   [6]string{"—", "优", "良", "一般", "差", "很差"},
@@ -290,14 +302,16 @@ var zhText = text{
 }
 
 var enText = text{
-	lang:         "en",
-	appName:      "softphone",
-	tabContacts:  "Contacts",
-	tabHistory:   "History",
-	connected:    "connected",
-	reconnecting: "Connection to the server lost, reconnecting…",
-	reconnected:  "Reconnected to the server",
-	gaveUp:       "Disconnected from the server, not reconnecting (l shows the log)",
+	lang:           "en",
+	appName:        "softphone",
+	tabContacts:    "Contacts",
+	tabHistory:     "History",
+	connected:      "connected",
+	reconnecting:   "Connection to the server lost, reconnecting…",
+	reconnected:    "Reconnected to the server",
+	gaveUp:         "Disconnected from the server, not reconnecting (l shows the log)",
+	tokenReset:     "Logged out: token was reset; log in with the new token",
+	accountRemoved: "Logged out: account was removed",
 
 	presenceOnline:  "online",
 	presenceInCall:  "in call",
@@ -365,7 +379,10 @@ var enText = text{
 	statJitter:     "Jitter",
 	statRTT:        "RTT",
 	statMOS:        "MOS",
-	statVideo:      "Video",
+	statVideoRecv:  "Video↓",
+	statVideoSend:  "Video↑",
+	videoFrozen:    "frozen",
+	videoPaused:    "paused (poor network)",
 	viaRelay:       "via relay",
 	quality:        "Network",
 	qualityNames:   [6]string{"—", "excellent", "good", "fair", "poor", "bad"},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // Sizes of the layout. The UI is designed for 80×24 and grows with the
@@ -217,13 +218,13 @@ func (m *Model) mainView(w, h int) string {
 	case m.filtering:
 		top = append(top, m.filter.View())
 	case m.filter.Value() != "":
-		top = append(top, m.st.dim.Render(m.t.filterPrompt+m.filter.Value()))
+		top = append(top, m.st.dim.Render(m.t.filterPrompt+termsafe.String(m.filter.Value())))
 	}
 	if m.adding {
 		top = append(top, m.addInput.View())
 	}
 	if m.removing != "" {
-		top = append(top, m.st.warnText.Render(fmtS(m.t.removeConfirm, m.removing)))
+		top = append(top, m.st.warnText.Render(fmtS(m.t.removeConfirm, termsafe.String(m.removing))))
 	}
 	list := m.visibleContacts()
 	rows := max(1, h-len(top))
@@ -326,7 +327,7 @@ func (m *Model) inviteView(w int) string {
 		m.t.callTypeLong(inv.CallType),
 	}
 	if len(inv.Attachment) > 0 && string(inv.Attachment) != "null" {
-		lines = append(lines, m.t.attachment+": "+string(inv.Attachment))
+		lines = append(lines, m.t.attachment+": "+termsafe.String(string(inv.Attachment)))
 	}
 	if inv.Offline {
 		lines = append(lines, m.t.inviteOffline)
@@ -515,8 +516,33 @@ func (m *Model) statsLines() []string {
 		rtt,
 		fmt.Sprintf("%s %.2f", t.statMOS, s.Mos),
 	)
-	if m.callType == protocol.CallVideo && s.Width > 0 && !m.peerCamOff {
-		lines = append(lines, fmt.Sprintf("%s %dx%d@%.0f", t.statVideo, s.Width, s.Height, s.Fps))
+	if m.callType == protocol.CallVideo {
+		lines = append(lines, m.videoStatLines(s)...)
+	}
+	return lines
+}
+
+// videoStatLines are the video call's picture sizes and frame rates, both
+// ways, and what is wrong with them: the received picture frozen, or
+// either side's video paused for want of bandwidth.
+func (m *Model) videoStatLines(s *call.CallStats) []string {
+	t := m.t
+	var lines []string
+	switch {
+	case s.RecvSuspended:
+		lines = append(lines, m.st.warnText.Render(t.statVideoRecv+" "+t.videoPaused))
+	case s.Width > 0 && !m.peerCamOff:
+		l := fmt.Sprintf("%s %dx%d@%.0f", t.statVideoRecv, s.Width, s.Height, s.Fps)
+		if s.Frozen {
+			l = m.st.warnText.Render(l + " " + t.videoFrozen)
+		}
+		lines = append(lines, l)
+	}
+	switch {
+	case s.SendSuspended:
+		lines = append(lines, m.st.warnText.Render(t.statVideoSend+" "+t.videoPaused))
+	case s.SendWidth > 0 && !m.camOff:
+		lines = append(lines, fmt.Sprintf("%s %dx%d@%.0f", t.statVideoSend, s.SendWidth, s.SendHeight, s.SendFps))
 	}
 	return lines
 }

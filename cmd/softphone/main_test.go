@@ -104,12 +104,15 @@ func scriptParams(dir string) testscript.Params {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"freeport":  cmdFreeport,
-			"waitfor":   cmdWaitFor,
-			"waitmatch": cmdWaitMatch,
-			"setjson":   cmdSetJSON,
-			"mkwav":     cmdMkWAV,
-			"wavlevel":  cmdWAVLevel,
+			"freeport":   cmdFreeport,
+			"waitfor":    cmdWaitFor,
+			"waitmatch":  cmdWaitMatch,
+			"setjson":    cmdSetJSON,
+			"mkwav":      cmdMkWAV,
+			"wavlevel":   cmdWAVLevel,
+			"jsreplicas": cmdJSReplicas,
+			"jsleader":   cmdJSLeader,
+			"sleep":      cmdSleep,
 		},
 	}
 }
