@@ -201,7 +201,11 @@ func adminClient(cfg *Config) (*admin.Client, error) {
 		}
 		key, secret = lc.AppKey, lc.AppSecret
 	}
-	return admin.NewClient(base, key, secret, &http.Client{Timeout: adminTimeout}), nil
+	tlsCfg, err := cfg.clientTLS()
+	if err != nil {
+		return nil, err
+	}
+	return admin.NewClient(base, key, secret, cfg.httpClient(tlsCfg)), nil
 }
 
 // adminBaseURL maps the signaling URL (ws://host:port/v1/ws) to the admin API
