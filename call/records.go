@@ -1,7 +1,9 @@
 package call
 
 import (
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/softphone/softphone/call/protocol"
 )
@@ -73,4 +75,24 @@ func newRecordMessage(r protocol.Record, self, lang string) RecordMessage {
 		dir = DirectionIncoming
 	}
 	return RecordMessage{Record: r, Text: StatusText(r.Status, callee, lang), Direction: dir}
+}
+
+// Length is how long the call was connected: the longest of the parties'
+// durations, 0 for a call that never connected.
+func (r RecordMessage) Length() time.Duration {
+	var secs int64
+	for _, d := range r.Durations {
+		secs = max(secs, d.Duration)
+	}
+	return time.Duration(secs) * time.Second
+}
+
+// ClockText is a call length as every view shows it (TUI, records,
+// headless lines): mm:ss, and h:mm:ss from an hour on.
+func ClockText(d time.Duration) string {
+	s := max(int64(d/time.Second), 0)
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%02d:%02d", s/60, s%60)
 }

@@ -268,27 +268,12 @@ func durationOf(r call.RecordMessage) string {
 	if r.Status != protocol.StatusCompleted {
 		return ""
 	}
-	var secs int64
-	for _, d := range r.Durations {
-		secs = max(secs, d.Duration)
-	}
-	return clockText(time.Duration(secs) * time.Second)
-}
-
-func clockText(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	s := int64(d / time.Second)
-	if s >= 3600 {
-		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
-	}
-	return fmt.Sprintf("%02d:%02d", s/60, s%60)
+	return call.ClockText(r.Length())
 }
 
 func (m *Model) durationText() string {
 	if m.started.IsZero() {
-		return clockText(0)
+		return call.ClockText(0)
 	}
-	return clockText(m.cfg.now().Sub(m.started))
+	return call.ClockText(m.cfg.now().Sub(m.started))
 }

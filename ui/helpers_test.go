@@ -63,8 +63,8 @@ func TestClockText(t *testing.T) {
 	}{
 		{0, "00:00"}, {-time.Second, "00:00"}, {75 * time.Second, "01:15"}, {3725 * time.Second, "1:02:05"},
 	} {
-		if got := clockText(tc.d); got != tc.want {
-			t.Errorf("clockText(%v) = %q, want %q", tc.d, got, tc.want)
+		if got := call.ClockText(tc.d); got != tc.want {
+			t.Errorf("ClockText(%v) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
 }

@@ -61,5 +61,8 @@ type CallStats struct {
 	// empty until ICE has selected one.
 	CandidateType       string `json:"candidateType,omitempty"`
 	RemoteCandidateType string `json:"remoteCandidateType,omitempty"`
+	// RelayProtocol is how a relayed pair reaches the TURN server: udp,
+	// tcp or tls (turns:); empty for a direct pair.
+	RelayProtocol string `json:"relayProtocol,omitempty"`
 	quality.Stats
 }

@@ -145,6 +145,10 @@ type Session struct {
 	playback *pa.Playback
 	rec      *record.Recorder
 	pair     [2]string // candidate types of the selected ICE pair: local, remote
+	// relayCand is the local relay candidate ("ip:port") of the selected
+	// pair, relayProto how it reaches the TURN server (udp, tcp, tls),
+	// looked up in the stats once.
+	relayCand, relayProto string
 	// While a local description is being set, gathered candidates wait
 	// here, so the description reaches the peer before them.
 	holdCands bool

@@ -1,6 +1,8 @@
 package rtc
 
 import (
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -41,9 +43,10 @@ func (s *Session) statsLoop() {
 // sample reads the counters and turns the deltas since the last sample into
 // rates.
 func (s *Session) sample() CallStats {
+	s.relayProtocol()
 	s.mu.Lock()
 	getter, est, aSender, vSender, cam, video, aenc := s.getter, s.est, s.aSender, s.vSender, s.cam, s.video, s.aenc
-	pair := s.pair
+	pair, relayProto := s.pair, s.relayProto
 	remote := map[string]uint32{}
 	for k, v := range s.remote {
 		remote[k.String()] = v
@@ -54,7 +57,7 @@ func (s *Session) sample() CallStats {
 	prev := s.stats
 	cur := statsState{at: now}
 	out := CallStats{ChannelID: s.channel, UserID: s.peer}
-	out.CandidateType, out.RemoteCandidateType = pair[0], pair[1]
+	out.CandidateType, out.RemoteCandidateType, out.RelayProtocol = pair[0], pair[1], relayProto
 	var rttMs float64
 	var remoteLoss float64
 	if getter != nil {
@@ -172,8 +175,36 @@ func (s *Session) watchSelectedPair(pc *webrtc.PeerConnection) {
 		s.tr.Pair(s.channel, p)
 		s.mu.Lock()
 		s.pair = [2]string{p.Local.Typ.String(), p.Remote.Typ.String()}
+		s.relayCand, s.relayProto = "", ""
+		if p.Local.Typ == webrtc.ICECandidateTypeRelay {
+			s.relayCand = net.JoinHostPort(p.Local.Address, strconv.Itoa(int(p.Local.Port)))
+		}
 		s.mu.Unlock()
 	})
+}
+
+// relayProtocol finds, once per selected relay pair, how its relay
+// candidate reaches the TURN server. The candidate in the selection
+// callback does not say; the candidate stats do.
+func (s *Session) relayProtocol() {
+	s.mu.Lock()
+	pc, cand, known := s.pc, s.relayCand, s.relayProto != ""
+	s.mu.Unlock()
+	if pc == nil || cand == "" || known {
+		return
+	}
+	for _, st := range pc.GetStats() {
+		cs, ok := st.(webrtc.ICECandidateStats)
+		if !ok || cs.CandidateType != webrtc.ICECandidateTypeRelay || net.JoinHostPort(cs.IP, strconv.Itoa(int(cs.Port))) != cand {
+			continue
+		}
+		s.mu.Lock()
+		if s.relayCand == cand {
+			s.relayProto = cs.RelayProtocol
+		}
+		s.mu.Unlock()
+		return
+	}
 }
 
 // LastStats returns the most recent sample.

@@ -66,8 +66,8 @@ func (r *Runner) emitStep(sr StepResult) {
 	r.write(line)
 }
 
-func (r *Runner) emitEnd(res *Result) {
-	var pass, fail, skip int
+// counts tallies the steps of a file by status.
+func (res *Result) counts() (pass, fail, skip int) {
 	for _, s := range res.Steps {
 		switch s.Status {
 		case Pass:
@@ -78,6 +78,11 @@ func (r *Runner) emitEnd(res *Result) {
 			skip++
 		}
 	}
+	return pass, fail, skip
+}
+
+func (r *Runner) emitEnd(res *Result) {
+	pass, fail, skip := res.counts()
 	verdict := Pass
 	if !res.Passed() {
 		verdict = Fail
@@ -97,6 +102,46 @@ func (r *Runner) emitEnd(res *Result) {
 	line := fmt.Sprintf("%s  %s: %d passed, %d failed, %d skipped in %.1fs", verdict, res.File, pass, fail, skip, res.Duration.Seconds())
 	if f, ok := res.Failed(); ok {
 		line += fmt.Sprintf("\n      first failure: step %d (line %d) %s: %s", f.Index, f.Line, f.Description, f.Reason)
+	}
+	r.write(line)
+}
+
+// WriteTotal reports the run of several files in one line (one object
+// with JSON): files and steps passed and failed, the failed files named.
+func (r *Runner) WriteTotal(results []*Result) {
+	var files, failedFiles []string
+	var pass, fail, skip int
+	var took time.Duration
+	for _, res := range results {
+		p, f, s := res.counts()
+		pass, fail, skip = pass+p, fail+f, skip+s
+		took += res.Duration
+		files = append(files, res.File)
+		if !res.Passed() {
+			failedFiles = append(failedFiles, res.File)
+		}
+	}
+	verdict := Pass
+	if len(failedFiles) > 0 {
+		verdict = Fail
+	}
+	if r.JSON {
+		r.writeJSON(struct {
+			Type        string   `json:"type"`
+			Status      string   `json:"status"`
+			Files       int      `json:"files"`
+			FailedFiles []string `json:"failedFiles"`
+			Passed      int      `json:"passed"`
+			Failed      int      `json:"failed"`
+			Skipped     int      `json:"skipped"`
+			DurationMs  float64  `json:"durationMs"`
+		}{"total", verdict, len(files), append([]string{}, failedFiles...), pass, fail, skip, float64(took.Microseconds()) / 1000})
+		return
+	}
+	line := fmt.Sprintf("%s  %d files, %d failed: %d steps passed, %d failed, %d skipped in %.1fs",
+		verdict, len(files), len(failedFiles), pass, fail, skip, took.Seconds())
+	if len(failedFiles) > 0 {
+		line += " (" + strings.Join(failedFiles, ", ") + ")"
 	}
 	r.write(line)
 }

@@ -533,12 +533,44 @@ func waitState(ctx context.Context, eng *call.Engine, want protocol.CallState, w
 	}
 }
 
+// callScoped events belong to a call in progress: once the device's call
+// has ended none of them can come, so a step waiting for one stops then
+// instead of waiting out its within.
+func callScoped(name string) bool {
+	switch name {
+	case protocol.EvUserAccept, protocol.EvCallTypeChange, call.EvStats, call.EvAudioAvailable, call.EvVideoAvailable,
+		call.EvAudioPlaying, call.EvAudioMuted, call.EvVideoMuted, call.EvMediaWarning:
+		return true
+	}
+	return false
+}
+
+// endedLocked returns the event that ended the device's current call, if
+// it is in log (d.mu held).
+func (d *device) endedLocked(log []call.Event) (call.Event, bool) {
+	if d.channel == "" {
+		return call.Event{}, false
+	}
+	for _, ev := range log {
+		if ev.ChannelID() != d.channel {
+			continue
+		}
+		switch ev.Name {
+		case protocol.EvUserReject, protocol.EvUserBusy, protocol.EvCallingTimeout, protocol.EvUserCancel,
+			protocol.EvCallEnd, protocol.EvOtherClientAccept, protocol.EvOtherClientReject, protocol.EvMessageSent:
+			return ev, true
+		}
+	}
+	return call.Event{}, false
+}
+
 func (s *session) wait(ctx context.Context, d *device, st *Step) (string, error) {
 	wctx, cancel := context.WithTimeout(ctx, st.Within)
 	defer cancel()
 	from := d.cursorNow()
 	var (
 		found    call.Event
+		ended    call.Event
 		mismatch string // why the last event of the right name did not match
 	)
 	ok := d.await(wctx, func(log []call.Event) bool {
@@ -554,8 +586,16 @@ func (s *session) wait(ctx context.Context, d *device, st *Step) (string, error)
 			found, d.cursor = ev, i+1
 			return true
 		}
+		if callScoped(st.Event) {
+			var over bool
+			ended, over = d.endedLocked(log)
+			return over
+		}
 		return false
 	})
+	if ok && found.Name == "" {
+		return "", fmt.Errorf("no %s: the call ended first (%s%s); %s", st.Event, ended.Name, summary(ended), d.recent(from))
+	}
 	if !ok {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
@@ -683,7 +723,11 @@ func (d *device) channelNow() string {
 func (s *session) expectStats(ctx context.Context, d *device, st *Step) (string, error) {
 	wctx, cancel := context.WithTimeout(ctx, st.Within)
 	defer cancel()
-	var samples []call.CallStats
+	var (
+		samples []call.CallStats
+		ended   call.Event
+		over    bool
+	)
 	ok := d.await(wctx, func(log []call.Event) bool {
 		samples = samples[:0]
 		for i := len(log) - 1; i >= 0 && len(samples) < st.Over; i-- {
@@ -691,8 +735,15 @@ func (s *session) expectStats(ctx context.Context, d *device, st *Step) (string,
 				samples = append(samples, cs)
 			}
 		}
-		return len(samples) == st.Over
+		if len(samples) < st.Over {
+			ended, over = d.endedLocked(log)
+			return over
+		}
+		return true
 	})
+	if ok && over {
+		return "", fmt.Errorf("%d of %d STATS samples: the call ended first (%s%s)", len(samples), st.Over, ended.Name, summary(ended))
+	}
 	if !ok {
 		if ctx.Err() != nil {
 			return "", ctx.Err()

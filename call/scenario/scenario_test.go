@@ -195,6 +195,10 @@ func TestStepFailures(t *testing.T) {
 		{"no record", "  - expect_record: {as: alice, status: 1, within: 300ms}", "no call record (MESSAGE_SENT)"},
 		{"record text", "  - call: {as: alice, to: bob}\n  - cancel: alice\n  - expect_record: {as: bob, status: 已取消}", `want text "已取消"`},
 		{"parallel", "  - call: {as: alice, to: bob}\n  - parallel:\n      - wait: {as: bob, event: INVITED, within: 2s}\n      - wait: {as: alice, event: USER_ACCEPT, within: 300ms}", "alice gets USER_ACCEPT within 300ms (line 10): no USER_ACCEPT within 300ms"},
+		// A call that is over ends a wait for what only a call brings,
+		// long before the step's within.
+		{"ended before the wait", "  - call: {as: alice, to: bob}\n  - reject: bob\n  - wait: {as: alice, event: USER_ACCEPT, within: 60s}", "no USER_ACCEPT: the call ended first (USER_REJECT(bob))"},
+		{"ended before the stats", "  - call: {as: alice, to: bob}\n  - cancel: alice\n  - expect_stats: {as: alice, mos: \">= 4\", within: 60s}", "0 of 1 STATS samples: the call ended first"},
 		{"bad token", "", "login alice"},
 	}
 	for _, tt := range tests {

@@ -29,13 +29,28 @@ func Show(w io.Writer, recs []Record) error {
 	if _, err := fmt.Fprintf(w, "trace started %s\n", base.UTC().Format(time.RFC3339Nano)); err != nil {
 		return err
 	}
+	// The second column is the account; records from before the login
+	// have none ("–"). When an account has several devices in the trace,
+	// the device follows it, so their lines can be told apart.
+	devices := map[string]map[string]bool{}
+	for _, r := range recs {
+		if r.Account != "" && r.Device != "" {
+			if devices[r.Account] == nil {
+				devices[r.Account] = map[string]bool{}
+			}
+			devices[r.Account][r.Device] = true
+		}
+	}
+	if _, err := fmt.Fprintf(w, "%11s  %-12s %-10s %s\n", "time", "account", "kind", "what"); err != nil {
+		return err
+	}
 	for _, r := range recs {
 		src := r.Account
-		if src == "" {
-			src = r.Device
-		}
-		if src == "" {
-			src = "-"
+		switch {
+		case src == "":
+			src = "–"
+		case len(devices[src]) > 1:
+			src += "/" + r.Device
 		}
 		line := fmt.Sprintf("%+10.3fs  %-12s %-10s %s", r.Time.Sub(base).Seconds(), src, r.Kind, clip(Summary(r), maxSummary))
 		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " ")); err != nil {
@@ -431,14 +446,20 @@ func WriteStats(w io.Writer, recs []Record, interval time.Duration) error {
 		if iv <= 0 {
 			iv = pickInterval(q.End.Sub(q.Start))
 		}
-		fmt.Fprintf(&b, "  per %v:\n  %8s %6s %7s %7s %9s %9s %9s\n", iv, "time", "MOS", "RTT ms", "loss %", "jitter ms", "send kbps", "recv kbps")
+		// loss % is what we lose of the peer's stream, remote loss % what
+		// the peer reports losing of ours: an impaired sender shows there.
+		fmt.Fprintf(&b, "  per %v:\n  %8s %6s %7s %7s %7s %9s %9s %9s\n", iv, "time", "MOS", "RTT ms", "loss %", "rloss %", "jitter ms", "send kbps", "recv kbps")
 		for _, row := range buckets(s.Samples, q.Start, iv) {
+			if row.mos.N == 0 {
+				fmt.Fprintf(&b, "  %+7.0fs %6s %7s %7s %7s %9s %9s %9s\n", row.at.Seconds(), "–", "–", "–", "–", "–", "–", "–")
+				continue
+			}
 			rtt := "–"
 			if row.rtt.N > 0 {
 				rtt = fmt.Sprintf("%.0f", row.rtt.Avg)
 			}
-			fmt.Fprintf(&b, "  %+7.0fs %6.2f %7s %7.1f %9.1f %9.0f %9.0f\n",
-				row.at.Seconds(), row.mos.Avg, rtt, row.loss.Avg, row.jitter.Avg, row.send.Avg, row.recv.Avg)
+			fmt.Fprintf(&b, "  %+7.0fs %6.2f %7s %7.1f %7.1f %9.1f %9.0f %9.0f\n",
+				row.at.Seconds(), row.mos.Avg, rtt, row.loss.Avg, row.rloss.Avg, row.jitter.Avg, row.send.Avg, row.recv.Avg)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -456,16 +477,26 @@ func pickInterval(d time.Duration) time.Duration {
 }
 
 type bucket struct {
-	at                                 time.Duration
-	mos, rtt, loss, jitter, send, recv Range
+	at                                        time.Duration
+	mos, rtt, loss, rloss, jitter, send, recv Range
 }
 
+// buckets groups the samples into one row per interval from the first
+// sample to the last. Samples come about once a second, a little early or
+// late: each is first put on its nearest second (cutting at the second
+// would put two in one row and none in the next), then in its interval. A
+// row no sample falls into stays, empty, so a gap in the samples shows.
 func buckets(samples []TimedSample, start time.Time, iv time.Duration) []bucket {
 	var out []bucket
+	unit := min(iv, time.Second)
 	for _, s := range samples {
-		at := s.Time.Sub(start) / iv * iv
-		if len(out) == 0 || out[len(out)-1].at != at {
-			out = append(out, bucket{at: at})
+		at := (s.Time.Sub(start) + unit/2) / unit * unit / iv * iv
+		for len(out) == 0 || out[len(out)-1].at < at {
+			next := time.Duration(0)
+			if len(out) > 0 {
+				next = out[len(out)-1].at + iv
+			}
+			out = append(out, bucket{at: next})
 		}
 		b := &out[len(out)-1]
 		b.mos.add(s.Mos)
@@ -473,6 +504,7 @@ func buckets(samples []TimedSample, start time.Time, iv time.Duration) []bucket 
 			b.rtt.add(s.RttMs)
 		}
 		b.loss.add(s.LossPct)
+		b.rloss.add(s.RemoteLossPct)
 		b.jitter.add(s.JitterMs)
 		b.send.add(s.SendKbps)
 		b.recv.add(s.RecvKbps)

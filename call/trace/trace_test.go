@@ -177,6 +177,34 @@ func TestReadErrors(t *testing.T) {
 	}
 }
 
+// TestShowAccounts: the account column holds accounts only; records from
+// before the login show "–", and an account with several devices shows
+// which one.
+func TestShowAccounts(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC)
+	ev := json.RawMessage(`{"name":"PRESENCE"}`)
+	recs := []Record{
+		{Time: t0, Kind: KindEvent, Device: "d-9f3a", Data: ev},
+		{Time: t0, Kind: KindEvent, Account: "alice", Device: "a1", Data: ev},
+		{Time: t0, Kind: KindEvent, Account: "bob", Device: "b1", Data: ev},
+		{Time: t0, Kind: KindEvent, Account: "bob", Device: "b2", Data: ev},
+	}
+	var out bytes.Buffer
+	if err := Show(&out, recs); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	if strings.Contains(got, "d-9f3a") || !strings.Contains(got, "s  –  ") {
+		t.Errorf("a device id in the account column:\n%s", got)
+	}
+	if !strings.Contains(got, "s  alice  ") || strings.Contains(got, "alice/") || !strings.Contains(got, "bob/b1") || !strings.Contains(got, "bob/b2") {
+		t.Errorf("accounts and devices:\n%s", got)
+	}
+	if !strings.Contains(got, "account") {
+		t.Errorf("no column header:\n%s", got)
+	}
+}
+
 func TestWriteStats(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC)
 	var recs []Record
@@ -206,13 +234,39 @@ func TestWriteStats(t *testing.T) {
 		"  RTT ms              20.00    60.00   100.00",
 		"  loss %               0.00     2.50     5.00",
 		"  per 2s:",
-		"       +2s   4.25      50     2.5       2.0       100        90",
+		"       +2s   4.25      50     2.5     0.0       2.0       100        90",
 		"bob: 1 samples",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("WriteStats output lacks %q:\n%s", want, out.String())
 		}
 	}
+	// Samples a little early or late each keep a row of their own; a
+	// gap is a row of dashes; the loss the peer reports is its own column.
+	recs = nil
+	for i, ms := range []int{0, 998, 2003, 2997, 6001} {
+		s := Sample{UserID: "bob", Mos: 4, LossPct: 0, RemoteLossPct: float64(10 + i), SendKbps: 100}
+		b, _ := json.Marshal(s)
+		recs = append(recs, Record{Time: t0.Add(time.Duration(ms) * time.Millisecond), Kind: KindStats, Account: "alice", Data: b})
+	}
+	out.Reset()
+	if err := WriteStats(&out, recs, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"       +1s   4.00       –     0.0    11.0",
+		"       +3s   4.00       –     0.0    13.0",
+		"       +4s      –       –       –       –",
+		"       +6s   4.00       –     0.0    14.0",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("per-second rows lack %q:\n%s", want, out.String())
+		}
+	}
+	if n := strings.Count(out.String(), "s   4.00"); n != 5 {
+		t.Errorf("%d rows with a sample, want 5:\n%s", n, out.String())
+	}
+
 	out.Reset()
 	_ = WriteStats(&out, recs[:0], 0)
 	if !strings.Contains(out.String(), "no STATS samples") {

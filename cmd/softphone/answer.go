@@ -50,6 +50,21 @@ last call, as call does. Ctrl+C hangs up a call in progress, or ends the wait.`,
 	return cmd
 }
 
+// answerWhat says what answer will do with each call.
+func answerWhat(o answerOptions) string {
+	what := o.action
+	if o.action != actionIgnore && o.after > 0 {
+		what += " after " + o.after.String()
+	}
+	switch {
+	case o.count == 0:
+		return what + " every call"
+	case o.count == 1:
+		return what + " one call"
+	}
+	return fmt.Sprintf("%s %d calls", what, o.count)
+}
+
 // answerOptions are answer's own flags.
 type answerOptions struct {
 	action             string
@@ -79,6 +94,7 @@ func runAnswer(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, o an
 	}
 	defer release()
 	eng := f.eng
+	f.out.note("waiting for calls as %s (%s); Ctrl+C to stop", eng.Account(), answerWhat(o))
 	status := exitInterrupted
 	for handled := 0; o.count == 0 || handled < o.count; handled++ {
 		inv, err := f.waitInvite(ctx)

@@ -80,9 +80,19 @@ func runCall(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, peer s
 		return exitError, err
 	}
 	defer release()
+	f.out.note("calling %s …", peer)
 	reply, err := f.eng.Call(sigCtx, peer, callType, att)
 	if err != nil {
 		return exitError, callError(peer, err)
+	}
+	ring := cfg.CallTimeout
+	if reply.ExpiresAt > reply.CreatedAt && reply.CreatedAt > 0 {
+		ring = time.Duration(reply.ExpiresAt-reply.CreatedAt) * time.Millisecond
+	}
+	if reply.CalleeOnline {
+		f.out.note("ringing %s (channel %s); it rings up to %s", peer, reply.ChannelID, ring)
+	} else {
+		f.out.note("%s is offline (channel %s): the call waits up to %s for a device of %s to log in", peer, reply.ChannelID, ring, peer)
 	}
 	return f.follow(ctx, callPlan{
 		channelID:   reply.ChannelID,

@@ -80,6 +80,15 @@ type ServeConfig struct {
 	// (default: the TURN host; required when that is 0.0.0.0 or ::).
 	TURN   string `yaml:"turn"`
 	TURNIP string `yaml:"turnIp"`
+	// TURNTCP and TURNTLS add TURN over TCP and over TLS (turns:, e.g. on
+	// port 443) to the relay, for networks that block UDP; TURNHost is the
+	// host in turns: URLs (the certificate must cover it; default the
+	// relay's IP). TLS uses TLSCert and TLSKey (PEM files).
+	TURNTCP  string `yaml:"turnTcp"`
+	TURNTLS  string `yaml:"turnTls"`
+	TURNHost string `yaml:"turnHost"`
+	TLSCert  string `yaml:"tlsCert"`
+	TLSKey   string `yaml:"tlsKey"`
 	// Bots runs the built-in bot accounts (echo, reject, busy, noanswer,
 	// hangup, outcomes; see server/bots). BotNames limits them to a
 	// comma-separated list; EchoDelay is how late echo plays media back.

@@ -72,6 +72,9 @@ func runDemoTUI(ctx context.Context, c *cli, cfg *Config, media *mediaFlags) (in
 		// echo shows a picture.
 		mc.VideoIn = call.SourceTestsrc
 	}
+	if err := checkSources(mc); err != nil {
+		return exitError, err
+	}
 	eng, err := connect(ctx, quiet, &lc, mc)
 	if err != nil {
 		return exitError, err

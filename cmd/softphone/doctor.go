@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/pion/mediadevices"
@@ -138,10 +137,19 @@ func (d *doctor) run(ctx context.Context, cf *commandFlags, asJSON bool) (int, e
 	defer d.close()
 
 	var results []checkResult
+	// The table is printed a row at a time as each check finishes: the
+	// network and echo checks take seconds.
+	if !asJSON {
+		writeDoctorRow(c.stdout, "CHECK", "RESULT", "DETAIL")
+	}
 	run := func(name string, f func() (string, string)) {
 		start := time.Now()
 		status, detail := f()
-		results = append(results, checkResult{Name: name, Status: status, Detail: oneLine(detail), Ms: time.Since(start).Milliseconds()})
+		r := checkResult{Name: name, Status: status, Detail: oneLine(detail), Ms: time.Since(start).Milliseconds()}
+		results = append(results, r)
+		if !asJSON {
+			writeDoctorRow(c.stdout, r.Name, strings.ToUpper(r.Status), r.Detail)
+		}
 	}
 	run("config", func() (string, string) {
 		cfg, err := loadConfig(cf.configPath, c.getenv, cf.overrides())
@@ -191,8 +199,6 @@ func (d *doctor) run(ctx context.Context, cf *commandFlags, asJSON bool) (int, e
 			return exitError, fmt.Errorf("encode report: %w", err)
 		}
 		fmt.Fprintln(c.stdout, string(b))
-	} else {
-		writeDoctorTable(c.stdout, results)
 	}
 	if !ok {
 		return exitError, nil
@@ -200,13 +206,10 @@ func (d *doctor) run(ctx context.Context, cf *commandFlags, asJSON bool) (int, e
 	return exitOK, nil
 }
 
-func writeDoctorTable(w io.Writer, results []checkResult) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHECK\tRESULT\tDETAIL")
-	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, strings.ToUpper(r.Status), r.Detail)
-	}
-	_ = tw.Flush()
+// writeDoctorRow writes one row of the table, columns as wide as the
+// longest check name and result.
+func writeDoctorRow(w io.Writer, name, result, detail string) {
+	fmt.Fprintf(w, "%-11s%-8s%s\n", name, result, detail)
 }
 
 func (d *doctor) close() {
@@ -380,6 +383,12 @@ func (d *doctor) checkAudioIn() (string, string) {
 	defer cancel()
 	if _, err := cp.Read(ctx, buf); err != nil {
 		return checkFail, fmt.Sprintf("capture from %s: %v", dev.Name, err)
+	}
+	if audiocmp.RMS(buf) == 0 {
+		// Digital silence: a muted input, an unplugged microphone or the
+		// wrong device. Calls would send nothing.
+		return checkWarn, fmt.Sprintf("%s (%s): captured %d ms, level silent: it sends nothing (muted, or the wrong device?); "+
+			"pick another with --audio-in NAME (softphone devices lists them)", dev.Name, dev.HostAPI, doctorDevice.Milliseconds())
 	}
 	return checkPass, fmt.Sprintf("%s (%s): captured %d ms, level %s", dev.Name, dev.HostAPI, doctorDevice.Milliseconds(), dbfs(audiocmp.RMS(buf)))
 }

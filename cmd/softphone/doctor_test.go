@@ -17,13 +17,21 @@ func TestDoctorAudioDevices(t *testing.T) {
 	out, outDetail := d.checkAudioOut()
 	t.Logf("audio-in %s: %s", in, inDetail)
 	t.Logf("audio-out %s: %s", out, outDetail)
+	// A device that captures nothing but silence is a warning that says
+	// so (JACK's dummy backend is such a device).
+	if in == checkWarn && !strings.Contains(inDetail, "level silent") {
+		t.Fatalf("audio-in warned without saying the input is silent: %s", inDetail)
+	}
+	if in == checkWarn && !strings.Contains(inDetail, "--audio-in NAME") {
+		t.Fatalf("the silent-input warning does not say how to pick another device: %s", inDetail)
+	}
 	for _, st := range []string{in, out} {
-		if st != checkPass && st != checkFail {
+		if st != checkPass && st != checkFail && st != checkWarn {
 			t.Fatalf("default device check gave %q", st)
 		}
 	}
-	if os.Getenv("SOFTPHONE_TEST_JACK") == "1" && (in != checkPass || out != checkPass) {
-		t.Fatalf("with the JACK test server both default devices must pass")
+	if os.Getenv("SOFTPHONE_TEST_JACK") == "1" && (in == checkFail || out != checkPass) {
+		t.Fatalf("with the JACK test server both default devices must open")
 	}
 	missing := &doctor{audioIn: "no-such-microphone", audioOut: "no-such-speaker"}
 	defer missing.close()

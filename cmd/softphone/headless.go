@@ -129,6 +129,9 @@ type eventPrinter struct {
 
 func (p *eventPrinter) print(ev call.Event) error {
 	var line string
+	if !p.json && quiet(ev.Name) {
+		return nil
+	}
 	if p.json {
 		b, err := json.Marshal(ev)
 		if err != nil {
@@ -141,10 +144,30 @@ func (p *eventPrinter) print(ev call.Event) error {
 			line += "  " + d
 		}
 	}
+	return p.line(line)
+}
+
+// note prints what the command is doing between events ("calling bob …",
+// "waiting for calls"), in the human output only: --json stays exactly one
+// event object per line.
+func (p *eventPrinter) note(format string, args ...any) {
+	if !p.json {
+		_ = p.line(time.Now().Format("15:04:05.000") + " " + fmt.Sprintf(format, args...))
+	}
+}
+
+func (p *eventPrinter) line(s string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, line)
+	_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, s)
 	return err
+}
+
+// quiet events are left out of the human output: presence changes of
+// contacts and the media negotiation relayed without a media session say
+// nothing about the call a script follows. --json keeps them.
+func quiet(name string) bool {
+	return name == protocol.EvPresence || name == protocol.EvRelay
 }
 
 // describe summarises an event's data for the human output.
@@ -163,11 +186,7 @@ func describe(ev call.Event) string {
 		}
 		return s
 	case call.RecordMessage:
-		secs := int64(0)
-		for _, du := range d.Durations {
-			secs = max(secs, du.Duration)
-		}
-		return fmt.Sprintf("%s · status %d · %s %s → %s · %ds", d.Text, d.Status, d.Type, d.From, d.To, secs)
+		return fmt.Sprintf("%s · status %d · %s %s → %s · %s", d.Text, d.Status, d.Type, d.From, d.To, call.ClockText(d.Length()))
 	case protocol.CallTypeChange:
 		return fmt.Sprintf("%s %s by %s", d.CallType, d.State, d.UserID)
 	case protocol.Presence:
@@ -232,8 +251,12 @@ type follower struct {
 // printing its events. ctx is the signal-aware context for requests; release
 // closes the engine and restores the signal handling.
 func startFollower(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, asJSON bool) (f *follower, sigCtx context.Context, release func(), err error) {
+	mc := media.config(cfg)
+	if err := checkSources(mc); err != nil {
+		return nil, nil, nil, err
+	}
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	eng, err := connect(sigCtx, c, cfg, media.config(cfg))
+	eng, err := connect(sigCtx, c, cfg, mc)
 	if err != nil {
 		stop()
 		return nil, nil, nil, err

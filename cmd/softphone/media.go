@@ -143,6 +143,9 @@ func describeStats(s call.CallStats) string {
 	}
 	if s.CandidateType == "relay" || s.RemoteCandidateType == "relay" {
 		out += " · via TURN relay"
+		if s.RelayProtocol != "" {
+			out += " (" + s.RelayProtocol + ")"
+		}
 	}
 	return out
 }

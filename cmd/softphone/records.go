@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 
 	"github.com/softphone/softphone/call"
@@ -127,35 +125,14 @@ func printRecords(w io.Writer, recs []call.RecordMessage, self, lang string) err
 		}
 		rows = append(rows, []string{when, words[r.Direction], peer, typ, recordDuration(r), r.Text})
 	}
-	widths := make([]int, len(rows[0]))
-	for _, row := range rows {
-		for i, cell := range row {
-			widths[i] = max(widths[i], lipgloss.Width(cell))
-		}
-	}
-	var b strings.Builder
-	for _, row := range rows {
-		for i, cell := range row {
-			b.WriteString(cell)
-			if i < len(row)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-lipgloss.Width(cell)+2))
-			}
-		}
-		b.WriteByte('\n')
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return writeTable(w, rows)
 }
 
-// recordDuration is the call's length as m:ss (the longest participant's
-// duration), "–" for a call that never connected.
+// recordDuration is the call's length as the TUI shows it (mm:ss), "–"
+// for a call that never connected.
 func recordDuration(r call.RecordMessage) string {
 	if r.Status != protocol.StatusCompleted {
 		return "–"
 	}
-	var secs int64
-	for _, d := range r.Durations {
-		secs = max(secs, d.Duration)
-	}
-	return fmt.Sprintf("%d:%02d", secs/60, secs%60)
+	return call.ClockText(r.Length())
 }

@@ -79,6 +79,9 @@ func runScenario(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, fi
 	defer stop()
 	base := media.config(cfg) // nil with --no-media; also opens --trace lazily
 	defer cfg.trace.close()   // after the runner closed its engines
+	if err := checkSources(base); err != nil {
+		return exitError, err
+	}
 	r := &scenario.Runner{
 		Factory: scenarioFactory(c, cfg, media, base),
 		Server:  cfg.Server,
@@ -100,6 +103,9 @@ func runScenario(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, fi
 		if err := writeJUnitFile(junit, results); err != nil {
 			return exitError, err
 		}
+	}
+	if len(results) > 1 {
+		r.WriteTotal(results)
 	}
 	for _, res := range results {
 		if !res.Passed() {

@@ -37,6 +37,11 @@ answer calls. It runs until SIGINT or SIGTERM, then shuts down gracefully.`,
 	cf.bind("app-secret", "serve.appSecret", "admin API `SECRET` (env SOFTPHONE_SERVE_APP_SECRET); default generated once")
 	cf.bind("turn-listen", "serve.turn", "UDP `ADDR` of the embedded TURN relay, or off (env SOFTPHONE_SERVE_TURN; default "+defaultTURN+")")
 	cf.bind("turn-ip", "serve.turnIp", "`IP` clients reach the TURN relay at (env SOFTPHONE_SERVE_TURN_IP); default the --turn-listen IP")
+	cf.bind("turn-tcp-listen", "serve.turnTcp", "`ADDR` of TURN over TCP, for clients whose network blocks UDP (env SOFTPHONE_SERVE_TURN_TCP; default off)")
+	cf.bind("turn-tls-listen", "serve.turnTls", "`ADDR` of TURN over TLS (turns:), e.g. 0.0.0.0:443; needs --tls-cert and --tls-key (env SOFTPHONE_SERVE_TURN_TLS; default off)")
+	cf.bind("turn-host", "serve.turnHost", "`HOST` name in turns: URLs, which the certificate must cover (env SOFTPHONE_SERVE_TURN_HOST); default the relay IP")
+	cf.bind("tls-cert", "serve.tlsCert", "certificate chain `FILE` (PEM) of the server (env SOFTPHONE_SERVE_TLS_CERT)")
+	cf.bind("tls-key", "serve.tlsKey", "private key `FILE` (PEM) of the certificate (env SOFTPHONE_SERVE_TLS_KEY)")
 	cf.bind("bots", "serve.bots", "run the built-in bot accounts echo, reject, busy, noanswer, hangup, outcomes (env SOFTPHONE_SERVE_BOTS)")
 	cf.bind("bot-names", "serve.botNames", "only these bots: comma-separated `NAMES` (env SOFTPHONE_SERVE_BOT_NAMES; default all)")
 	cf.bind("echo-delay", "serve.echoDelay", "how late the echo bot plays media back, `DELAY` up to 10s (env SOFTPHONE_SERVE_ECHO_DELAY; default 1s)")
@@ -63,9 +68,14 @@ func runServe(ctx context.Context, c *cli, cfg *Config) (int, error) {
 		Debug:     cfg.Serve.Debug,
 		Logger:    log,
 
-		TURNListen:   cfg.Serve.TURN,
-		TURNPublicIP: cfg.Serve.TURNIP,
-		Bots:         botsConfig(cfg),
+		TURNListen:    cfg.Serve.TURN,
+		TURNTCPListen: cfg.Serve.TURNTCP,
+		TURNTLSListen: cfg.Serve.TURNTLS,
+		TURNPublicIP:  cfg.Serve.TURNIP,
+		TURNHost:      cfg.Serve.TURNHost,
+		TLSCert:       cfg.Serve.TLSCert,
+		TLSKey:        cfg.Serve.TLSKey,
+		Bots:          botsConfig(cfg),
 	}
 	// With an external NATS the server keeps no state of its own, so it gets
 	// no data directory (and writes no credentials file).
@@ -87,7 +97,7 @@ func runServe(ctx context.Context, c *cli, cfg *Config) (int, error) {
 		return exitError, fmt.Errorf("start server: %w", err)
 	}
 	attrs := []any{"url", srv.URL(), "admin", srv.AdminURL(), "debug", sc.Debug}
-	if u := srv.TURNURL(); u != "" {
+	if u := srv.TURNURLs(); len(u) > 0 {
 		attrs = append(attrs, "turn", u)
 	}
 	if sc.NATSURL != "" {
@@ -96,6 +106,13 @@ func runServe(ctx context.Context, c *cli, cfg *Config) (int, error) {
 		attrs = append(attrs, "data", sc.DataDir)
 	}
 	log.Info("ready", attrs...)
+	if sc.DataDir != "" {
+		// Local commands (user) find this server from its data directory.
+		if err := writeServeAddr(sc.DataDir, srv.URL(), srv.AdminURL()); err != nil {
+			log.Warn("cannot record the server's address", "err", err)
+		}
+		defer removeServeAddr(sc.DataDir)
+	}
 
 	<-ctx.Done()
 	stop() // a second signal kills the process at once

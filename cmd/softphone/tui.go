@@ -68,6 +68,9 @@ func runTUI(ctx context.Context, c *cli, tf *tuiFlags) (int, error) {
 	if !isTerminal(os.Stdin) || !isTerminal(os.Stdout) {
 		return exitError, errNoTerminal
 	}
+	if err := checkSources(media.config(cfg)); err != nil {
+		return exitError, err
+	}
 
 	// Nothing but the UI may reach the screen: engine logs go to a file
 	// with --debug and nowhere otherwise, and fd 2 is pointed there too so

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,7 +37,7 @@ in its data directory (--data).`,
 	}
 	fs := cmd.PersistentFlags()
 	cf := newCommandFlags(fs)
-	cf.bind("server", "server", "server `URL` (ws:// or http://); default the local serve (env SOFTPHONE_SERVER)")
+	cf.bind("server", "server", "server `URL` (ws:// or http://); default the serve running on --data (env SOFTPHONE_SERVER)")
 	cf.bind("app-key", "serve.appKey", "admin `KEY` (env SOFTPHONE_SERVE_APP_KEY); default from DIR/credentials.json")
 	cf.bind("app-secret", "serve.appSecret", "admin `SECRET` (env SOFTPHONE_SERVE_APP_SECRET); default from DIR/credentials.json")
 	cf.bind("data", "serve.data", "`DIR`: data directory of a local serve, to read its credentials.json (env SOFTPHONE_SERVE_DATA)")
@@ -149,12 +148,11 @@ func printUsers(c *cli, users []admin.User, asJSON bool) error {
 		_, err = fmt.Fprintf(c.stdout, "%s\n", b)
 		return err
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tNAME\tCREATED")
+	rows := [][]string{{"ACCOUNT", "NAME", "CREATED"}}
 	for _, u := range users {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Account, u.Name, u.CreatedAt.Format(time.RFC3339))
+		rows = append(rows, []string{u.Account, u.Name, u.CreatedAt.Format(time.RFC3339)})
 	}
-	return tw.Flush()
+	return writeTable(c.stdout, rows)
 }
 
 // adminError turns an admin client error into one line that says what is
@@ -184,7 +182,16 @@ type localCredentials struct {
 // adminClient builds the admin API client from the configuration, falling
 // back to the credentials a local serve wrote in its data directory.
 func adminClient(cfg *Config) (*admin.Client, error) {
-	base, err := adminBaseURL(cfg.Server)
+	server := cfg.Server
+	if cfg.origin["server"] == "" {
+		// No --server, SOFTPHONE_SERVER or server: the serve on the data
+		// directory, which recorded where it listens.
+		var err error
+		if server, err = readServeAddr(cfg.Serve.Data); err != nil {
+			return nil, err
+		}
+	}
+	base, err := adminBaseURL(server)
 	if err != nil {
 		return nil, err
 	}

@@ -27,10 +27,23 @@ type Cert struct {
 }
 
 // New issues a certificate for hosts (IP addresses or DNS names), valid for
-// a day, signed by a CA made for this call.
+// a day, signed by a CA made for this call; the files go to the test's
+// temp dir.
 func New(t testing.TB, hosts ...string) *Cert {
 	t.Helper()
-	caKey := newKey(t)
+	c, err := Generate(t.TempDir(), hosts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Generate is New writing its files to dir.
+func Generate(dir string, hosts ...string) (*Cert, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	caTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "softphone test CA"},
@@ -39,13 +52,16 @@ func New(t testing.TB, hosts ...string) *Cert {
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ca, err := x509.ParseCertificate(caDER)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	key := newKey(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: hosts[0]},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
@@ -60,39 +76,30 @@ func New(t testing.TB, hosts ...string) *Cert {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	dir := t.TempDir()
 	c := &Cert{
-		CertFile: writePEM(t, filepath.Join(dir, "cert.pem"), "CERTIFICATE", der),
-		KeyFile:  writePEM(t, filepath.Join(dir, "key.pem"), "EC PRIVATE KEY", keyDER),
-		CAFile:   writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", caDER),
+		CertFile: filepath.Join(dir, "cert.pem"),
+		KeyFile:  filepath.Join(dir, "key.pem"),
+		CAFile:   filepath.Join(dir, "ca.pem"),
 		Pool:     x509.NewCertPool(),
+	}
+	for path, block := range map[string]*pem.Block{
+		c.CertFile: {Type: "CERTIFICATE", Bytes: der},
+		c.KeyFile:  {Type: "EC PRIVATE KEY", Bytes: keyDER},
+		c.CAFile:   {Type: "CERTIFICATE", Bytes: caDER},
+	} {
+		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+			return nil, err
+		}
 	}
 	c.Pool.AddCert(ca)
 	if c.TLS, err = tls.LoadX509KeyPair(c.CertFile, c.KeyFile); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return c
-}
-
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func writePEM(t testing.TB, path, typ string, der []byte) string {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return c, nil
 }
