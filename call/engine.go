@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,7 +26,9 @@ import (
 // Config configures an Engine. The zero value works against a local server.
 type Config struct {
 	// Server is ws://host:port or ws://host:port/v1/ws (the path is added
-	// when empty); http(s) URLs are turned into ws(s).
+	// when empty); http(s) URLs are turned into ws(s). Several servers may
+	// be listed, comma-separated: the engine fails over between them (see
+	// failover.go).
 	Server string
 	// Device identifies this device across reconnects; default random per
 	// Engine.
@@ -106,7 +109,9 @@ type session struct {
 // Close. All methods are safe for concurrent use.
 type Engine struct {
 	cfg    Config
-	url    string
+	url    string   // the server list, for logs
+	urls   []string // every server; the next attempt goes to urls[next]
+	next   int      // guarded by mu
 	urlErr error
 	log    *slog.Logger
 	bus    *bus
@@ -132,6 +137,7 @@ type Engine struct {
 	early       []earlyEvent
 	seen        map[string]struct{}
 	seenOrder   []string
+	records     recordBook // MESSAGE_SENT once per call (record_delivery.go)
 
 	// Media (see media_controls.go).
 	media      *rtc.Session
@@ -157,7 +163,10 @@ func New(cfg Config) *Engine {
 		seen:   make(map[string]struct{}),
 		frames: rtc.NewFrameSlot(),
 	}
-	e.url, e.urlErr = normalizeServer(cfg.Server)
+	e.urls, e.urlErr = normalizeServers(cfg.Server)
+	if e.urlErr == nil {
+		e.url = strings.Join(e.urls, ",")
+	}
 	e.bus = newBus(e.log)
 	e.startTrace()
 	e.bus.run(ctx, &e.wg)
@@ -248,7 +257,16 @@ func (e *Engine) Login(ctx context.Context, account, token string) error {
 
 	sctx, cancel := context.WithCancel(e.ctx)
 	s := &session{account: account, token: token, ctx: sctx, cancel: cancel, done: make(chan struct{})}
-	c, err := e.connect(ctx, s, 0)
+	var (
+		c   *conn
+		err error
+	)
+	// Each configured server once, until one takes the login.
+	for range e.serverCount() {
+		if c, err = e.connect(ctx, s, 0); err == nil || permanentLoginError(err) || ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil {
 		cancel()
 		return fmt.Errorf("login %s: %w", account, err)
@@ -266,8 +284,10 @@ func (e *Engine) Login(ctx context.Context, account, token string) error {
 // reconnect, which emits RECONNECTED. Reconciliation with the server's view
 // (LoginReply.Calls) runs on the read loop before any later event.
 func (e *Engine) connect(ctx context.Context, s *session, attempt int) (*conn, error) {
-	ws, err := dial(ctx, &e.cfg, e.url, e.log)
+	url := e.serverURL()
+	ws, err := dial(ctx, &e.cfg, url, e.log)
 	if err != nil {
+		e.nextServer(url)
 		return nil, err
 	}
 	c := newConn(ws, e.log, e.cfg.RequestTimeout, e.handleEvent)
@@ -307,6 +327,9 @@ func (e *Engine) connect(ctx context.Context, s *session, attempt int) (*conn, e
 		}
 		e.mu.Unlock()
 		c.close()
+		if !permanentLoginError(err) {
+			e.nextServer(url) // this server cannot serve the login now
+		}
 		return nil, err
 	}
 	c.startKeepalive(e.cfg.PingInterval)
@@ -491,6 +514,7 @@ func (e *Engine) Call(ctx context.Context, userID string, t protocol.CallType, a
 			return
 		}
 		ci.ChannelID, ci.RequestID, ci.ChannelName = cr.ChannelID, cr.RequestID, cr.ChannelName
+		e.oweRecordLocked(cr.ChannelID)
 		e.replayEarlyLocked()
 	})
 	if err == nil && cr.ChannelID == "" {
@@ -742,23 +766,4 @@ func (e *Engine) AddContact(ctx context.Context, account string) ([]protocol.Con
 // list.
 func (e *Engine) RemoveContact(ctx context.Context, account string) ([]protocol.Contact, error) {
 	return e.contactsRequest(ctx, protocol.ReqContactRemove, protocol.ContactRef{Account: account})
-}
-
-// Records lists this account's call records, newest first, optionally only
-// those with peer; limit 0 means the server default (50).
-func (e *Engine) Records(ctx context.Context, peer string, limit int) ([]RecordMessage, error) {
-	data, err := e.send(ctx, protocol.ReqRecords, protocol.RecordsQuery{Peer: peer, Limit: limit}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("records: %w", err)
-	}
-	var rr protocol.RecordsReply
-	if err := json.Unmarshal(data, &rr); err != nil {
-		return nil, fmt.Errorf("records reply: %w", err)
-	}
-	self := e.Account()
-	out := make([]RecordMessage, 0, len(rr.Records))
-	for _, r := range rr.Records {
-		out = append(out, newRecordMessage(r, self, e.cfg.Language))
-	}
-	return out, nil
 }

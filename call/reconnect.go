@@ -93,12 +93,17 @@ func (e *Engine) supervise(s *session, c *conn) {
 		e.bus.emit(EvDisconnect, DisconnectInfo{Error: cause.Error(), Reconnecting: true})
 		e.mu.Unlock()
 		e.log.Warn("signaling connection lost; reconnecting", "err", cause)
+		if e.serverCount() > 1 {
+			// Its server may be the one that failed: start with another.
+			e.nextServer(e.serverURL())
+		}
 
 		nc, err := e.redial(s)
 		if err != nil {
 			return
 		}
 		c = nc
+		e.replayRecords(s.ctx)
 	}
 }
 

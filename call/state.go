@@ -78,6 +78,10 @@ func (e *Engine) handleEventLocked(name string, data any) {
 		}
 		e.bus.emit(name, *d)
 	case *protocol.Record:
+		if !e.firstRecordLocked(d.ChannelID) {
+			e.log.Debug("call record delivered again; dropped", "channelId", d.ChannelID)
+			return
+		}
 		e.bus.emit(name, newRecordMessage(*d, e.account, e.cfg.Language))
 	case *protocol.Presence:
 		e.bus.emit(name, *d)
@@ -143,6 +147,7 @@ func (e *Engine) onInviteLocked(inv protocol.Invite) {
 		CallType:    inv.CallType,
 	}
 	e.invite = &inv
+	e.oweRecordLocked(inv.ChannelID)
 	e.bus.emit(protocol.EvInvited, inv)
 }
 
@@ -233,6 +238,7 @@ func (e *Engine) adoptLocked(cs protocol.ChannelState, st protocol.CallState) {
 		peer = cs.To
 	}
 	e.seenInviteLocked(cs.ChannelID)
+	e.oweRecordLocked(cs.ChannelID)
 	e.state = st
 	e.cur = &CallInfo{
 		ChannelID: cs.ChannelID, RequestID: cs.RequestID, ChannelName: cs.ChannelName,

@@ -482,6 +482,10 @@ func TestReconnect(t *testing.T) {
 		}
 		q.bob.state(protocol.StateIdle)
 		expectRecord(t, q.alice.wait(protocol.EvMessageSent, ch), ch, protocol.StatusCompleted, "alice", "bob", false, "zh")
+		// The record pushed while bob was away is fetched after his
+		// reconnect, once.
+		expectRecord(t, q.bob.wait(protocol.EvMessageSent, ch), ch, protocol.StatusCompleted, "alice", "bob", true, "en")
+		q.bob.quiet(300 * time.Millisecond)
 	})
 }
 

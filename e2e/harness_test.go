@@ -58,6 +58,7 @@ type devOpts struct {
 	checkSum *bool
 	token    *string // nil: the account's token
 	media    *call.MediaConfig
+	servers  string // the engine's server list; "" = the server's URL
 }
 
 func newDevice(t *testing.T, srv *server.Server, account, token string, o devOpts) *device {
@@ -72,8 +73,12 @@ func newDevice(t *testing.T, srv *server.Server, account, token string, o devOpt
 func tryDevice(t *testing.T, srv *server.Server, account, token string, o devOpts) (*device, error) {
 	t.Helper()
 	cut := &servertest.Cutter{}
+	servers := o.servers
+	if servers == "" {
+		servers = srv.URL()
+	}
 	e := call.New(call.Config{
-		Server:         srv.URL(),
+		Server:         servers,
 		Device:         o.device,
 		CheckSum:       o.checkSum,
 		Language:       o.lang,

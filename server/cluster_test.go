@@ -17,6 +17,7 @@ func TestTwoNodesShareOneNATS(t *testing.T) {
 			c.NATSURL, c.DataDir, c.NodeID = ns.ClientURL(), "", node
 			c.AppKey, c.AppSecret = "key", "secret"
 			c.ReconnectGrace = time.Second
+			c.Replicas = 1
 		}
 	}
 	n1 := startServer(t, shared("n1"))

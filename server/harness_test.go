@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/natstest"
 	"github.com/softphone/softphone/server"
 )
 
@@ -37,27 +38,14 @@ func startServer(t testing.TB, mod func(*server.Config)) *server.Server {
 
 // externalNATS runs a NATS/JetStream server on loopback that several server
 // nodes and the test itself connect to.
-func externalNATS(t *testing.T) *natsserver.Server {
-	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(waitFor) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns
-}
+func externalNATS(t *testing.T) *natsserver.Server { return natstest.Shared(t) }
 
 // clusterNode configures a server as one node on the shared NATS server ns.
 func clusterNode(ns *natsserver.Server, node string) func(*server.Config) {
 	return func(c *server.Config) {
 		c.NATSURL, c.DataDir, c.NodeID = ns.ClientURL(), "", node
 		c.AppKey, c.AppSecret = "key", "secret"
+		c.Replicas = 1 // a single NATS server
 	}
 }
 
@@ -81,6 +69,7 @@ type wsClient struct {
 	done    chan struct{}
 	seq     int
 	dev     string
+	account string
 	// closeErr is why the connection ended; read it after done is closed.
 	closeErr error
 }
@@ -183,7 +172,7 @@ func (c *wsClient) login(account, token, device string) *protocol.LoginReply {
 	c.t.Helper()
 	var r protocol.LoginReply
 	c.mustDo(protocol.ReqLogin, protocol.Login{Account: account, Token: token, Device: device, CheckSum: true}, &r)
-	c.dev = device
+	c.dev, c.account = device, account
 	return &r
 }
 

@@ -86,6 +86,13 @@ func TestRecordRecoveredAfterCrash(t *testing.T) {
 		{"record never written", false},
 		{"record written, flag not cleared", true},
 	}
+	party := func(account string) store.RecordParty {
+		acc, _, err := st.GetAccount(ctx, account)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store.RecordParty{Account: account, Incarnation: acc.Incarnation()}
+	}
 	// No subtests: the clients report failures on the test that dialed them.
 	for i, tc := range cases {
 		func() {
@@ -98,12 +105,14 @@ func TestRecordRecoveredAfterCrash(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := js.Publish(ctx, "sp.records.alice.bob", body); err != nil {
-					t.Fatal(err)
+				for _, subj := range []string{"sp.rec.alice." + party("alice").Incarnation + ".bob", "sp.rec.bob." + party("bob").Incarnation + ".alice"} {
+					if _, err := js.Publish(ctx, subj, body); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			for _, acct := range []string{"alice", "bob"} {
-				if err := st.LockBusy(ctx, acct, ch.ID); err != nil {
+				if err := st.LockBusy(ctx, acct, ch.ID, time.Now()); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -137,15 +146,15 @@ func TestRecordRecoveredAfterCrash(t *testing.T) {
 			}
 			for _, acct := range []string{"alice", "bob"} {
 				if holder, _, err := st.BusyHolder(ctx, acct); !store.IsNotFound(err) {
-					t.Fatalf("%s: %s still locked by %q (%v)", tc.name, acct, holder, err)
+					t.Fatalf("%s: %s still locked by %+v (%v)", tc.name, acct, holder, err)
 				}
 			}
-			recs, err := st.Records(ctx, "alice", "bob", 500)
+			page, err := st.Records(ctx, store.RecordsQuery{Owner: party("alice"), Peer: "bob", Limit: 500})
 			if err != nil {
 				t.Fatal(err)
 			}
 			n := 0
-			for _, r := range recs {
+			for _, r := range page.Records {
 				if r.ChannelID == ch.ID {
 					n++
 				}

@@ -66,6 +66,14 @@ type Config struct {
 	// Bots runs the built-in bot accounts (echo, reject, busy, …; package
 	// server/bots) in this process when Bots.Enabled.
 	Bots bots.Config
+
+	// Replicas is the JetStream replica count of every bucket and the
+	// records stream: default 3 with NATSURL, 1 (the only choice) embedded.
+	// An existing stream with more replicas is never lowered: Start fails.
+	Replicas int
+	// StartTimeout bounds how long Start waits for a slow or briefly
+	// unavailable NATS cluster; default 60s.
+	StartTimeout time.Duration
 }
 
 // Defaults.
@@ -74,6 +82,8 @@ const (
 	DefaultReconnectGrace  = 15 * time.Second
 	DefaultChannelTokenTTL = 10 * time.Minute
 	DefaultTURNListen      = "127.0.0.1:3478"
+	DefaultClusterReplicas = 3
+	DefaultStartTimeout    = time.Minute
 )
 
 // Server is one signaling node.
@@ -94,6 +104,8 @@ type Server struct {
 	appKey, appSecret string
 	closeOnce         sync.Once
 	closeErr          error
+	gwMu              sync.Mutex // guards gw for the NATS reconnect handler
+	replicas          []store.StreamReplicas
 
 	dataLock  *dataDirLock
 	bgCancel  context.CancelFunc // ends the background loops below
@@ -143,6 +155,19 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Bots.Validate(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	switch {
+	case cfg.Replicas < 0 || cfg.Replicas > 5:
+		return nil, fmt.Errorf("server: replicas %d: must be between 1 and 5", cfg.Replicas)
+	case cfg.NATSURL == "" && cfg.Replicas > 1:
+		return nil, fmt.Errorf("server: replicas %d needs a NATS cluster (--nats); the embedded server keeps one copy", cfg.Replicas)
+	case cfg.Replicas == 0 && cfg.NATSURL != "":
+		cfg.Replicas = DefaultClusterReplicas
+	case cfg.Replicas == 0:
+		cfg.Replicas = 1
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = DefaultStartTimeout
+	}
 	return &Server{cfg: cfg, log: cfg.Logger}, nil
 }
 
@@ -154,7 +179,6 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			_ = s.Close()
 		}
 	}()
-	replicas := 1
 	if s.cfg.NATSURL == "" {
 		if s.dataLock, err = lockDataDir(s.cfg.DataDir); err != nil {
 			return err
@@ -163,24 +187,47 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		s.nc, err = s.embedded.connect(s.cfg.NodeID)
-	} else {
-		s.nc, err = nats.Connect(s.cfg.NATSURL, nats.Name("softphone-"+s.cfg.NodeID), nats.MaxReconnects(-1))
+		if s.nc, err = s.embedded.connect(s.cfg.NodeID); err != nil {
+			return fmt.Errorf("server: connect NATS: %w", err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("server: connect NATS: %w", err)
+	// On a cluster every step may meet a leader election or a node that is
+	// down; each is retried until the start deadline.
+	sctx, cancel := context.WithTimeout(ctx, s.cfg.StartTimeout)
+	defer cancel()
+	if s.cfg.NATSURL != "" {
+		deadline, _ := sctx.Deadline()
+		s.log.Info("connecting to the NATS cluster", "nats", s.cfg.NATSURL, "replicas", s.cfg.Replicas, "deadline", deadline.Format(time.RFC3339))
+		if err := s.startStep(sctx, "connect NATS", func(ctx context.Context) (err error) {
+			s.nc, err = s.connectCluster()
+			return err
+		}); err != nil {
+			return err
+		}
 	}
 	js, err := jetstream.New(s.nc)
 	if err != nil {
 		return fmt.Errorf("server: jetstream: %w", err)
 	}
-	if s.cfg.NATSURL != "" {
-		replicas = clusterReplicas(s.nc)
+	if err := s.startStep(sctx, "open storage", func(ctx context.Context) (err error) {
+		s.st, err = store.Open(ctx, js, s.cfg.Replicas)
+		return err
+	}); err != nil {
+		return err
 	}
-	if s.st, err = store.Open(ctx, js, replicas); err != nil {
-		return fmt.Errorf("server: %w", err)
+	if err := s.reportReplicas(sctx); err != nil {
+		return err
 	}
-	if err := s.loadCredentials(ctx); err != nil {
+	if err := s.startStep(sctx, "move records to per-account subjects", func(ctx context.Context) error {
+		n, err := s.st.MigrateRecords(ctx)
+		if n > 0 {
+			s.log.Info("call records moved to per-account subjects", "records", n)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := s.startStep(sctx, "load credentials", s.loadCredentials); err != nil {
 		return err
 	}
 	if s.cfg.TLSCert != "" {
@@ -202,10 +249,13 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		gwCfg.ICE = s.turn
 		gwCfg.AccountChanged = s.relayAuth.forget
 	}
-	s.gw = gateway.New(gwCfg)
-	if err := s.gw.Start(ctx); err != nil {
-		return fmt.Errorf("server: gateway: %w", err)
+	gw := gateway.New(gwCfg)
+	if err := s.startStep(sctx, "start gateway", gw.Start); err != nil {
+		return err
 	}
+	s.gwMu.Lock()
+	s.gw = gw
+	s.gwMu.Unlock()
 	mux := http.NewServeMux()
 	mux.Handle("/v1/ws", s.gw)
 	mux.Handle("/admin/", admin.NewHandler(admin.Config{
@@ -264,16 +314,6 @@ func (s *Server) startTURN(ctx context.Context) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil
-}
-
-// clusterReplicas picks R3 when the connection sees a cluster of at least
-// three servers, else R1. Every process of one cluster sees the same, so
-// concurrent starts agree on the bucket configuration.
-func clusterReplicas(nc *nats.Conn) int {
-	if nc.ConnectedClusterName() != "" && len(nc.Servers()) >= 3 {
-		return 3
-	}
-	return 1
 }
 
 // Addr is the bound host:port.

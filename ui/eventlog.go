@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/softphone/softphone/call"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // The event log pane (l): every engine event with its data, wrapped to the
@@ -16,13 +17,15 @@ import (
 // that come every second in a call unless f shows them.
 
 func (m *Model) appendLog(ev call.Event) {
+	// The data quotes peers and the server: JSON escapes for anything a
+	// terminal would act on.
 	data := ""
 	if ev.Data != nil {
 		if b, err := json.Marshal(redact(ev.Data)); err == nil {
-			data = string(b)
+			data = string(termsafe.JSON(b))
 		}
 	}
-	e := logEntry{at: ev.Time, name: ev.Name, data: data}
+	e := logEntry{at: ev.Time, name: termsafe.String(ev.Name), data: data}
 	if m.logScroll > 0 && m.logShown(e) {
 		// Scrolled back: what the user reads stays put.
 		w, _ := m.size()

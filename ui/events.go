@@ -36,9 +36,14 @@ func (m *Model) handleEvent(ev call.Event) tea.Cmd {
 		// log; the status line says what it means for the user.
 		m.connected = false
 		m.clearNotice()
-		if d.Reconnecting {
+		switch {
+		case d.Reconnecting:
 			m.connNote = m.t.reconnecting
-		} else {
+		case d.Reason == protocol.EndTokenReset:
+			m.connNote = m.t.tokenReset
+		case d.Reason == protocol.EndAccountRemoved:
+			m.connNote = m.t.accountRemoved
+		default:
 			m.connNote = m.t.gaveUp
 		}
 	case call.ReconnectInfo:

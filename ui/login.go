@@ -8,6 +8,8 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // loginForm asks for the server, account and token when the configuration
@@ -111,7 +113,7 @@ func (m *Model) loginDone(msg loginDoneMsg) tea.Cmd {
 	}
 	f.busy = false
 	if msg.err != nil {
-		f.err = fmtS(m.t.loginFailed, m.errText(msg.err))
+		f.err = termsafe.String(fmtS(m.t.loginFailed, m.errText(msg.err)))
 		return nil
 	}
 	m.login = nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // Timing of the UI.
@@ -424,8 +425,9 @@ func (m *Model) endCall(note string, byPeer bool) {
 }
 
 // setNotice shows s for noticeLife, or until newer state replaces it.
+// Notices quote servers and peers (errors, accounts): escaped here.
 func (m *Model) setNotice(s string, isErr bool) {
-	m.notice, m.noticeErr = s, isErr
+	m.notice, m.noticeErr = termsafe.String(s), isErr
 	m.noticeUntil = m.cfg.now().Add(noticeLife)
 }
 
@@ -437,6 +439,7 @@ func (m *Model) clearNotice() {
 // briefNotice shows s for briefNotice, then clears it (unless another
 // notice replaced it meanwhile).
 func (m *Model) briefNotice(s string, isErr bool) tea.Cmd {
+	s = termsafe.String(s)
 	m.notice, m.noticeErr = s, isErr
 	m.noticeUntil = time.Time{}
 	m.briefText = s
@@ -496,7 +499,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case recordsMsg:
 		if msg.err != nil {
-			m.setNotice(msg.err.Error(), true)
+			m.loadFailed(msg.err)
 			return m, nil
 		}
 		m.records = msg.list
@@ -574,7 +577,7 @@ func (m *Model) callErrText(err error) string {
 	case protocol.CodeCallBusy:
 		return fmtS(m.t.callFailed, m.t.alreadyBusy)
 	}
-	return fmtS(m.t.callFailed, m.errText(err))
+	return termsafe.String(fmtS(m.t.callFailed, m.errText(err)))
 }
 
 func (m *Model) actionDone(msg actionMsg) tea.Cmd {
@@ -602,10 +605,24 @@ func (m *Model) actionDone(msg actionMsg) tea.Cmd {
 	return nil
 }
 
+// loadFailed reports a contacts or history load that failed. One the
+// lost connection made fail says nothing new (the status line says the
+// connection is down, and the lists reload when it is back).
+func (m *Model) loadFailed(err error) {
+	if !m.connected || protocol.CodeOf(err) == protocol.CodeUnavailable {
+		return
+	}
+	m.setNotice(m.errText(err), true)
+}
+
 func (m *Model) contactsLoaded(msg contactsMsg) {
 	if msg.err != nil {
 		if msg.op == "add" && protocol.CodeOf(msg.err) == protocol.CodeNotFound {
 			m.setNotice(fmtS(m.t.unknownAccount, msg.target), true)
+			return
+		}
+		if msg.op == "" {
+			m.loadFailed(msg.err)
 			return
 		}
 		m.setNotice(m.errText(msg.err), true)
@@ -653,10 +670,12 @@ func (m *Model) nick(account, hint string) string {
 			}
 		}
 	}
+	// Nicknames and accounts come from the server and other users: every
+	// place that shows a contact, caller or peer goes through here.
 	if n == "" || n == account {
-		return account
+		return termsafe.String(account)
 	}
-	return n + " (" + account + ")"
+	return termsafe.String(n + " (" + account + ")")
 }
 
 // redact drops secrets from event data before the event log shows it.

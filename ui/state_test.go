@@ -387,3 +387,30 @@ func logPane(v string) string {
 	_, rest, _ := strings.Cut(after, "\n")
 	return rest
 }
+
+// A microphone that sends digital silence for a few seconds earns the
+// hint doctor gives; it goes when sound comes. Every screen size keeps its
+// shape with it.
+func TestMicSilentHint(t *testing.T) {
+	eng := staticEngine(t)
+	for _, ct := range []protocol.CallType{protocol.CallAudio, protocol.CallVideo} {
+		m := staticModel(t, eng, "zh", termW, termH, nil)
+		inCall(m, ct)
+		m.levelsOK, m.mic = true, 0
+		for range micSilentAfter {
+			m.Update(clockMsg(fixedNow))
+		}
+		if v := m.View(); !strings.Contains(v, "麦克风没有声音") || !strings.Contains(v, "--audio-in") {
+			t.Fatalf("no hint for a silent microphone (%v):\n%s", ct, v)
+		}
+		for _, sz := range [][2]int{{80, 24}, {60, 20}, {40, 12}, {120, 40}} {
+			m.Update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+			checkSize(t, m.View(), sz[0], sz[1])
+		}
+		m.mic = 0.2
+		m.Update(clockMsg(fixedNow))
+		if strings.Contains(m.View(), "麦克风没有声音") {
+			t.Fatal("the hint stayed with sound coming in")
+		}
+	}
+}

@@ -19,6 +19,10 @@ type text struct {
 	reconnecting string
 	reconnected  string
 	gaveUp       string // the engine stopped reconnecting
+	// The server ended the session (SESSION_ENDED): the token was reset,
+	// the account removed.
+	tokenReset     string
+	accountRemoved string
 
 	// contacts
 	presenceOnline  string
@@ -155,14 +159,16 @@ type text struct {
 }
 
 var zhText = text{
-	lang:         "zh",
-	appName:      "softphone",
-	tabContacts:  "联系人",
-	tabHistory:   "通话记录",
-	connected:    "已连接",
-	reconnecting: "与服务器的连接已断开，正在重连…",
-	reconnected:  "已重新连接服务器",
-	gaveUp:       "已与服务器断开，不再重连（l 查看日志）",
+	lang:           "zh",
+	appName:        "softphone",
+	tabContacts:    "联系人",
+	tabHistory:     "通话记录",
+	connected:      "已连接",
+	reconnecting:   "与服务器的连接已断开，正在重连…",
+	reconnected:    "已重新连接服务器",
+	gaveUp:         "已与服务器断开，不再重连（l 查看日志）",
+	tokenReset:     "已退出登录：token was reset（令牌已重置），请用新令牌登录",
+	accountRemoved: "已退出登录：account was removed（账号已被删除）",
 
 	presenceOnline:  "在线",
 	presenceInCall:  "通话中",
@@ -290,14 +296,16 @@ var zhText = text{
 }
 
 var enText = text{
-	lang:         "en",
-	appName:      "softphone",
-	tabContacts:  "Contacts",
-	tabHistory:   "History",
-	connected:    "connected",
-	reconnecting: "Connection to the server lost, reconnecting…",
-	reconnected:  "Reconnected to the server",
-	gaveUp:       "Disconnected from the server, not reconnecting (l shows the log)",
+	lang:           "en",
+	appName:        "softphone",
+	tabContacts:    "Contacts",
+	tabHistory:     "History",
+	connected:      "connected",
+	reconnecting:   "Connection to the server lost, reconnecting…",
+	reconnected:    "Reconnected to the server",
+	gaveUp:         "Disconnected from the server, not reconnecting (l shows the log)",
+	tokenReset:     "Logged out: token was reset; log in with the new token",
+	accountRemoved: "Logged out: account was removed",
 
 	presenceOnline:  "online",
 	presenceInCall:  "in call",

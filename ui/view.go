@@ -12,6 +12,7 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // Sizes of the layout. The UI is designed for 80×24 and grows with the
@@ -137,6 +138,8 @@ func (m *Model) helpBindings() []key.Binding {
 		return []key.Binding{k.cancel, k.log, k.quit}
 	case m.phase == phaseOutcome:
 		return []key.Binding{k.dismiss, k.log, k.quit}
+	case m.phase == phaseInCall && m.callType != protocol.CallVideo:
+		return []key.Binding{k.mute, k.switchType, k.hangup, k.log, k.help, k.quit}
 	case m.phase == phaseInCall:
 		// w (switch camera) is in the full help: the bar is full at 80 columns.
 		return []key.Binding{k.mute, k.camera, k.switchType, k.hangup, k.log, k.help, k.quit}
@@ -215,13 +218,13 @@ func (m *Model) mainView(w, h int) string {
 	case m.filtering:
 		top = append(top, m.filter.View())
 	case m.filter.Value() != "":
-		top = append(top, m.st.dim.Render(m.t.filterPrompt+m.filter.Value()))
+		top = append(top, m.st.dim.Render(m.t.filterPrompt+termsafe.String(m.filter.Value())))
 	}
 	if m.adding {
 		top = append(top, m.addInput.View())
 	}
 	if m.removing != "" {
-		top = append(top, m.st.warnText.Render(fmtS(m.t.removeConfirm, m.removing)))
+		top = append(top, m.st.warnText.Render(fmtS(m.t.removeConfirm, termsafe.String(m.removing))))
 	}
 	list := m.visibleContacts()
 	rows := max(1, h-len(top))
@@ -324,7 +327,7 @@ func (m *Model) inviteView(w int) string {
 		m.t.callTypeLong(inv.CallType),
 	}
 	if len(inv.Attachment) > 0 && string(inv.Attachment) != "null" {
-		lines = append(lines, m.t.attachment+": "+string(inv.Attachment))
+		lines = append(lines, m.t.attachment+": "+termsafe.String(string(inv.Attachment)))
 	}
 	if inv.Offline {
 		lines = append(lines, m.t.inviteOffline)

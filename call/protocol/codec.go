@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -196,8 +197,20 @@ func (q *RecordsQuery) validate() error {
 	if q.Limit < 0 || q.Limit > MaxRecordsLimit {
 		return badField("limit", fmt.Sprintf("must be between 0 and %d", MaxRecordsLimit))
 	}
+	if len(q.Cursor) > maxCursorLength || strings.Trim(q.Cursor, "0123456789") != "" {
+		return badField("cursor", "must be the next of a previous records reply")
+	}
+	if q.ChannelID != "" && (q.Peer != "" || q.Cursor != "" || q.Limit != 0) {
+		return badField("channelId", "cannot be combined with peer, limit or cursor")
+	}
+	if q.ChannelID != "" && !ValidID(q.ChannelID) {
+		return badField("channelId", "must be 1-64 characters of A-Z a-z 0-9 _ -")
+	}
 	return nil
 }
+
+// maxCursorLength bounds a records cursor (a decimal stream sequence).
+const maxCursorLength = 20
 
 // ParseEvent decodes the payload of a server event into its type (*Invite,
 // *Peer, *CallTypeChange, *Record, *Presence or *RelayEvent). Clients use it;

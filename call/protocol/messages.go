@@ -157,10 +157,14 @@ type ContactRef struct {
 	Account string `json:"account"`
 }
 
-// RecordsQuery lists the caller's own call records, newest first.
+// RecordsQuery lists the caller's own call records, newest first, a page at
+// a time: Cursor is the previous reply's Next. ChannelID instead asks for
+// the record of one call (a device that missed its MESSAGE_SENT).
 type RecordsQuery struct {
-	Peer  string `json:"peer,omitempty"`
-	Limit int    `json:"limit,omitempty"` // 0 = 50
+	Peer      string `json:"peer,omitempty"`
+	Limit     int    `json:"limit,omitempty"` // 0 = 50
+	Cursor    string `json:"cursor,omitempty"`
+	ChannelID string `json:"channelId,omitempty"`
 }
 
 // ---- reply payloads (server → client) ----
@@ -263,9 +267,12 @@ type ContactsReply struct {
 	Contacts []Contact `json:"contacts"`
 }
 
-// RecordsReply answers ReqRecords.
+// RecordsReply answers ReqRecords. Next, when set, is the cursor of the
+// next (older) page; a page may hold fewer than Limit records to stay within
+// MaxMessageSize.
 type RecordsReply struct {
 	Records []Record `json:"records"`
+	Next    string   `json:"next,omitempty"`
 }
 
 // PingReply answers ReqPing.

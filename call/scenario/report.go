@@ -10,14 +10,23 @@ import (
 	"time"
 
 	"github.com/softphone/softphone/call"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // The live report: text lines, or with JSON one object per line
 // ({"type":"start"|"step"|"end"|"event", ...}).
 
+// write prints one report line. Descriptions, reasons and events carry
+// what scenario files, peers and the server said: JSON lines get JSON
+// escapes for anything a terminal would act on, text lines visible ones.
 func (r *Runner) write(line string) {
 	if r.Out == nil {
 		return
+	}
+	if r.JSON {
+		line = string(termsafe.JSON([]byte(line)))
+	} else {
+		line = termsafe.Text(line)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -154,6 +163,7 @@ func (r *Runner) emitEvent(who string, ev call.Event) {
 	if err != nil {
 		return
 	}
+	b = termsafe.JSON(b)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.JSON && r.Events == r.Out {

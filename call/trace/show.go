@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // maxSummary bounds one summary line of Show.
@@ -52,7 +54,11 @@ func Show(w io.Writer, recs []Record) error {
 		case len(devices[src]) > 1:
 			src += "/" + r.Device
 		}
-		line := fmt.Sprintf("%+10.3fs  %-12s %-10s %s", r.Time.Sub(base).Seconds(), src, r.Kind, clip(Summary(r), maxSummary))
+		// Everything but the time comes from the trace file, which may come
+		// from anyone: escaped, and padded by display width.
+		line := fmt.Sprintf("%+10.3fs  %s %s %s", r.Time.Sub(base).Seconds(),
+			termsafe.Pad(termsafe.Truncate(src, 40, "…"), 12), termsafe.Pad(termsafe.Truncate(r.Kind, 40, "…"), 10),
+			clip(Summary(r), maxSummary))
 		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " ")); err != nil {
 			return err
 		}
@@ -60,13 +66,9 @@ func Show(w io.Writer, recs []Record) error {
 	return nil
 }
 
-// clip shortens s to n runes and keeps it on one line.
+// clip keeps s on one line, escaped, and shortens it to n cells.
 func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
+	return termsafe.Truncate(strings.Join(strings.Fields(s), " "), n, "…")
 }
 
 // frame is the part of a signaling frame Summary shows.
@@ -427,7 +429,7 @@ func WriteStats(w io.Writer, recs []Record, interval time.Duration) error {
 		if last := s.Samples[len(s.Samples)-1]; last.UserID != "" {
 			peer = " with " + last.UserID
 		}
-		fmt.Fprintf(&b, "%s%s: %d samples over %.0f s\n", name, peer, q.Samples, q.End.Sub(q.Start).Seconds())
+		fmt.Fprintf(&b, "%s%s: %d samples over %.0f s\n", termsafe.String(name), termsafe.String(peer), q.Samples, q.End.Sub(q.Start).Seconds())
 		fmt.Fprintf(&b, "  %-16s %8s %8s %8s\n", "metric", "min", "avg", "max")
 		for _, m := range []struct {
 			name string

@@ -17,6 +17,7 @@ import (
 
 	"github.com/softphone/softphone/bench"
 	"github.com/softphone/softphone/call"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // newBenchCmd: the load generators. They are tools for docs/benchmarks.md,
@@ -35,10 +36,11 @@ workers. They take minutes and the whole machine: not part of the tests.`,
 		Args:    unknownCommand,
 		GroupID: groupOther,
 		RunE: func(*cobra.Command, []string) error {
-			return usageError{errors.New("bench needs a mode: signaling, media, hold or peer")}
+			return usageError{errors.New("bench needs a mode: signaling, media, hold, peer, cluster or soak")}
 		},
 	}
-	cmd.AddCommand(newBenchSignalingCmd(c), newBenchMediaCmd(c), newBenchHoldCmd(c), newBenchPeerCmd(c))
+	cmd.AddCommand(newBenchSignalingCmd(c), newBenchMediaCmd(c), newBenchHoldCmd(c), newBenchPeerCmd(c),
+		newBenchClusterCmd(c), newBenchSoakCmd(c))
 	return cmd
 }
 
@@ -107,7 +109,7 @@ func newBenchHoldCmd(c *cli) *cobra.Command {
 		bench.Hold(ctx, *url, creds[*from:*from+*count], func(n int, err error) {
 			// The parent reads exactly this line: "ready N [first error]".
 			if err != nil {
-				fmt.Fprintf(c.stdout, "ready %d %s\n", n, oneLine(err.Error()))
+				fmt.Fprintf(c.stdout, "ready %d %s\n", n, termsafe.String(oneLine(err.Error())))
 				return
 			}
 			fmt.Fprintf(c.stdout, "ready %d\n", n)

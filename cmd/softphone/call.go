@@ -24,6 +24,8 @@ func newCallCmd(c *cli) *cobra.Command {
   softphone call bob --cancel-after 3s; echo "exit $?"   # 12: canceled`,
 		Args:    exactArgs(1, "exactly one PEER account to call"),
 		GroupID: groupCalls,
+		// PEER is an account, not a file.
+		ValidArgsFunction: cobra.NoFileCompletions,
 	}
 	fs := cmd.Flags()
 	cf := newCommandFlags(fs)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/server"
 	"github.com/softphone/softphone/server/bots"
 )
 
@@ -95,6 +96,11 @@ type ServeConfig struct {
 	Bots      bool          `yaml:"bots"`
 	BotNames  string        `yaml:"botNames"`
 	EchoDelay time.Duration `yaml:"echoDelay"`
+	// Replicas is the JetStream replica count of every bucket and stream on
+	// a NATS cluster (0: 3 with nats, 1 embedded); StartTimeout bounds how
+	// long serve waits for a slow cluster at start-up.
+	Replicas     int           `yaml:"replicas"`
+	StartTimeout time.Duration `yaml:"startTimeout"`
 }
 
 // Defaults for values the seed documents (NeCallKit-MiniApp.md config table)
@@ -134,6 +140,8 @@ func defaultConfig(getenv func(string) string) *Config {
 			Data:      defaultDataDir(getenv),
 			TURN:      defaultTURN,
 			EchoDelay: bots.DefaultEchoDelay,
+
+			StartTimeout: server.DefaultStartTimeout,
 		},
 		origin: map[string]string{},
 	}
@@ -508,6 +516,15 @@ func (c *Config) validate() error {
 		if err := checkURL(c.Serve.NATS, "nats", "tls", "ws", "wss"); err != nil {
 			return bad("serve.nats", "%v", err)
 		}
+	}
+	if c.Serve.Replicas < 0 || c.Serve.Replicas > 5 {
+		return bad("serve.replicas", "%d: want 1–5 (0 = 3 with serve.nats, 1 embedded)", c.Serve.Replicas)
+	}
+	if c.Serve.Replicas > 1 && c.Serve.NATS == "" {
+		return bad("serve.replicas", "%d needs serve.nats: the embedded server keeps one copy", c.Serve.Replicas)
+	}
+	if c.Serve.StartTimeout < 0 {
+		return bad("serve.startTimeout", "%v: must not be negative", c.Serve.StartTimeout)
 	}
 	if (c.Serve.AppKey == "") != (c.Serve.AppSecret == "") {
 		return bad("serve.appSecret", "serve.appKey and serve.appSecret must be set together")

@@ -11,6 +11,7 @@ import (
 	_ "github.com/pion/mediadevices/pkg/driver/camera"
 	"github.com/spf13/cobra"
 
+	"github.com/softphone/softphone/internal/termsafe"
 	"github.com/softphone/softphone/media/pa"
 )
 
@@ -71,20 +72,25 @@ func runDevices(c *cli, asJSON bool) (int, error) {
 		if err != nil {
 			return exitError, fmt.Errorf("encode devices: %w", err)
 		}
-		_, err = fmt.Fprintf(c.stdout, "%s\n", b)
-		return exitOK, err
+		return exitOK, writeJSONLine(c.stdout, b)
 	}
 	if audioErr != nil {
-		fmt.Fprintf(c.stdout, "audio: PortAudio unavailable: %v\n", audioErr)
+		fmt.Fprintf(c.stdout, "audio: PortAudio unavailable: %s\n", termsafe.String(audioErr.Error()))
 	} else {
 		fmt.Fprintln(c.stdout, "audio:")
-		if err := pa.WriteDeviceTable(c.stdout, devs); err != nil {
+		// Device names come from drivers and, for Bluetooth, from the device.
+		tw := termsafe.NewWriter(c.stdout)
+		err := pa.WriteDeviceTable(tw, devs)
+		if ferr := tw.Flush(); err == nil {
+			err = ferr
+		}
+		if err != nil {
 			return exitError, fmt.Errorf("write device table: %w", err)
 		}
 	}
 	fmt.Fprintln(c.stdout, "video:")
 	for _, l := range cams {
-		fmt.Fprintf(c.stdout, "  %s\n", l)
+		fmt.Fprintf(c.stdout, "  %s\n", termsafe.String(l))
 	}
 	if len(cams) == 0 {
 		fmt.Fprintln(c.stdout, "  no camera found (calls send the picture of --video-in testsrc or FILE.y4m, or no video)")

@@ -26,6 +26,7 @@ import (
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
 	"github.com/softphone/softphone/internal/pionslog"
+	"github.com/softphone/softphone/internal/termsafe"
 	"github.com/softphone/softphone/media/audiocmp"
 	"github.com/softphone/softphone/media/audiosrc"
 	"github.com/softphone/softphone/media/opus"
@@ -198,7 +199,9 @@ func (d *doctor) run(ctx context.Context, cf *commandFlags, asJSON bool) (int, e
 		if err != nil {
 			return exitError, fmt.Errorf("encode report: %w", err)
 		}
-		fmt.Fprintln(c.stdout, string(b))
+		if err := writeJSONLine(c.stdout, b); err != nil {
+			return exitError, err
+		}
 	}
 	if !ok {
 		return exitError, nil
@@ -209,7 +212,7 @@ func (d *doctor) run(ctx context.Context, cf *commandFlags, asJSON bool) (int, e
 // writeDoctorRow writes one row of the table, columns as wide as the
 // longest check name and result.
 func writeDoctorRow(w io.Writer, name, result, detail string) {
-	fmt.Fprintf(w, "%-11s%-8s%s\n", name, result, detail)
+	fmt.Fprintf(w, "%-11s%-8s%s\n", name, result, termsafe.String(detail))
 }
 
 func (d *doctor) close() {

@@ -75,7 +75,7 @@ func (c *commandFlags) identity() {
 	c.bind("account", "account", "`ACCOUNT` to log in as (env SOFTPHONE_ACCOUNT)")
 	c.bind("token", "imToken", "the account's `TOKEN` (env SOFTPHONE_TOKEN)")
 	c.bind("language", "language", "`LANG` of call record texts: zh or en (env SOFTPHONE_LANGUAGE)")
-	c.bind("checksum", "checkSum", "secure mode: log in with the token (false only on a --debug server)")
+	c.bind("checksum", "checkSum", "secure mode: log in with the token (--checksum=false only on a --debug server)")
 	completeWords(c.fs, "language", languages...)
 }
 

@@ -16,18 +16,26 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // How long the headless commands wait for things the server owes them.
 const (
 	// recordWait bounds the wait for a call's MESSAGE_SENT record after the
-	// call ended (or after we acted to end it).
-	recordWait = 5 * time.Second
+	// call ended (or after we acted to end it). On a NATS cluster the record
+	// may wait out a stream leader election (up to ~9 s) and, if its writer
+	// gave up, a sweeper's rewrite.
+	recordWait = 20 * time.Second
 	// settleWait is how long to keep reading for the call's ending event when
 	// the record arrived first, so the output shows both.
 	settleWait = time.Second
-	// actionTimeout bounds one request we send on our own (cancel, hangup).
-	actionTimeout = 5 * time.Second
+	// actionTimeout bounds one request we send on our own (cancel, hangup);
+	// a cluster's server may retry it for up to ~9 s during a failover.
+	actionTimeout = 10 * time.Second
+	// actionRetry and actionGiveUp pace the retries of an operation the
+	// server could not take (see follower.follow).
+	actionRetry  = 500 * time.Millisecond
+	actionGiveUp = time.Minute
 )
 
 // outcomeStatus maps a record status to the exit status: 0 for a completed
@@ -156,7 +164,15 @@ func (p *eventPrinter) note(format string, args ...any) {
 	}
 }
 
+// line writes one line. Events carry what peers and the server sent
+// (nicknames, attachments, errors): JSON lines get JSON escapes for
+// anything a terminal would act on, human lines visible escapes.
 func (p *eventPrinter) line(s string) error {
+	if p.json {
+		s = string(termsafe.JSON([]byte(s)))
+	} else {
+		s = termsafe.String(s)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, s)
@@ -330,8 +346,18 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 		hangupC <-chan time.Time
 		armed   bool             // hangup timer started
 		recordC <-chan time.Time // no record by then is an error
-		settleC <-chan time.Time // record in hand, ending event still missing
-		noMedia bool             // a MEDIA_WARNING said no media arrived
+		// elsewhere: another device of the account took the call; its
+		// record comes when that call ends, however long it lasts.
+		elsewhere bool
+		settleC   <-chan time.Time // record in hand, ending event still missing
+		noMedia   bool             // a MEDIA_WARNING said no media arrived
+		// An operation that failed because the server could not be reached
+		// (a reconnect, a cluster failover) is tried again until it takes
+		// effect or actionGiveUp passes.
+		retryOp func(context.Context) error
+		retryC  <-chan time.Time
+		giveUpC <-chan time.Time
+		lastErr error
 	)
 	// status is the exit status for the record: a completed call that
 	// carried no media is not a success.
@@ -361,14 +387,24 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), actionTimeout)
 		err := op(actx)
 		cancel()
+		if unreachable(err) && f.eng.State() == before {
+			retryOp, retryC, lastErr = op, time.After(actionRetry), err
+			if giveUpC == nil {
+				giveUpC = time.After(actionGiveUp)
+			}
+			return
+		}
+		retryOp, retryC, giveUpC = nil, nil, nil
 		switch {
 		case err == nil && f.eng.State() == protocol.StateInCall:
 			armHangup() // accepted
 			return
 		case err == nil && before == protocol.StateCalled:
 			ended = true // rejected: the engine emits no event of its own for it
+		case protocol.CodeOf(err) == protocol.CodeAlreadyAccepted && before == protocol.StateCalled:
+			elsewhere = true // another device answered first
 		}
-		if recordC == nil {
+		if recordC == nil && !elsewhere {
 			recordC = time.After(recordWait)
 		}
 	}
@@ -400,9 +436,11 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 				}
 				record = &rm
 				settleC = time.After(settleWait)
+			case ev.Name == protocol.EvOtherClientAccept:
+				ended, elsewhere, recordC = true, true, nil
 			case endsCall(ev.Name):
 				ended = true
-				if recordC == nil {
+				if recordC == nil && !elsewhere {
 					recordC = time.After(recordWait)
 				}
 			}
@@ -422,6 +460,13 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 			f.stopSignals()
 			actC = nil // an interrupted callee accepts nothing more
 			act(f.eng.Hangup)
+		case <-retryC:
+			retryC = nil
+			if retryOp != nil && f.eng.State() != protocol.StateIdle {
+				act(retryOp)
+			}
+		case <-giveUpC:
+			return exitError, fmt.Errorf("call %s: the server stayed unreachable for %s: %w", plan.channelID, actionGiveUp, lastErr)
 		case <-settleC:
 			return status()
 		case <-recordC:
@@ -433,6 +478,17 @@ func (f *follower) follow(ctx context.Context, plan callPlan) (int, error) {
 			return status()
 		}
 	}
+}
+
+// unreachable reports an operation that failed because the server could
+// not take it now (connection lost, reconnecting, 503, no reply), as
+// opposed to the server deciding against it.
+func unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *protocol.Error
+	return !errors.As(err, &pe) || pe.Code == protocol.CodeUnavailable
 }
 
 // parseCallType accepts audio/video (and NeCallKit's 1/2).

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 func main() {
@@ -62,7 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if cmd != nil && cmd != root {
 		prefix += " " + commandPath(cmd)
 	}
-	fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
+	// Errors carry what servers, files and peers said: printed escaped.
+	fmt.Fprintf(stderr, "%s: %s\n", prefix, termsafe.String(oneLine(err.Error())))
 	if c.status == exitOK {
 		return exitError
 	}

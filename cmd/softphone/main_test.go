@@ -106,13 +106,16 @@ func scriptParams(dir string) testscript.Params {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"freeport":  cmdFreeport,
-			"waitfor":   cmdWaitFor,
-			"waitmatch": cmdWaitMatch,
-			"setjson":   cmdSetJSON,
-			"mkwav":     cmdMkWAV,
-			"wavlevel":  cmdWAVLevel,
-			"mkcert":    cmdMkCert,
+			"freeport":   cmdFreeport,
+			"waitfor":    cmdWaitFor,
+			"waitmatch":  cmdWaitMatch,
+			"setjson":    cmdSetJSON,
+			"mkwav":      cmdMkWAV,
+			"wavlevel":   cmdWAVLevel,
+			"jsreplicas": cmdJSReplicas,
+			"jsleader":   cmdJSLeader,
+			"sleep":      cmdSleep,
+			"mkcert":     cmdMkCert,
 		},
 	}
 }

@@ -5,17 +5,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
-// maxRecordsLimit is the largest --limit; the server caps what it returns
-// anyway, this only catches typos.
-const maxRecordsLimit = 1000
+// Paging: the server answers at most protocol.MaxRecordsLimit records per
+// request (fewer when they would not fit one frame), so the command fetches
+// page after page until it has --limit records, or every one with --all.
+const (
+	defaultRecordsLimit = 50
+	maxRecordsLimit     = 1_000_000 // only catches typos
+)
 
 func newRecordsCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
@@ -23,47 +29,83 @@ func newRecordsCmd(c *cli) *cobra.Command {
 		Short: "List the account's call history from the server",
 		Long: `List the configured account's call records, newest first: time, direction,
 peer, type, duration and the NeCallKit status text (已完成, 对方已拒绝, ...;
-English with --language en).`,
+English with --language en). Records are fetched from the server a page at a
+time; when more remain than were printed, the command says on stderr how to
+continue (--cursor).`,
 		Example: `  softphone records --account alice --token TOKEN
   softphone records --peer bob --limit 5 --language en
-  softphone records --json | jq .status`,
+  softphone records --all --json | jq .status
+  softphone records --limit 100 --cursor 81234   # the next 100, as the last listing suggested`,
 		Args:    noArgs,
 		GroupID: groupInfo,
 	}
 	fs := cmd.Flags()
 	cf := newCommandFlags(fs)
 	cf.identity()
-	peer := fs.String("peer", "", "only calls with `ACCOUNT`")
-	limit := fs.Int("limit", 0, "at most `N` records, newest first (default: the server's, 50)")
+	q := recordsQuery{}
+	fs.StringVar(&q.peer, "peer", "", "only calls with `ACCOUNT`")
+	fs.IntVar(&q.limit, "limit", 0, "at most `N` records, newest first (default 50)")
+	fs.BoolVar(&q.all, "all", false, "every record")
+	fs.StringVar(&q.cursor, "cursor", "", "continue an earlier listing from its `CURSOR` (printed on stderr when more remain)")
 	asJSON := fs.Bool("json", false, "print each record as one JSON object per line")
 	cmd.RunE = c.action(func(ctx context.Context, _ []string) (int, error) {
-		return runRecords(ctx, c, cf, *peer, *limit, *asJSON)
+		return runRecords(ctx, c, cf, q, *asJSON)
 	})
 	return cmd
 }
 
+// recordsQuery is what `records` was asked for.
+type recordsQuery struct {
+	peer, cursor string
+	limit        int
+	all          bool
+}
+
 // runRecords lists the account's call history from the server.
-func runRecords(ctx context.Context, c *cli, cf *commandFlags, peer string, limit int, asJSON bool) (int, error) {
+func runRecords(ctx context.Context, c *cli, cf *commandFlags, q recordsQuery, asJSON bool) (int, error) {
 	cfg, err := cf.load(c.getenv)
 	if err != nil {
 		return exitError, err
 	}
-	if peer != "" && !protocol.ValidID(peer) {
-		return exitError, usageError{fmt.Errorf("invalid --peer %q: use letters, digits, _ and -", peer)}
+	if q.peer != "" && !protocol.ValidID(q.peer) {
+		return exitError, usageError{fmt.Errorf("invalid --peer %q: use letters, digits, _ and -", q.peer)}
 	}
-	if limit < 0 || limit > maxRecordsLimit {
-		return exitError, usageError{fmt.Errorf("--limit %d: want 0–%d", limit, maxRecordsLimit)}
+	if q.limit < 0 || q.limit > maxRecordsLimit {
+		return exitError, usageError{fmt.Errorf("--limit %d: want 0–%d", q.limit, maxRecordsLimit)}
+	}
+	if q.all && q.limit != 0 {
+		return exitError, usageError{fmt.Errorf("--all and --limit exclude each other")}
+	}
+	if q.cursor != "" && strings.Trim(q.cursor, "0123456789") != "" {
+		return exitError, usageError{fmt.Errorf("--cursor %q: give the cursor an earlier listing printed", q.cursor)}
+	}
+	want := q.limit
+	if want == 0 {
+		want = defaultRecordsLimit
 	}
 	eng, err := connect(ctx, c, cfg, nil)
 	if err != nil {
 		return exitError, err
 	}
 	defer eng.Close()
-	qctx, cancel := context.WithTimeout(ctx, actionTimeout)
-	defer cancel()
-	recs, err := eng.Records(qctx, peer, limit)
-	if err != nil {
-		return exitError, fmt.Errorf("records: %w", err)
+	var recs []call.RecordMessage
+	next := q.cursor
+	for q.all || len(recs) < want {
+		n := protocol.MaxRecordsLimit
+		if !q.all {
+			n = min(n, want-len(recs))
+		}
+		qctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		page, err := eng.RecordsPage(qctx, q.peer, next, n)
+		cancel()
+		if err != nil {
+			return exitError, fmt.Errorf("records: %w", err)
+		}
+		recs = append(recs, page.Records...)
+		next = page.Next
+		if next == "" {
+			break
+		}
 	}
 	if asJSON {
 		for _, r := range recs {
@@ -71,13 +113,17 @@ func runRecords(ctx context.Context, c *cli, cf *commandFlags, peer string, limi
 			if err != nil {
 				return exitError, fmt.Errorf("encode record: %w", err)
 			}
-			if _, err := fmt.Fprintf(c.stdout, "%s\n", b); err != nil {
+			if err := writeJSONLine(c.stdout, b); err != nil {
 				return exitError, err
 			}
 		}
-		return exitOK, nil
+	} else if err := printRecords(c.stdout, recs, eng.Account(), cfg.Language); err != nil {
+		return exitError, err
 	}
-	return exitOK, printRecords(c.stdout, recs, eng.Account(), cfg.Language)
+	if next != "" {
+		fmt.Fprintf(c.stderr, "more records: continue with --cursor %s\n", next)
+	}
+	return exitOK, nil
 }
 
 // recordWords are the table's texts; the status column is the engine's
@@ -125,7 +171,7 @@ func printRecords(w io.Writer, recs []call.RecordMessage, self, lang string) err
 		}
 		rows = append(rows, []string{when, words[r.Direction], peer, typ, recordDuration(r), r.Text})
 	}
-	return writeTable(w, rows)
+	return termsafe.WriteTable(w, rows)
 }
 
 // recordDuration is the call's length as the TUI shows it (mm:ss), "–"

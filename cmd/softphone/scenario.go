@@ -14,6 +14,7 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/scenario"
+	"github.com/softphone/softphone/internal/termsafe"
 )
 
 // Exit status of `run` when a scenario step failed (a file that cannot be
@@ -38,7 +39,7 @@ file cannot be read or is invalid (checked before anything connects).`,
 	// only these apply to every device.
 	cf.bind("server", "server", "signaling server `URL` for files without server: (overrides theirs when given; env SOFTPHONE_SERVER)")
 	cf.bind("language", "language", "`LANG` of the engines' record texts: zh or en (env SOFTPHONE_LANGUAGE)")
-	cf.bind("checksum", "checkSum", "secure mode: log in with the tokens (false only on a --debug server)")
+	cf.bind("checksum", "checkSum", "secure mode: log in with the tokens (--checksum=false only on a --debug server)")
 	completeWords(fs, "language", languages...)
 	junit := fs.String("junit", "", "also write a JUnit XML report (one testsuite per file, one testcase per step) to `FILE`")
 	asJSON := fs.Bool("json", false, "print the report as JSON lines (start, step, end objects)")
@@ -110,7 +111,7 @@ func runScenario(ctx context.Context, c *cli, cfg *Config, media *mediaFlags, fi
 	for _, res := range results {
 		if !res.Passed() {
 			if len(results) > 1 {
-				fmt.Fprintln(c.stderr, scenario.Summary(results))
+				fmt.Fprintln(c.stderr, termsafe.String(scenario.Summary(results)))
 			}
 			return exitScenarioFailed, nil
 		}

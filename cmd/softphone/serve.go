@@ -23,7 +23,8 @@ with --nats), with an embedded TURN relay and, with --bots, test accounts that
 answer calls. It runs until SIGINT or SIGTERM, then shuts down gracefully.`,
 		Example: `  softphone serve                                   # 127.0.0.1:7800, data in ~/.local/share/softphone
   softphone serve --bots --listen 0.0.0.0:7800 --turn-listen 0.0.0.0:3478 --turn-ip 10.0.0.5
-  softphone serve --nats nats://n1:4222,nats://n2:4222   # one of several gateways`,
+  softphone serve --nats nats://n1:4222,nats://n2:4222   # one of several gateways (storage R3)
+  softphone serve --nats nats://127.0.0.1:4222 --replicas 1  # on a single NATS server`,
 		Args:    noArgs,
 		GroupID: groupServer,
 	}
@@ -45,6 +46,8 @@ answer calls. It runs until SIGINT or SIGTERM, then shuts down gracefully.`,
 	cf.bind("bots", "serve.bots", "run the built-in bot accounts echo, reject, busy, noanswer, hangup, outcomes (env SOFTPHONE_SERVE_BOTS)")
 	cf.bind("bot-names", "serve.botNames", "only these bots: comma-separated `NAMES` (env SOFTPHONE_SERVE_BOT_NAMES; default all)")
 	cf.bind("echo-delay", "serve.echoDelay", "how late the echo bot plays media back, `DELAY` up to 10s (env SOFTPHONE_SERVE_ECHO_DELAY; default 1s)")
+	cf.bind("replicas", "serve.replicas", "JetStream replicas of every bucket and stream, `N` (env SOFTPHONE_SERVE_REPLICAS; default 3 with --nats, 1 embedded); an existing stream is never lowered")
+	cf.bind("start-timeout", "serve.startTimeout", "how long to wait for a slow or unavailable NATS cluster at start-up, `DURATION` (env SOFTPHONE_SERVE_START_TIMEOUT; default 1m)")
 	_ = cobra.MarkFlagDirname(fs, "data")
 	cmd.RunE = c.action(func(ctx context.Context, _ []string) (int, error) {
 		cfg, err := cf.load(c.getenv)
@@ -76,6 +79,9 @@ func runServe(ctx context.Context, c *cli, cfg *Config) (int, error) {
 		TLSCert:       cfg.Serve.TLSCert,
 		TLSKey:        cfg.Serve.TLSKey,
 		Bots:          botsConfig(cfg),
+
+		Replicas:     cfg.Serve.Replicas,
+		StartTimeout: cfg.Serve.StartTimeout,
 	}
 	// With an external NATS the server keeps no state of its own, so it gets
 	// no data directory (and writes no credentials file).
@@ -99,6 +105,9 @@ func runServe(ctx context.Context, c *cli, cfg *Config) (int, error) {
 	attrs := []any{"url", srv.URL(), "admin", srv.AdminURL(), "debug", sc.Debug}
 	if u := srv.TURNURLs(); len(u) > 0 {
 		attrs = append(attrs, "turn", u)
+	}
+	if reps := srv.Replicas(); len(reps) > 0 {
+		attrs = append(attrs, "replicas", reps[0].Configured)
 	}
 	if sc.NATSURL != "" {
 		attrs = append(attrs, "nats", sc.NATSURL)

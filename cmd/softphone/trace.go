@@ -18,6 +18,7 @@ import (
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/impair"
 	"github.com/softphone/softphone/call/trace"
+	"github.com/softphone/softphone/internal/termsafe"
 	"github.com/softphone/softphone/media/pa"
 )
 
@@ -203,7 +204,14 @@ func runTrace(c *cli, path string, write func(io.Writer, []trace.Record) error) 
 		in = f
 	}
 	recs, readErr := trace.Read(in)
-	if err := write(c.stdout, recs); err != nil {
+	// Traces come from customers: whatever the formatting missed is still
+	// escaped on its way to the terminal.
+	out := termsafe.NewWriter(c.stdout)
+	err := write(out, recs)
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
 		return exitError, fmt.Errorf("write: %w", err)
 	}
 	if readErr != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/termsafe"
 	"github.com/softphone/softphone/server/admin"
 )
 
@@ -128,8 +129,7 @@ func printTokenJSON(c *cli, u admin.User) error {
 	if err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}
-	_, err = fmt.Fprintf(c.stdout, "%s\n", b)
-	return err
+	return writeJSONLine(c.stdout, b)
 }
 
 func printUsers(c *cli, users []admin.User, asJSON bool) error {
@@ -147,14 +147,13 @@ func printUsers(c *cli, users []admin.User, asJSON bool) error {
 		if err != nil {
 			return fmt.Errorf("encode users: %w", err)
 		}
-		_, err = fmt.Fprintf(c.stdout, "%s\n", b)
-		return err
+		return writeJSONLine(c.stdout, b)
 	}
 	rows := [][]string{{"ACCOUNT", "NAME", "CREATED"}}
 	for _, u := range users {
 		rows = append(rows, []string{u.Account, u.Name, u.CreatedAt.Format(time.RFC3339)})
 	}
-	return writeTable(c.stdout, rows)
+	return termsafe.WriteTable(c.stdout, rows)
 }
 
 // adminError turns an admin client error into one line that says what is

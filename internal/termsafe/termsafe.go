@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
@@ -150,4 +151,40 @@ func writeRuneEscape(b *strings.Builder, r rune) {
 			b.WriteString(`\U` + strings.Repeat("0", 8-len(q)) + q)
 		}
 	}
+}
+
+// JSON makes encoded JSON safe to print: every rune String would escape is
+// written as a JSON escape (\u009b, \u202e, a surrogate pair above U+FFFF)
+// and invalid UTF-8 as \ufffd, so the text decodes to the same values
+// while a terminal sees only printable characters. encoding/json leaves C1
+// controls and bidi overrides raw. Newlines and tabs (whitespace between
+// values) are kept.
+func JSON(b []byte) []byte {
+	s := string(b)
+	if sanitize(s, true) == s {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			out = append(out, `\ufffd`...)
+		case keptInText(r) || !escaped(r):
+			out = append(out, s[i:i+n]...)
+		case r > 0xffff:
+			hi, lo := utf16.EncodeRune(r)
+			out = appendU(appendU(out, hi), lo)
+		default:
+			out = appendU(out, r)
+		}
+		i += n
+	}
+	return out
+}
+
+// appendU appends the JSON escape \uXXXX of r (≤ U+FFFF).
+func appendU(out []byte, r rune) []byte {
+	const hex = "0123456789abcdef"
+	return append(out, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
 }

@@ -2,6 +2,7 @@ package termsafe
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode"
@@ -159,6 +160,69 @@ func FuzzWriter(f *testing.F) {
 		_ = w.Flush()
 		if want := Text(in); out.String() != want {
 			t.Fatalf("split %q at %d: wrote %q, want %q", in, cut, out.String(), want)
+		}
+	})
+}
+
+func TestJSON(t *testing.T) {
+	v := map[string]string{"name": "\x1b]0;t\a\u009b2J\u202eevil\U000e0041", "ok": "张伟"}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	safe := JSON(append(b, '\n'))
+	checkSafe(t, string(b), string(safe), true)
+	var back map[string]string
+	if err := json.Unmarshal(safe, &back); err != nil || back["name"] != v["name"] || back["ok"] != v["ok"] {
+		t.Fatalf("JSON(%s) = %s decodes to %q, %v", b, safe, back, err)
+	}
+	if !strings.Contains(string(safe), `\u009b`) || !strings.Contains(string(safe), `\udb40\udc41`) {
+		t.Fatalf("escapes missing in %s", safe)
+	}
+	plain := []byte(`{"a":"b"}`)
+	if got := JSON(plain); &got[0] != &plain[0] {
+		t.Fatal("clean JSON was copied")
+	}
+}
+
+func TestWriteTable(t *testing.T) {
+	var b bytes.Buffer
+	err := WriteTable(&b, [][]string{
+		{"ACCOUNT", "NAME", "CREATED"},
+		{"zhang", "张伟", "2026"},
+		{"evil", "\x1b[2Jx", "2026"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "ACCOUNT  NAME      CREATED\n" +
+		"zhang    张伟      2026\n" +
+		"evil     \\x1b[2Jx  2026\n"
+	if b.String() != want {
+		t.Fatalf("table:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// FuzzJSON: whatever JSON encoding/json produces for a string, JSON makes
+// it printable and it still decodes to the same string.
+func FuzzJSON(f *testing.F) {
+	for _, s := range []string{"", "\x1b[2J", "\u009b\u202e", "\U000e0041", "\xff", "a\"b\\c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		b, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		safe := JSON(b)
+		checkSafe(t, in, string(safe), false)
+		var out, want string
+		if err := json.Unmarshal(safe, &out); err != nil {
+			t.Fatalf("JSON(%s) = %s: %v", b, safe, err)
+		}
+		_ = json.Unmarshal(b, &want)
+		if out != want {
+			t.Fatalf("JSON(%s) = %s decodes to %q, want %q", b, safe, out, want)
 		}
 	})
 }

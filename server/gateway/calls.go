@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"github.com/softphone/softphone/call/protocol"
@@ -11,19 +13,28 @@ import (
 
 // call creates a ringing channel, takes both busy locks and invites every
 // device of the callee. The work before INVITED is the minimum that decides
-// the call: the callee account's existence (usually from memory), the
-// channel, then the two locks (one store write each, both in flight at
-// once); presence and the reply's calleeOnline come after. A callee that
-// holds a lock makes the call end busy right here, so busy is decided
-// before any timer exists.
+// the call: the callee account's existence (usually from memory), then the
+// channel and both locks written at once (three writes in flight, one round
+// trip), then the confirmation that the setup completed (one write); presence
+// and the reply's calleeOnline come after. A callee that holds a lock makes
+// the call end busy right here, so busy is decided before any timer exists.
+//
+// A setup cannot leave debris behind: until it is confirmed the channel and
+// its locks carry a lease, and whatever fails before the confirmation is
+// undone with a context of its own, in the background, so the client gets
+// its (retryable) error at once. If even that fails — NATS unreachable for
+// longer than the undo tries — the lease runs out: the locks count as stale
+// and any node's sweeper removes the channel, without events or a record,
+// since no device was ever invited.
 func (s *session) call(ctx context.Context, req *protocol.Call) (any, func(), error) {
 	g := s.g
 	if req.To == s.account {
 		return nil, nil, protocol.Errorf(protocol.CodeBadRequest, "cannot call yourself")
 	}
 	// Served from the accounts watch for accounts seen before (see
-	// store.AccountExists); a miss reads the account.
-	if exists, err := g.st.AccountExists(ctx, req.To); err != nil {
+	// store.AccountIncarnation); a miss reads the account.
+	calleeInc, exists, err := g.st.AccountIncarnation(ctx, req.To)
+	if err != nil {
 		return nil, nil, err
 	} else if !exists {
 		return nil, nil, protocol.Errorf(protocol.CodeNotFound, "account %q not found", req.To)
@@ -33,60 +44,44 @@ func (s *session) call(ctx context.Context, req *protocol.Call) (any, func(), er
 		timeout = time.Duration(req.TimeoutMs) * time.Millisecond
 	}
 	now := time.Now()
+	lease := now.Add(setupLease)
 	c := &store.Channel{
 		ID: auth.RandomID(channelIDLength), RequestID: auth.RandomID(requestIDLength), State: protocol.ChannelRinging,
 		From: s.account, FromNick: s.nick, FromDevice: s.device, To: req.To, CallType: req.CallType,
 		Attachment: req.Attachment, CreatedAt: now.UnixMilli(), ExpiresAt: now.Add(timeout).UnixMilli(), Node: g.node,
+		SetupUntil: lease.UnixMilli(), FromInc: s.inc, ToInc: calleeInc,
 	}
 	c.Name = c.ID
-	// The channel exists before the locks that point at it, so a lock whose
-	// channel is missing is always stale.
-	rev, err := g.st.CreateChannel(ctx, c)
-	if err != nil {
-		return nil, nil, err
-	}
-	// Both locks are taken at once (two writes in flight, one round trip).
-	// The callee's lock may be held for a moment by a call that then fails
-	// because the caller is busy; it is released before the channel goes.
-	type lockResult struct {
-		ok  bool
-		err error
-	}
-	calleeDone := make(chan lockResult, 1)
-	go func() {
-		ok, err := g.lock(ctx, req.To, c.ID)
-		calleeDone <- lockResult{ok, err}
-	}()
-	callerOK, callerErr := g.lock(ctx, s.account, c.ID)
-	callee := <-calleeDone
-	if callerErr != nil || !callerOK || callee.err != nil {
-		if callee.ok {
-			_ = g.st.UnlockBusy(ctx, req.To, c.ID)
+	rev, callerOK, calleeOK, err := g.takeCall(ctx, c, lease)
+	if err != nil || !callerOK {
+		g.abandonSetup(c)
+		if err != nil {
+			return nil, nil, err
 		}
-		if callerOK {
-			_ = g.st.UnlockBusy(ctx, s.account, c.ID)
-		}
-		_ = g.st.DeleteChannel(ctx, c.ID, rev)
-		switch {
-		case callerErr != nil:
-			return nil, nil, callerErr
-		case !callerOK:
-			return nil, nil, protocol.Errorf(protocol.CodeCallBusy, "you are already in a call")
-		}
-		return nil, nil, callee.err
+		return nil, nil, protocol.Errorf(protocol.CodeCallBusy, "you are already in a call")
 	}
 	reply := &protocol.CallReply{ChannelID: c.ID, RequestID: c.RequestID, ChannelName: c.Name,
 		CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt}
-	ok := callee.ok
-	if !ok {
+	c.SetupUntil = 0
+	if !calleeOK {
 		end(c, protocol.StatusBusy, "", "", "busy", time.Now().UnixMilli())
 		if _, err := g.st.UpdateChannel(ctx, c, rev); err != nil {
-			_ = g.st.UnlockBusy(ctx, s.account, c.ID)
+			g.abandonSetup(c)
 			return nil, nil, err
 		}
 		rec := g.finish(ctx, c)
 		reply.CalleeOnline = g.accountOnline(ctx, req.To)
 		return reply, func() { g.announceEnd(c, rec) }, nil
+	}
+	// Confirm only well inside the lease: past it another setup may take
+	// the locks as stale.
+	if time.Since(now) > setupConfirmBy {
+		g.abandonSetup(c)
+		return nil, nil, protocol.Errorf(protocol.CodeUnavailable, "call setup took too long (server state slow to answer); try again")
+	}
+	if _, err := g.st.UpdateChannel(ctx, c, rev); err != nil {
+		g.abandonSetup(c)
+		return nil, nil, err
 	}
 	g.armTimer(c.ID, time.UnixMilli(c.ExpiresAt))
 	// The call is decided: INVITED goes out first, before the reply and
@@ -101,6 +96,69 @@ func (s *session) call(ctx context.Context, req *protocol.Call) (any, func(), er
 		g.announcePresence(pctx, s.account)
 		g.announcePresence(pctx, req.To)
 	}, nil
+}
+
+// Setup leases: a lock or unconfirmed channel counts for setupLease after
+// the setup began; the setup confirms only within setupConfirmBy, which
+// leaves room for clock skew between nodes.
+const (
+	setupLease     = 15 * time.Second
+	setupConfirmBy = 10 * time.Second
+	// undoTimeout bounds the background undo of a failed setup.
+	undoTimeout = 30 * time.Second
+)
+
+// takeCall writes the unconfirmed channel and takes both parties' locks,
+// all at once. callerOK/calleeOK are false when that party is busy.
+func (g *Gateway) takeCall(ctx context.Context, c *store.Channel, lease time.Time) (rev uint64, callerOK, calleeOK bool, err error) {
+	var (
+		wg        sync.WaitGroup
+		createErr error
+		calleeErr error
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		rev, createErr = g.st.CreateChannel(ctx, c)
+	}()
+	go func() {
+		defer wg.Done()
+		calleeOK, calleeErr = g.lock(ctx, c.To, c.ID, lease)
+	}()
+	callerOK, callerErr := g.lock(ctx, c.From, c.ID, lease)
+	wg.Wait()
+	return rev, callerOK, calleeOK, errors.Join(createErr, callerErr, calleeErr)
+}
+
+// abandonSetup undoes a setup that failed: both locks, if they still name
+// the channel, then the channel. It runs in the background with a context
+// of its own, so neither an expired request nor a slow store holds up the
+// client's error.
+func (g *Gateway) abandonSetup(c *store.Channel) {
+	g.bg.Add(1)
+	go func() {
+		defer g.bg.Done()
+		ctx, cancel := context.WithTimeout(g.ctx, undoTimeout)
+		defer cancel()
+		if err := g.removeSetup(ctx, c.ID, c.From, c.To, 0); err != nil {
+			g.log.Warn("undoing a failed call setup failed; its lease will expire", "channel", c.ID, "err", err)
+		}
+	}()
+}
+
+// removeSetup removes an unconfirmed channel and the locks naming it (rev 0:
+// whatever revision the channel has).
+func (g *Gateway) removeSetup(ctx context.Context, id, from, to string, rev uint64) error {
+	var errs []error
+	for _, a := range []string{from, to} {
+		if err := g.st.UnlockBusy(ctx, a, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := g.st.DeleteChannel(ctx, id, rev); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // cancelCall ends a ringing call from the calling device.

@@ -16,7 +16,9 @@ import (
 func (g *Gateway) transition(ctx context.Context, id string, f func(c *store.Channel) (bool, error)) (*store.Channel, bool, error) {
 	for {
 		c, rev, err := g.st.GetChannel(ctx, id)
-		if store.IsNotFound(err) {
+		if store.IsNotFound(err) || (err == nil && c.SetupUntil != 0) {
+			// An unconfirmed channel is still being set up (or its setup
+			// failed): no device was invited to it yet.
 			return nil, false, protocol.Errorf(protocol.CodeChannelNotFound, "channel %s does not exist", id)
 		}
 		if err != nil {
@@ -74,11 +76,12 @@ func expireIfDue(c *store.Channel, nowMs int64) bool {
 	return false
 }
 
-// lock takes account's busy lock for channelID. A lock left by a channel
-// that no longer rings or runs (a crashed finisher) is dropped and retaken.
-func (g *Gateway) lock(ctx context.Context, account, channelID string) (bool, error) {
-	for range 2 {
-		err := g.st.LockBusy(ctx, account, channelID)
+// lock takes account's busy lock for channelID with a setup lease. A lock
+// left by a call that no longer rings or runs (a crashed finisher, a failed
+// setup) is dropped and retaken.
+func (g *Gateway) lock(ctx context.Context, account, channelID string, lease time.Time) (bool, error) {
+	for range 3 {
+		err := g.st.LockBusy(ctx, account, channelID, lease)
 		if err == nil {
 			return true, nil
 		}
@@ -92,19 +95,32 @@ func (g *Gateway) lock(ctx context.Context, account, channelID string) (bool, er
 		if err != nil {
 			return false, err
 		}
-		c, _, err := g.st.GetChannel(ctx, holder)
-		switch {
-		case store.IsNotFound(err) || (err == nil && c.State == protocol.ChannelEnded):
-			if err := g.st.DropBusy(ctx, account, rev); err != nil && !store.IsConflict(err) && !store.IsNotFound(err) {
-				return false, err
-			}
-		case err != nil:
+		if holder.Channel == channelID {
+			return true, nil
+		}
+		stale, err := g.staleLock(ctx, holder)
+		if err != nil || !stale {
 			return false, err
-		default:
-			return false, nil
+		}
+		if err := g.st.DropBusy(ctx, account, rev); err != nil && !store.IsConflict(err) && !store.IsNotFound(err) {
+			return false, err
 		}
 	}
 	return false, nil
+}
+
+// staleLock reports whether a lock no longer holds its account: its call
+// ended, its setup failed, or its channel is missing after the setup lease.
+func (g *Gateway) staleLock(ctx context.Context, l store.Lock) (bool, error) {
+	c, _, err := g.st.GetChannel(ctx, l.Channel)
+	now := time.Now()
+	switch {
+	case store.IsNotFound(err):
+		return !l.Leased(now), nil
+	case err != nil:
+		return false, err
+	}
+	return c.State == protocol.ChannelEnded || c.SetupFailed(now), nil
 }
 
 // finish does the work of the winner of a terminal transition: release both
@@ -116,7 +132,11 @@ func (g *Gateway) finish(ctx context.Context, c *store.Channel) *protocol.Record
 	g.stopTimer(c.ID)
 	g.releaseLocks(ctx, c)
 	rec := recordOf(c)
-	if err := g.st.AddRecord(ctx, rec); err != nil {
+	from, to, err := g.recordParties(ctx, c)
+	if err == nil {
+		err = g.st.AddRecord(ctx, rec, from, to)
+	}
+	if err != nil {
 		g.log.Error("record write failed; a sweeper will retry it", "channel", c.ID, "err", err)
 		return nil
 	}
@@ -124,6 +144,27 @@ func (g *Gateway) finish(ctx context.Context, c *store.Channel) *protocol.Record
 		return nil
 	}
 	return rec
+}
+
+// recordParties names the owners of c's record: each party's account in
+// the incarnation that took part in the call. Channels stored before
+// incarnations were kept get the account's current one.
+func (g *Gateway) recordParties(ctx context.Context, c *store.Channel) (from, to store.RecordParty, err error) {
+	party := func(account, inc string) (store.RecordParty, error) {
+		if inc == "" {
+			cur, _, err := g.st.AccountIncarnation(ctx, account)
+			if err != nil {
+				return store.RecordParty{}, err
+			}
+			inc = cur
+		}
+		return store.RecordParty{Account: account, Incarnation: inc}, nil
+	}
+	if from, err = party(c.From, c.FromInc); err != nil {
+		return from, to, err
+	}
+	to, err = party(c.To, c.ToInc)
+	return from, to, err
 }
 
 // releaseLocks drops both parties' busy locks if they still point at c.
@@ -179,15 +220,21 @@ func (g *Gateway) recoverRecord(ctx context.Context, id string) {
 	}
 	g.releaseLocks(ctx, c)
 	rec := recordOf(c)
+	from, to, err := g.recordParties(ctx, c)
+	if err != nil {
+		g.log.Warn("record recovery: parties unknown", "channel", id, "err", err)
+		return
+	}
 	// Records are written after the channel ended; the margin covers clock
-	// skew between the node that ended it and the NATS server.
-	stored, err := g.st.HasRecord(ctx, c.From, c.To, c.ID, time.UnixMilli(c.EndedAt).Add(-recordClockSkew))
+	// skew between the node that ended it and the NATS server. Both copies
+	// go out together, so the caller's tells whether they were written.
+	stored, err := g.st.HasRecord(ctx, from, c.To, c.ID, time.UnixMilli(c.EndedAt).Add(-recordClockSkew))
 	if err != nil {
 		g.log.Warn("record recovery: lookup failed", "channel", id, "err", err)
 		return
 	}
 	if !stored {
-		if err := g.st.AddRecord(ctx, rec); err != nil {
+		if err := g.st.AddRecord(ctx, rec, from, to); err != nil {
 			g.log.Warn("record recovery: write failed", "channel", id, "err", err)
 			return
 		}
@@ -240,15 +287,18 @@ func (g *Gateway) announceEnd(c *store.Channel, rec *protocol.Record) {
 	g.announcePresence(ctx, c.To)
 }
 
-// announceRecord sends MESSAGE_SENT to every device of both parties; a nil
-// record is not announced.
+// announceRecord sends MESSAGE_SENT to every device of both parties that
+// is logged in to the incarnation the call belongs to; a nil record is not
+// announced. A session passes on a channel's record once (see
+// session.deliver): a recovery that announces again, or a device that
+// already fetched it after a reconnect, gets no second copy.
 func (g *Gateway) announceRecord(c *store.Channel, rec *protocol.Record) {
 	if rec == nil {
 		return
 	}
-	g.emit(c.From, route{}, protocol.EvMessageSent, rec)
+	g.emit(c.From, route{record: c.ID, inc: c.FromInc}, protocol.EvMessageSent, rec)
 	if c.To != c.From {
-		g.emit(c.To, route{}, protocol.EvMessageSent, rec)
+		g.emit(c.To, route{record: c.ID, inc: c.ToInc}, protocol.EvMessageSent, rec)
 	}
 }
 

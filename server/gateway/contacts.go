@@ -41,7 +41,7 @@ func (s *session) addContact(ctx context.Context, account string) (*protocol.Con
 	}
 	g.watch(s, []string{account})
 	// If account lists us, its devices may see our presence from now on.
-	g.publishPresence(s.account, g.presenceOf(ctx, s.account, map[string]bool{}), []string{account})
+	g.publishPresence(s.account, g.presenceOf(ctx, s.account, map[string]nodeSeen{}), []string{account})
 	return g.contactList(ctx, s.account, a.Contacts)
 }
 
@@ -64,7 +64,7 @@ func (s *session) removeContact(ctx context.Context, account string) (*protocol.
 // nickname of mutual contacts, pending for the others.
 func (g *Gateway) contactList(ctx context.Context, owner string, accounts []string) (*protocol.ContactsReply, error) {
 	out := &protocol.ContactsReply{Contacts: make([]protocol.Contact, 0, len(accounts))}
-	alive := map[string]bool{}
+	alive := map[string]nodeSeen{}
 	for _, acct := range accounts {
 		c := protocol.Contact{Account: acct, Presence: protocol.PresencePending}
 		if a, _, err := g.st.GetAccount(ctx, acct); err == nil && (a.PublicPresence || slices.Contains(a.Contacts, owner)) {
@@ -78,7 +78,7 @@ func (g *Gateway) contactList(ctx context.Context, owner string, accounts []stri
 // presenceOf reports inCall when the account holds a busy lock, online when
 // one of its devices is connected to a live node, else offline. alive caches
 // node liveness across one reply.
-func (g *Gateway) presenceOf(ctx context.Context, account string, alive map[string]bool) string {
+func (g *Gateway) presenceOf(ctx context.Context, account string, alive map[string]nodeSeen) string {
 	if _, _, err := g.st.BusyHolder(ctx, account); err == nil {
 		return protocol.PresenceInCall
 	}
@@ -90,45 +90,18 @@ func (g *Gateway) presenceOf(ctx context.Context, account string, alive map[stri
 
 // accountOnline reports whether any device of account is connected.
 func (g *Gateway) accountOnline(ctx context.Context, account string) bool {
-	return g.accountOnlineCached(ctx, account, map[string]bool{})
+	return g.accountOnlineCached(ctx, account, map[string]nodeSeen{})
 }
 
-func (g *Gateway) accountOnlineCached(ctx context.Context, account string, alive map[string]bool) bool {
+func (g *Gateway) accountOnlineCached(ctx context.Context, account string, alive map[string]nodeSeen) bool {
 	devices, err := g.st.AccountPresence(ctx, account)
 	if err != nil {
 		return false
 	}
 	for _, p := range devices {
-		if p.GoneAt == 0 && g.nodeAlive(ctx, p.Node, alive) {
+		if p.GoneAt == 0 && g.nodeState(ctx, p.Node, alive).alive {
 			return true
 		}
 	}
 	return false
-}
-
-func (g *Gateway) nodeAlive(ctx context.Context, node string, cache map[string]bool) bool {
-	if node == g.node {
-		return true
-	}
-	if v, ok := cache[node]; ok {
-		return v
-	}
-	v, err := g.st.NodeAlive(ctx, node)
-	if err != nil {
-		v = true // unknown: do not declare devices gone on a store hiccup
-	}
-	cache[node] = v
-	return v
-}
-
-// records answers the account's own call history.
-func (s *session) records(ctx context.Context, q *protocol.RecordsQuery) (*protocol.RecordsReply, error) {
-	recs, err := s.g.st.Records(ctx, s.account, q.Peer, q.Limit)
-	if err != nil {
-		return nil, err
-	}
-	if recs == nil {
-		recs = []protocol.Record{}
-	}
-	return &protocol.RecordsReply{Records: recs}, nil
 }

@@ -57,8 +57,8 @@ const (
 	loginTimeout          = 30 * time.Second
 	requestTimeout        = 10 * time.Second
 	sweepInterval         = time.Second
-	endedRetention        = 10 * time.Minute
-	heartbeatEvery        = 5 * time.Second
+	endedRetention        = 2 * time.Minute
+	heartbeatEvery        = time.Second     // also how exactly a dead node's calls are billed
 	recordRetryAfter      = 3 * time.Second // an ended channel's record still pending this long is rewritten
 	queueFrames           = 1024            // outbound frames a session may have waiting: > MaxContacts PRESENCE events
 	queueBytes            = 1 << 20         // and their total size (a relay frame is up to ~48 KiB)
@@ -169,12 +169,6 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.cancel()
 		return err
 	}
-	for range dispatchShards {
-		ch := make(chan *nats.Msg, shardBuffer)
-		g.shards = append(g.shards, ch)
-		g.bg.Add(1)
-		go func() { defer g.bg.Done(); g.dispatch(ch) }()
-	}
 	g.presCh = make(chan *nats.Msg, shardBuffer)
 	if g.presSub, err = g.nc.ChanSubscribe(presencePrefix+"*", g.presCh); err != nil {
 		g.cancel()
@@ -183,7 +177,14 @@ func (g *Gateway) Start(ctx context.Context) error {
 	_ = g.presSub.SetPendingLimits(-1, -1)
 	if g.endSub, err = g.nc.Subscribe(subjectEndSessions, g.onEndSessions); err != nil {
 		g.cancel()
+		_ = g.presSub.Unsubscribe()
 		return fmt.Errorf("subscribe %s: %w", subjectEndSessions, err)
+	}
+	for range dispatchShards {
+		ch := make(chan *nats.Msg, shardBuffer)
+		g.shards = append(g.shards, ch)
+		g.bg.Add(1)
+		go func() { defer g.bg.Done(); g.dispatch(ch) }()
 	}
 	g.bg.Add(5)
 	go func() { defer g.bg.Done(); g.presenceLoop(g.presCh) }()
@@ -267,16 +268,23 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) heartbeatLoop() {
 	t := time.NewTicker(heartbeatEvery)
 	defer t.Stop()
+	failing := false
 	for {
 		select {
 		case <-g.ctx.Done():
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(g.ctx, heartbeatEvery)
-			if err := g.st.Heartbeat(ctx, g.node); err != nil && !errors.Is(err, context.Canceled) {
-				g.log.Warn("heartbeat failed", "err", err)
-			}
+			ctx, cancel := context.WithTimeout(g.ctx, 2*heartbeatEvery)
+			err := g.st.Heartbeat(ctx, g.node)
 			cancel()
+			switch {
+			case err != nil && !failing && !errors.Is(err, context.Canceled):
+				g.log.Warn("heartbeat failed; retrying every second", "err", err)
+				failing = true
+			case err == nil && failing:
+				g.log.Info("heartbeat restored")
+				failing = false
+			}
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/natstest"
 	"github.com/softphone/softphone/server/auth"
 	"github.com/softphone/softphone/server/store"
 )
@@ -58,17 +59,7 @@ func (b *syncBuffer) String() string {
 // startGateway runs a debug-mode gateway; mod may change it before Start.
 func startGateway(t *testing.T, mod func(g *Gateway)) *testGateway {
 	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{
-		DontListen: true, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(waitFor) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	ns := natstest.Run(t, &natsserver.Options{DontListen: true, JetStream: true, StoreDir: t.TempDir()})
 	nc, err := nats.Connect("", nats.InProcessServer(ns))
 	if err != nil {
 		t.Fatal(err)

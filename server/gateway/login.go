@@ -43,6 +43,7 @@ func (s *session) login(ctx context.Context, l *protocol.Login) (_ any, _ func()
 		return nil, nil, protocol.Errorf(protocol.CodeUnauthorized, "wrong account or token")
 	}
 	s.account, s.device, s.nick, s.checkSum = acct.Account, l.Device, acct.Name, l.CheckSum
+	s.inc = acct.Incarnation()
 	s.beginLogin(identity{account: acct.Account, device: l.Device, created: acct.CreatedAt, tokenHash: acct.TokenHash})
 	defer func() {
 		if err != nil {
@@ -156,9 +157,9 @@ func (g *Gateway) sessionCalls(ctx context.Context, s *session) ([]protocol.Chan
 	if err != nil {
 		return nil, nil, err
 	}
-	ch, _, err := g.st.GetChannel(ctx, holder)
-	if store.IsNotFound(err) {
-		return nil, nil, nil
+	ch, _, err := g.st.GetChannel(ctx, holder.Channel)
+	if store.IsNotFound(err) || (err == nil && ch.SetupUntil != 0) {
+		return nil, nil, nil // none, or a call still being set up: INVITED follows
 	}
 	if err != nil {
 		return nil, nil, err
@@ -189,7 +190,7 @@ func (s *session) logout(ctx context.Context) (any, func(), error) {
 func (s *session) endCalls(ctx context.Context) (after func()) {
 	g := s.g
 	if holder, _, err := g.st.BusyHolder(ctx, s.account); err == nil {
-		if ch, _, err := g.st.GetChannel(ctx, holder); err == nil {
+		if ch, _, err := g.st.GetChannel(ctx, holder.Channel); err == nil {
 			switch {
 			case ch.State == protocol.ChannelActive && ch.DeviceOf(s.account) == s.device:
 				_, after, _ = s.hangup(ctx, &protocol.ChannelRef{ChannelID: ch.ID})
@@ -213,7 +214,11 @@ func (s *session) leave(explicit bool) {
 	defer cancel()
 	defer g.announcePresence(ctx, s.account)
 	account, device, session := s.account, s.device, s.presSession
-	marked, err := g.st.MarkGone(ctx, account, device, session, time.Now().UnixMilli())
+	goneAt := time.Now().UnixMilli()
+	if s.silent.Load() {
+		goneAt = s.heard.Load() // it went quiet: gone since it last spoke
+	}
+	marked, err := g.st.MarkGone(ctx, account, device, session, goneAt)
 	if err != nil || !marked {
 		return // a newer session of this device owns the entry
 	}

@@ -33,6 +33,7 @@ type outbox struct {
 
 	writing bool // a writer goroutine runs
 	closed  bool // the connection is gone: frames are refused
+	resync  bool // close once settled (see session.resync)
 	// final: the session is being ended (session.end); its notice is the
 	// last frame, the writer closes the connection after it, and every
 	// other frame is refused.
@@ -175,10 +176,14 @@ func (s *session) writeLoop() {
 			o.writing = false
 			o.queue = nil
 			final := o.final && !o.closed
+			resync := o.resync
 			o.mu.Unlock()
-			if final {
+			switch {
+			case final:
 				s.writeCloseFrame()
 				s.close()
+			case resync:
+				s.closeIfSettled()
 			}
 			return
 		}

@@ -200,10 +200,20 @@ func (b *bareConn) login(t *testing.T, account, device string) {
 		t.Fatal(err)
 	}
 	var hdr [2]byte
-	if _, err := io.ReadFull(b.br, hdr[:]); err != nil {
-		t.Fatal(err)
+	size := 0
+	for {
+		if _, err := io.ReadFull(b.br, hdr[:]); err != nil {
+			t.Fatal(err)
+		}
+		size = int(hdr[1] & 0x7f)
+		if hdr[0]&0x08 == 0 {
+			break
+		}
+		// A control frame (the server's ping may come first): skip it.
+		if _, err := io.CopyN(io.Discard, b.br, int64(size)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	size := int(hdr[1] & 0x7f)
 	switch size {
 	case 126:
 		var ext [2]byte

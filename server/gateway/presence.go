@@ -37,7 +37,7 @@ func (g *Gateway) announcePresence(ctx context.Context, account string) {
 	if len(audience) == 0 {
 		return // nobody may see it
 	}
-	g.publishPresence(account, g.presenceOf(ctx, account, map[string]bool{}), audience)
+	g.publishPresence(account, g.presenceOf(ctx, account, map[string]nodeSeen{}), audience)
 }
 
 // publishPresence sends account's presence to the devices of audience that

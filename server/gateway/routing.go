@@ -16,15 +16,19 @@ const (
 	hdrExcept     = "Sp-Except" // deliver to every device but this one
 	hdrKick       = "Sp-Kick"   // control: close sessions of Sp-Only except this session id
 	hdrKickRev    = "Sp-Rev"    // the kicking login's presence revision
+	hdrRecord     = "Sp-Record" // a call record (MESSAGE_SENT) of this channel
+	hdrInc        = "Sp-Inc"    // only for sessions of this account incarnation
 )
 
 // shardBuffer is the capacity of each dispatcher queue; NATS drops messages
 // for a subscription whose channel is full, so it is generous.
 const shardBuffer = 8192
 
-// route says which devices of an account get a frame.
+// route says which devices of an account get a frame. record marks a call
+// record, which a session passes on once, to inc's sessions only.
 type route struct {
 	only, except string
+	record, inc  string
 }
 
 // shardFor picks the dispatcher of an account. All messages of one account
@@ -76,13 +80,12 @@ func (g *Gateway) removeLocal(s *session) {
 // wherever they are connected.
 func (g *Gateway) publish(account string, frame []byte, r route) {
 	msg := &nats.Msg{Subject: subjectPrefix + account, Data: frame}
-	if r.only != "" || r.except != "" {
+	if r != (route{}) {
 		msg.Header = nats.Header{}
-		if r.only != "" {
-			msg.Header.Set(hdrOnly, r.only)
-		}
-		if r.except != "" {
-			msg.Header.Set(hdrExcept, r.except)
+		for h, v := range map[string]string{hdrOnly: r.only, hdrExcept: r.except, hdrRecord: r.record, hdrInc: r.inc} {
+			if v != "" {
+				msg.Header.Set(h, v)
+			}
 		}
 	}
 	if err := g.nc.PublishMsg(msg); err != nil {
@@ -103,12 +106,16 @@ func (g *Gateway) dispatch(ch <-chan *nats.Msg) {
 func (g *Gateway) route(msg *nats.Msg) {
 	account := msg.Subject[len(subjectPrefix):]
 	only, except, kick := msg.Header.Get(hdrOnly), msg.Header.Get(hdrExcept), msg.Header.Get(hdrKick)
+	record, inc := msg.Header.Get(hdrRecord), msg.Header.Get(hdrInc)
 	for _, s := range g.sessionsOf(account) {
 		if kick != "" {
 			if s.id != kick && s.kickedBy(account, only, kickRevision(msg)) {
 				g.log.Info("closing duplicate device session", "account", account, "device", only)
 				s.close()
 			}
+			continue
+		}
+		if record != "" && !s.firstRecord(account, record, inc) {
 			continue
 		}
 		s.deliver(account, only, except, msg.Data)

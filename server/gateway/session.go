@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,12 @@ type session struct {
 	out    outbox
 	closed atomic.Bool
 	authed atomic.Bool
+	// heard is when the device last spoke (a frame or a pong, unix ms);
+	// silent is set when the connection ended because it stopped speaking.
+	// A device that vanished is present until heard, not until noticed.
+	heard  atomic.Int64
+	silent atomic.Bool
+	busy   atomic.Bool // a request is being handled
 	// ending is set once the server ends the session (see end): nothing it
 	// sends is served any more. endReason holds the protocol reason.
 	ending    atomic.Bool
@@ -37,15 +44,20 @@ type session struct {
 	// presSession identifies this login in the account's presence entry.
 	presSession string
 	watching    []string // contacts whose presence this session follows
+	inc         string   // incarnation of the account logged in to
 
 	limiter tokenBucket
+
+	passed recordMemory // call records passed on (see firstRecord)
 }
 
 func (g *Gateway) newSession(conn *websocket.Conn) *session {
 	s := &session{g: g, conn: conn, id: g.nextSessionID(), opened: time.Now(),
 		limiter: newTokenBucket(requestRate, requestBurst)}
 	conn.SetReadLimit(hardFrameLimit)
+	s.heard.Store(s.opened.UnixMilli())
 	conn.SetPongHandler(func(string) error {
+		s.heard.Store(time.Now().UnixMilli())
 		return conn.SetReadDeadline(time.Now().Add(readTimeout))
 	})
 	return s
@@ -76,8 +88,11 @@ func (s *session) run(ctx context.Context) {
 		_ = s.conn.SetReadDeadline(time.Now().Add(readTimeout))
 		typ, r, err := s.conn.NextReader()
 		if err != nil {
+			var ne net.Error
+			s.silent.Store(errors.As(err, &ne) && ne.Timeout())
 			return
 		}
+		s.heard.Store(time.Now().UnixMilli())
 		if !s.readFrame(ctx, typ, r) {
 			return
 		}
@@ -117,6 +132,11 @@ func (s *session) handleFrame(ctx context.Context, frame []byte) {
 	if s.ending.Load() {
 		return // ended by the server: its notice and close frame are on the way
 	}
+	s.busy.Store(true)
+	defer func() {
+		s.busy.Store(false)
+		s.closeIfSettled()
+	}()
 	m, err := protocol.Decode(frame)
 	if err != nil {
 		id := ""

@@ -54,7 +54,9 @@ func (g *Gateway) expire(ctx context.Context, id string) {
 
 // partyGone ends a channel whose device has been away longer than the
 // reconnect grace: a connected call completes, a ringing one is cancelled.
-func (g *Gateway) partyGone(ctx context.Context, id, account, device string) {
+// A completed call is billed up to when the device was last known present
+// (lastSeen; zero when unknown), not up to when its absence was noticed.
+func (g *Gateway) partyGone(ctx context.Context, id, account, device string, lastSeen time.Time) {
 	c, changed, err := g.transition(ctx, id, func(c *store.Channel) (bool, error) {
 		if c.DeviceOf(account) != device {
 			return false, nil
@@ -63,7 +65,11 @@ func (g *Gateway) partyGone(ctx context.Context, id, account, device string) {
 		switch {
 		case expireIfDue(c, now):
 		case c.State == protocol.ChannelActive:
-			end(c, protocol.StatusCompleted, "", "", reasonPeerGone, now)
+			endAt := now
+			if !lastSeen.IsZero() {
+				endAt = max(c.AcceptedAt, min(now, lastSeen.UnixMilli()))
+			}
+			end(c, protocol.StatusCompleted, "", "", reasonPeerGone, endAt)
 		case c.State == protocol.ChannelRinging && account == c.From:
 			end(c, protocol.StatusCanceled, "", "", reasonPeerGone, now)
 		default:
@@ -86,6 +92,12 @@ type sweeper struct {
 	goneSeen map[string]time.Time // "<account>.<device>" → first seen missing
 }
 
+// forget drops a channel removed from the store.
+func (sw *sweeper) forget(id string) {
+	delete(sw.live, id)
+	delete(sw.revs, id)
+}
+
 func (g *Gateway) sweepLoop(updates <-chan store.ChannelUpdate) {
 	sw := &sweeper{live: map[string]*store.Channel{}, revs: map[string]uint64{}, goneSeen: map[string]time.Time{}}
 	t := time.NewTicker(sweepInterval)
@@ -99,8 +111,7 @@ func (g *Gateway) sweepLoop(updates <-chan store.ChannelUpdate) {
 				return
 			}
 			if u.Channel == nil {
-				delete(sw.live, u.ID)
-				delete(sw.revs, u.ID)
+				sw.forget(u.ID)
 				continue
 			}
 			sw.live[u.ID] = u.Channel
@@ -115,11 +126,22 @@ func (g *Gateway) sweepLoop(updates <-chan store.ChannelUpdate) {
 
 func (g *Gateway) sweep(ctx context.Context, sw *sweeper) {
 	now := time.Now()
-	alive := map[string]bool{}
+	nodes := map[string]nodeSeen{}
 	seen := map[string]bool{}
 	for id, c := range sw.live {
 		if ctx.Err() != nil {
 			return
+		}
+		if c.SetupUntil != 0 {
+			// Debris of a setup that failed and could not undo itself. No
+			// device was invited: it goes without events or a record.
+			if c.SetupFailed(now) {
+				if err := g.removeSetup(ctx, id, c.From, c.To, sw.revs[id]); err == nil {
+					g.log.Info("removed the channel of a failed call setup", "channel", id)
+					sw.forget(id)
+				}
+			}
+			continue
 		}
 		switch c.State {
 		case protocol.ChannelEnded:
@@ -133,7 +155,11 @@ func (g *Gateway) sweep(ctx context.Context, sw *sweeper) {
 					g.recoverRecord(ctx, id)
 				}
 			case ended > endedRetention:
-				_ = g.st.DeleteChannel(ctx, id, sw.revs[id])
+				// Removals leave no marker for the watch to report, so
+				// every node forgets the channel itself once it tried.
+				if err := g.st.DeleteChannel(ctx, id, sw.revs[id]); err == nil {
+					sw.forget(id)
+				}
 			}
 			continue
 		case protocol.ChannelRinging:
@@ -149,11 +175,12 @@ func (g *Gateway) sweep(ctx context.Context, sw *sweeper) {
 			}
 			key := acct + "." + dev
 			seen[key] = true
-			since, gone := g.deviceGoneSince(ctx, acct, dev, alive)
+			lastSeen, gone := g.deviceGoneSince(ctx, acct, dev, nodes)
 			if !gone {
 				delete(sw.goneSeen, key)
 				continue
 			}
+			since := lastSeen
 			if since.IsZero() {
 				if first, ok := sw.goneSeen[key]; ok {
 					since = first
@@ -163,7 +190,7 @@ func (g *Gateway) sweep(ctx context.Context, sw *sweeper) {
 				}
 			}
 			if now.Sub(since) > g.cfg.ReconnectGrace {
-				g.partyGone(ctx, id, acct, dev)
+				g.partyGone(ctx, id, acct, dev, lastSeen)
 				break
 			}
 		}
@@ -175,9 +202,11 @@ func (g *Gateway) sweep(ctx context.Context, sw *sweeper) {
 	}
 }
 
-// deviceGoneSince reports whether a device is away, and since when if its
-// presence entry says so (zero when it is missing or its node died).
-func (g *Gateway) deviceGoneSince(ctx context.Context, account, device string, alive map[string]bool) (time.Time, bool) {
+// deviceGoneSince reports whether a device is away, and since when it was
+// last known present: when its connection ended (or last spoke, if it went
+// silent), or its node's last heartbeat if the node died. The time is zero
+// when unknown (no presence entry).
+func (g *Gateway) deviceGoneSince(ctx context.Context, account, device string, nodes map[string]nodeSeen) (time.Time, bool) {
 	p, err := g.st.DevicePresence(ctx, account, device)
 	if store.IsNotFound(err) {
 		return time.Time{}, true
@@ -188,8 +217,8 @@ func (g *Gateway) deviceGoneSince(ctx context.Context, account, device string, a
 	if p.GoneAt != 0 {
 		return time.UnixMilli(p.GoneAt), true
 	}
-	if !g.nodeAlive(ctx, p.Node, alive) {
-		return time.Time{}, true
+	if n := g.nodeState(ctx, p.Node, nodes); !n.alive {
+		return n.seen, true
 	}
 	return time.Time{}, false
 }

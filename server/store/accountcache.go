@@ -27,6 +27,7 @@ type accountCache struct {
 type accountSeen struct {
 	rev    uint64
 	exists bool
+	inc    string // Account.Incarnation of an existing account
 }
 
 // snapshot returns the generation a read starting now belongs to, and
@@ -39,14 +40,21 @@ func (c *accountCache) snapshot() (gen uint64, live bool) {
 
 // lookup reports that account is known to exist.
 func (c *accountCache) lookup(account string) bool {
+	_, ok := c.incarnation(account)
+	return ok
+}
+
+// incarnation returns the incarnation of an account known to exist.
+func (c *accountCache) incarnation(account string) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.watchers > 0 && c.seen[account].exists
+	seen := c.seen[account]
+	return seen.inc, c.watchers > 0 && seen.exists && seen.inc != ""
 }
 
 // learn records account's state at revision rev. From a read, gen is the
 // generation of the read's start; from the watch, watched is true.
-func (c *accountCache) learn(account string, rev uint64, exists bool, gen uint64, watched bool) {
+func (c *accountCache) learn(account string, rev uint64, exists bool, inc string, gen uint64, watched bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.watchers == 0 || (!watched && gen != c.gen) {
@@ -58,7 +66,7 @@ func (c *accountCache) learn(account string, rev uint64, exists bool, gen uint64
 	if c.seen == nil {
 		c.seen = make(map[string]accountSeen)
 	}
-	c.seen[account] = accountSeen{rev: rev, exists: exists}
+	c.seen[account] = accountSeen{rev: rev, exists: exists, inc: inc}
 }
 
 // watching adds (+1) or removes (-1) a running watch. When none is left the
@@ -77,19 +85,26 @@ func (c *accountCache) watching(delta int) {
 // it answers from memory for accounts seen before; otherwise (or on a miss)
 // it reads the account.
 func (s *Store) AccountExists(ctx context.Context, account string) (bool, error) {
-	if s.known.lookup(account) {
-		return true, nil
+	_, ok, err := s.AccountIncarnation(ctx, account)
+	return ok, err
+}
+
+// AccountIncarnation returns the incarnation of account (Account.
+// Incarnation) and whether it exists, from memory like AccountExists.
+func (s *Store) AccountIncarnation(ctx context.Context, account string) (string, bool, error) {
+	if inc, ok := s.known.incarnation(account); ok {
+		return inc, true, nil
 	}
 	gen, live := s.known.snapshot()
-	_, rev, err := s.GetAccount(ctx, account)
+	a, rev, err := s.GetAccount(ctx, account)
 	if IsNotFound(err) {
-		return false, nil
+		return "", false, nil
 	}
 	if err != nil {
-		return false, err
+		return "", false, err
 	}
 	if live {
-		s.known.learn(account, rev, true, gen, false)
+		s.known.learn(account, rev, true, a.Incarnation(), gen, false)
 	}
-	return true, nil
+	return a.Incarnation(), true, nil
 }

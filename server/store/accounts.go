@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,6 +21,16 @@ type Account struct {
 	// PublicPresence shows the account's presence to everyone who lists
 	// it, not only to mutual contacts (the built-in bots).
 	PublicPresence bool `json:"publicPresence,omitempty"`
+}
+
+// Incarnation names this life of the account: an account removed and
+// created again under the same name is another user, with its own call
+// records. It is derived from the creation time, which every account has.
+func (a *Account) Incarnation() string { return IncarnationOf(a.CreatedAt) }
+
+// IncarnationOf is the incarnation of an account created at createdAt.
+func IncarnationOf(createdAt time.Time) string {
+	return strconv.FormatInt(createdAt.UnixNano(), 36)
 }
 
 // GetAccount returns the account and its revision.
@@ -89,12 +100,12 @@ func (s *Store) DeleteAccount(ctx context.Context, account string) error {
 
 // ListAccounts returns every account, sorted by id.
 func (s *Store) ListAccounts(ctx context.Context) ([]*Account, error) {
-	lister, err := s.accounts.ListKeys(ctx)
+	keys, err := s.accounts.keys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
 	var out []*Account
-	for k := range lister.Keys() {
+	for _, k := range keys {
 		a, _, err := s.GetAccount(ctx, k)
 		if IsNotFound(err) {
 			continue // removed while listing
@@ -118,7 +129,7 @@ type AccountUpdate struct {
 // WatchAccounts streams changes of accounts made from now on until ctx
 // ends. Gateways use it to end the sessions of a removed account.
 func (s *Store) WatchAccounts(ctx context.Context) (<-chan AccountUpdate, error) {
-	w, err := s.accounts.WatchAll(ctx, jetstream.UpdatesOnly())
+	w, err := s.accounts.kv.WatchAll(ctx, jetstream.UpdatesOnly())
 	if err != nil {
 		return nil, fmt.Errorf("watch accounts: %w", err)
 	}
@@ -140,14 +151,18 @@ func (s *Store) WatchAccounts(ctx context.Context) (<-chan AccountUpdate, error)
 					continue
 				}
 				put := e.Operation() == jetstream.KeyValuePut
-				s.known.learn(e.Key(), e.Revision(), put, 0, true)
 				u := AccountUpdate{ID: e.Key()}
-				if put {
-					var a Account
-					if err := json.Unmarshal(e.Value(), &a); err != nil {
-						continue
-					}
+				var a Account
+				if put && json.Unmarshal(e.Value(), &a) == nil {
 					u.Account = &a
+				}
+				inc := ""
+				if u.Account != nil {
+					inc = u.Account.Incarnation()
+				}
+				s.known.learn(e.Key(), e.Revision(), put, inc, 0, true)
+				if put && u.Account == nil {
+					continue
 				}
 				select {
 				case out <- u:

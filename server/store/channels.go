@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/softphone/softphone/call/protocol"
@@ -43,6 +44,31 @@ type Channel struct {
 	// call's record is in the records stream, so a record whose writer
 	// died in between is written later by a sweeper.
 	RecordPending bool `json:"recordPending,omitempty"`
+	// SetupUntil (unix ms) is set while the call is being set up: the
+	// channel exists but INVITED has not gone out. The setup clears it
+	// before inviting; a channel still carrying it past that moment is the
+	// debris of a setup that failed and could not clean up after itself,
+	// and is removed without a trace (no events, no record).
+	SetupUntil int64 `json:"setupUntil,omitempty"`
+	// FromInc and ToInc are the parties' account incarnations (see
+	// Account.Incarnation): the call's records belong to them, not to an
+	// account created later under the same name.
+	FromInc string `json:"fromInc,omitempty"`
+	ToInc   string `json:"toInc,omitempty"`
+}
+
+// SetupFailed reports a channel left behind by a setup that never
+// completed: past its setup lease and still unconfirmed.
+func (c *Channel) SetupFailed(now time.Time) bool {
+	return c.SetupUntil != 0 && now.UnixMilli() >= c.SetupUntil
+}
+
+// Incarnation returns the incarnation of account's side of the call.
+func (c *Channel) Incarnation(account string) string {
+	if account == c.From {
+		return c.FromInc
+	}
+	return c.ToInc
 }
 
 // Party reports whether account is the caller or the callee.
@@ -109,9 +135,13 @@ func (s *Store) UpdateChannel(ctx context.Context, c *Channel, rev uint64) (uint
 	return n, nil
 }
 
-// DeleteChannel removes an ended channel if it is still at revision rev.
+// DeleteChannel removes a channel if it is still at revision rev (0: at any
+// revision, for a channel whose creation may or may not have landed). It leaves
+// no delete marker behind: a marker per call would stay in the bucket for
+// good (one subject per channel id ever used), so channel watchers never
+// see the removal and drop their copy by age instead.
 func (s *Store) DeleteChannel(ctx context.Context, id string, rev uint64) error {
-	if err := s.channels.Purge(ctx, id, jetstream.LastRevision(rev)); err != nil {
+	if err := s.channels.drop(ctx, id, rev); err != nil {
 		return fmt.Errorf("delete channel %s: %w", id, err)
 	}
 	return nil
@@ -128,7 +158,7 @@ type ChannelUpdate struct {
 // WatchChannels streams every channel (initial values, then changes) until
 // ctx ends. The gateway's sweeper keeps its index of live channels from it.
 func (s *Store) WatchChannels(ctx context.Context) (<-chan ChannelUpdate, error) {
-	w, err := s.channels.WatchAll(ctx)
+	w, err := s.channels.kv.WatchAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("watch channels: %w", err)
 	}

@@ -4,10 +4,16 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// Heartbeat marks node alive for NodeTTL.
+// A node's entry holds the time of its last heartbeat (unix ms), and
+// ":down" after a clean shutdown. Entries stay for nodeRetention after the
+// last heartbeat, so the calls of a node that died can be billed up to the
+// moment it was last known alive rather than up to when a sweeper noticed.
+
+// Heartbeat marks node alive for NodeTTL from now.
 func (s *Store) Heartbeat(ctx context.Context, node string) error {
 	if _, err := s.nodes.Put(ctx, node, []byte(strconv.FormatInt(time.Now().UnixMilli(), 10))); err != nil {
 		return fmt.Errorf("heartbeat %s: %w", node, err)
@@ -15,36 +21,56 @@ func (s *Store) Heartbeat(ctx context.Context, node string) error {
 	return nil
 }
 
-// NodeAlive reports whether node sent a heartbeat within NodeTTL.
-func (s *Store) NodeAlive(ctx context.Context, node string) (bool, error) {
-	_, err := s.nodes.Get(ctx, node)
+// NodeSeen returns when node last sent a heartbeat and whether it is alive:
+// a heartbeat within NodeTTL and no clean shutdown since. A node never seen
+// (or forgotten) is dead with a zero time.
+func (s *Store) NodeSeen(ctx context.Context, node string) (time.Time, bool, error) {
+	e, err := s.nodes.Get(ctx, node)
 	if IsNotFound(err) {
-		return false, nil
+		return time.Time{}, false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("node %s: %w", node, err)
+		return time.Time{}, false, fmt.Errorf("node %s: %w", node, err)
 	}
-	return true, nil
+	v, down := strings.CutSuffix(string(e.Value()), ":down")
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, false, nil // not ours; the node counts as gone
+	}
+	seen := time.UnixMilli(ms)
+	return seen, !down && time.Since(seen) < NodeTTL, nil
 }
 
-// RemoveNode deletes node's heartbeat on a clean shutdown so its devices
-// count as gone at once.
+// NodeAlive reports whether node sent a heartbeat within NodeTTL.
+func (s *Store) NodeAlive(ctx context.Context, node string) (bool, error) {
+	_, alive, err := s.NodeSeen(ctx, node)
+	return alive, err
+}
+
+// RemoveNode marks node down on a clean shutdown so its devices count as
+// gone at once.
 func (s *Store) RemoveNode(ctx context.Context, node string) error {
-	if err := s.nodes.Delete(ctx, node); err != nil {
+	v := strconv.FormatInt(time.Now().UnixMilli(), 10) + ":down"
+	if _, err := s.nodes.Put(ctx, node, []byte(v)); err != nil {
 		return fmt.Errorf("remove node %s: %w", node, err)
 	}
 	return nil
 }
 
-// Nodes lists the nodes whose heartbeat is current.
+// Nodes lists the nodes whose heartbeat is current. The bucket also keeps
+// nodes that stopped (for billing), which are left out.
 func (s *Store) Nodes(ctx context.Context) ([]string, error) {
-	lister, err := s.nodes.ListKeys(ctx)
+	keys, err := s.nodes.keys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list nodes: %w", err)
 	}
 	var out []string
-	for k := range lister.Keys() {
-		out = append(out, k)
+	for _, k := range keys {
+		if alive, err := s.NodeAlive(ctx, k); err != nil {
+			return nil, err
+		} else if alive {
+			out = append(out, k)
+		}
 	}
 	return out, nil
 }

@@ -62,7 +62,7 @@ func (s *Store) updatePresenceRev(ctx context.Context, account string, f func(ac
 		var written uint64
 		switch {
 		case len(ap) == 0 && rev != 0:
-			err = dropKey(ctx, s.presenceStream, BucketPresence, account, rev)
+			err = s.presence.drop(ctx, account, rev)
 		case len(ap) == 0:
 			return 0, nil
 		default:

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,6 +29,10 @@ const (
 // NodeTTL is how long a node stays alive without a heartbeat.
 const NodeTTL = 15 * time.Second
 
+// nodeRetention is how long a node's last heartbeat is kept after it
+// stopped: long enough to bill the calls of its devices up to that moment.
+const nodeRetention = time.Hour
+
 // NonceTTL bounds how long an admin nonce is remembered; it exceeds the
 // ±300 s CurTime window on both sides, so a nonce can never be replayed.
 const NonceTTL = 10 * time.Minute
@@ -35,18 +40,16 @@ const NonceTTL = 10 * time.Minute
 // Store is the JetStream-backed state of the server.
 type Store struct {
 	js       jetstream.JetStream
-	accounts jetstream.KeyValue
-	channels jetstream.KeyValue
-	busy     jetstream.KeyValue
-	presence jetstream.KeyValue
-	nodes    jetstream.KeyValue
-	nonces   jetstream.KeyValue
-	meta     jetstream.KeyValue
+	accounts *bucket
+	channels *bucket
+	busy     *bucket
+	presence *bucket
+	nodes    *bucket
+	nonces   *bucket
+	meta     *bucket
 	records  jetstream.Stream
-
-	// The streams behind busy and presence, for removing a key without
-	// leaving a delete marker (see dropKey).
-	busyStream, presenceStream jetstream.Stream
+	retry    RetryPolicy
+	replicas int
 
 	known accountCache // accounts seen to exist, kept current by WatchAccounts
 }
@@ -68,86 +71,191 @@ type Store struct {
 //
 // A bucket keeps the persist mode it was created with (JetStream cannot
 // change it), so an existing data directory keeps synchronous buckets.
+//
+// Replicas. Every bucket and the records stream get the configured replica
+// count (serve.replicas: 3 on a NATS cluster, 1 embedded), never one
+// derived from how many servers happen to be reachable. An existing stream
+// with fewer replicas is scaled up; one with more is never lowered: Open
+// refuses with a DowngradeError instead.
 
-// bucketSpec is one KV bucket and whether its writes may be persisted
-// asynchronously.
+// bucketSpec is one KV bucket: whether its writes may be persisted
+// asynchronously and whether any replica may answer its reads (direct get)
+// rather than the stream leader alone.
 type bucketSpec struct {
-	kv    *jetstream.KeyValue
-	cfg   jetstream.KeyValueConfig
-	async bool
+	b      **bucket
+	cfg    jetstream.KeyValueConfig
+	async  bool
+	direct bool
 }
 
-// Open creates (or updates) every bucket and the records stream. It is
-// idempotent and tolerates several processes starting at once on one
-// cluster: a lost creation race is retried as an update.
+// Open creates (or updates) every bucket and the records stream with the
+// given replica count. It is idempotent and tolerates several processes
+// starting at once on one cluster: a lost creation race is retried as an
+// update. A stream that already has the wanted configuration is left
+// untouched, so a start while one cluster node is down works.
 func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, error) {
 	if replicas < 1 {
 		replicas = 1
 	}
-	s := &Store{js: js}
+	s := &Store{js: js, retry: DefaultRetry, replicas: replicas}
 	buckets := []bucketSpec{
-		{&s.accounts, jetstream.KeyValueConfig{Bucket: BucketAccounts, Description: "softphone accounts"}, false},
-		{&s.channels, jetstream.KeyValueConfig{Bucket: BucketChannels, Description: "softphone call channels"}, true},
-		{&s.busy, jetstream.KeyValueConfig{Bucket: BucketBusy, Description: "per-account call locks"}, true},
-		{&s.presence, jetstream.KeyValueConfig{Bucket: BucketPresence, Description: "device presence per account"}, true},
-		{&s.nodes, jetstream.KeyValueConfig{Bucket: BucketNodes, Description: "gateway liveness", TTL: NodeTTL}, true},
-		{&s.nonces, jetstream.KeyValueConfig{Bucket: BucketNonces, Description: "admin API nonces", TTL: NonceTTL}, false},
-		{&s.meta, jetstream.KeyValueConfig{Bucket: BucketMeta, Description: "server metadata"}, false},
+		{&s.accounts, jetstream.KeyValueConfig{Bucket: BucketAccounts, Description: "softphone accounts"}, false, false},
+		{&s.channels, jetstream.KeyValueConfig{Bucket: BucketChannels, Description: "softphone call channels"}, true, false},
+		{&s.busy, jetstream.KeyValueConfig{Bucket: BucketBusy, Description: "per-account call locks"}, true, false},
+		{&s.presence, jetstream.KeyValueConfig{Bucket: BucketPresence, Description: "device presence per account"}, true, true},
+		{&s.nodes, jetstream.KeyValueConfig{Bucket: BucketNodes, Description: "gateway liveness", TTL: nodeRetention}, true, true},
+		{&s.nonces, jetstream.KeyValueConfig{Bucket: BucketNonces, Description: "admin API nonces", TTL: NonceTTL}, false, false},
+		{&s.meta, jetstream.KeyValueConfig{Bucket: BucketMeta, Description: "server metadata"}, false, false},
 	}
-	for _, b := range buckets {
-		b.cfg.Replicas = replicas
-		b.cfg.Storage = jetstream.FileStorage
+	for _, spec := range buckets {
+		spec.cfg.Replicas = replicas
+		spec.cfg.Storage = jetstream.FileStorage
+		scfg := kvStreamConfig(spec.cfg)
+		scfg.AllowDirect = spec.direct
 		// Asynchronous persistence is refused for replicated streams.
-		async := b.async && replicas == 1
-		kv, err := retry(ctx, func() (jetstream.KeyValue, error) { return openBucket(ctx, js, b.cfg, async) })
+		stream, err := s.ensureStream(ctx, scfg, spec.async && replicas == 1)
 		if err != nil {
-			return nil, fmt.Errorf("create bucket %s: %w", b.cfg.Bucket, err)
+			return nil, fmt.Errorf("bucket %s: %w", spec.cfg.Bucket, err)
 		}
-		*b.kv = kv
-	}
-	var err error
-	if s.busyStream, err = js.Stream(ctx, kvStreamName(BucketBusy)); err != nil {
-		return nil, fmt.Errorf("bucket %s: %w", BucketBusy, err)
-	}
-	if s.presenceStream, err = js.Stream(ctx, kvStreamName(BucketPresence)); err != nil {
-		return nil, fmt.Errorf("bucket %s: %w", BucketPresence, err)
-	}
-	rec, err := retry(ctx, func() (jetstream.Stream, error) {
-		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name:        StreamRecords,
-			Description: "call records, one per call",
-			Subjects:    []string{recordSubjectPrefix + ">"},
-			Storage:     jetstream.FileStorage,
-			Replicas:    replicas,
-			Duplicates:  10 * time.Minute,
+		var kv jetstream.KeyValue
+		err = s.retry.do(ctx, func(ctx context.Context, _ bool) (err error) {
+			kv, err = js.KeyValue(ctx, spec.cfg.Bucket)
+			return err
 		})
-	})
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: %w", spec.cfg.Bucket, err)
+		}
+		*spec.b = &bucket{name: spec.cfg.Bucket, kv: kv, stream: stream, retry: s.retry}
+	}
+	rec, err := s.ensureStream(ctx, jetstream.StreamConfig{
+		Name:        StreamRecords,
+		Description: "call records, one per call and party",
+		Subjects:    []string{legacyRecordSubjectPrefix + ">", recordSubjectPrefix + ">"},
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+		Duplicates:  recordDedupWindow,
+	}, false)
 	if err != nil {
-		return nil, fmt.Errorf("create stream %s: %w", StreamRecords, err)
+		return nil, fmt.Errorf("stream %s: %w", StreamRecords, err)
 	}
 	s.records = rec
 	return s, nil
 }
 
-// openBucket creates or updates a bucket. A synchronous bucket goes through
-// the client's own KV configuration; an asynchronous one is created as the
-// same stream with the persist mode set (the KV configuration has no field
-// for it), unless it already exists with another mode, which it keeps.
-func openBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig, async bool) (jetstream.KeyValue, error) {
-	if !async {
-		return js.CreateOrUpdateKeyValue(ctx, cfg)
+// DowngradeError refuses to lower the replica count of an existing stream:
+// that would drop copies of the data for the whole cluster, for good.
+type DowngradeError struct {
+	Stream     string
+	Have, Want int
+}
+
+func (e *DowngradeError) Error() string {
+	return fmt.Sprintf("stream %s has %d replicas but serve.replicas is %d: refusing to lower it "+
+		"(set serve.replicas / --replicas to %d, or scale the stream down yourself)", e.Stream, e.Have, e.Want, e.Have)
+}
+
+// ensureStream creates want, or updates an existing stream to it when they
+// differ. An existing stream keeps its persist mode and placement; a new
+// one is persisted asynchronously when async is set.
+func (s *Store) ensureStream(ctx context.Context, want jetstream.StreamConfig, async bool) (jetstream.Stream, error) {
+	var stream jetstream.Stream
+	err := s.retry.do(ctx, func(ctx context.Context, _ bool) error {
+		cur, err := s.js.Stream(ctx, want.Name)
+		switch {
+		case err == nil:
+			have := cur.CachedInfo().Config
+			if have.Replicas > want.Replicas {
+				return &DowngradeError{Stream: want.Name, Have: have.Replicas, Want: want.Replicas}
+			}
+			want.PersistMode = have.PersistMode
+			want.Placement = have.Placement
+			if want.PersistMode == jetstream.AsyncPersistMode && want.Replicas > 1 {
+				return fmt.Errorf("stream %s is persisted asynchronously (created for one replica), "+
+					"which JetStream cannot replicate: with every serve stopped, delete it once "+
+					"(it holds only live call state) and start again", want.Name)
+			}
+			if sameStreamConfig(have, want) {
+				stream = cur
+				return nil
+			}
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+			if async {
+				want.PersistMode = jetstream.AsyncPersistMode
+			}
+		default:
+			return err
+		}
+		stream, err = s.js.CreateOrUpdateStream(ctx, want)
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeReplicasNotClustered {
+			return fmt.Errorf("the NATS server is not part of a cluster, so it keeps a single copy: "+
+				"set serve.replicas to 1 (--replicas 1) or run a NATS cluster: %w", err)
+		}
+		return err
+	})
+	return stream, err
+}
+
+// errCodeReplicasNotClustered is JetStream's "replicas > 1 not supported in
+// non-clustered mode".
+const errCodeReplicasNotClustered = 10074
+
+// sameStreamConfig compares the settings Open manages.
+func sameStreamConfig(have, want jetstream.StreamConfig) bool {
+	return slices.Equal(have.Subjects, want.Subjects) && have.Replicas == want.Replicas &&
+		have.MaxAge == want.MaxAge && have.AllowDirect == want.AllowDirect &&
+		have.MaxMsgsPerSubject == want.MaxMsgsPerSubject && have.Duplicates == want.Duplicates &&
+		have.Description == want.Description && have.Storage == want.Storage &&
+		have.DenyDelete == want.DenyDelete && have.AllowRollup == want.AllowRollup &&
+		have.Discard == want.Discard
+}
+
+// StreamReplicas is what a start-up check reports for one stream.
+type StreamReplicas struct {
+	Stream     string
+	Configured int      // replicas in the stream's configuration
+	Current    int      // replicas online and current (the leader included)
+	Leader     string   // "" while the stream has no leader
+	Lagging    []string // peers offline or behind
+}
+
+// Replicas reports the actual replica state of every bucket and the
+// records stream.
+func (s *Store) Replicas(ctx context.Context) ([]StreamReplicas, error) {
+	var out []StreamReplicas
+	for _, name := range []string{
+		kvStreamName(BucketAccounts), kvStreamName(BucketChannels), kvStreamName(BucketBusy),
+		kvStreamName(BucketPresence), kvStreamName(BucketNodes), kvStreamName(BucketNonces),
+		kvStreamName(BucketMeta), StreamRecords,
+	} {
+		var info *jetstream.StreamInfo
+		err := s.retry.do(ctx, func(ctx context.Context, _ bool) error {
+			st, err := s.js.Stream(ctx, name)
+			if err == nil {
+				info = st.CachedInfo()
+			}
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("stream %s: %w", name, err)
+		}
+		r := StreamReplicas{Stream: name, Configured: info.Config.Replicas, Current: 1}
+		if c := info.Cluster; c != nil {
+			r.Leader = c.Leader
+			if c.Leader == "" {
+				r.Current = 0
+			}
+			for _, p := range c.Replicas {
+				if p.Current && !p.Offline {
+					r.Current++
+				} else {
+					r.Lagging = append(r.Lagging, p.Name)
+				}
+			}
+		}
+		out = append(out, r)
 	}
-	scfg := kvStreamConfig(cfg)
-	scfg.PersistMode = jetstream.AsyncPersistMode
-	if cur, err := js.Stream(ctx, scfg.Name); err == nil {
-		scfg.PersistMode = cur.CachedInfo().Config.PersistMode
-	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil, err
-	}
-	if _, err := js.CreateOrUpdateStream(ctx, scfg); err != nil {
-		return nil, err
-	}
-	return js.KeyValue(ctx, cfg.Bucket)
+	return out, nil
 }
 
 func kvStreamName(bucket string) string { return "KV_" + bucket }
@@ -180,35 +288,6 @@ func kvStreamConfig(cfg jetstream.KeyValueConfig) jetstream.StreamConfig {
 		Duplicates:        dup,
 		Discard:           jetstream.DiscardNew,
 	}
-}
-
-// dropKey removes key's entry from a KV stream if its revision is still at
-// most rev: a purge of the key's subject below rev+1 never touches a newer
-// write. Unlike a KV delete it leaves no marker, so the next Create of the
-// key succeeds in one round trip (a Create over a marker costs three).
-// Nobody watches these buckets, so no watcher misses the removal.
-func dropKey(ctx context.Context, stream jetstream.Stream, bucket, key string, rev uint64) error {
-	return stream.Purge(ctx, jetstream.WithPurgeSubject(kvSubject(bucket, key)), jetstream.WithPurgeSequence(rev+1))
-}
-
-// retry runs a creation call a few times: concurrent CreateOrUpdate calls on
-// one cluster can fail transiently while another process creates the stream.
-func retry[T any](ctx context.Context, f func() (T, error)) (T, error) {
-	var (
-		v   T
-		err error
-	)
-	for attempt := range 5 {
-		if v, err = f(); err == nil {
-			return v, nil
-		}
-		select {
-		case <-ctx.Done():
-			return v, errors.Join(err, ctx.Err())
-		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
-		}
-	}
-	return v, err
 }
 
 // IsNotFound reports whether err means a missing (or deleted) key.

@@ -77,10 +77,11 @@ func TestPersistModes(t *testing.T) {
 func TestBusyLockCycle(t *testing.T) {
 	ctx := t.Context()
 	st, _ := openStore(t)
-	if err := st.LockBusy(ctx, "alice", "c1"); err != nil {
+	lease := time.Now().Add(time.Minute)
+	if err := st.LockBusy(ctx, "alice", "c1", lease); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.LockBusy(ctx, "alice", "c2"); !IsConflict(err) {
+	if err := st.LockBusy(ctx, "alice", "c2", lease); !IsConflict(err) {
 		t.Fatalf("second lock: %v, want a conflict", err)
 	}
 	_, old, err := st.BusyHolder(ctx, "alice")
@@ -90,8 +91,8 @@ func TestBusyLockCycle(t *testing.T) {
 	if err := st.UnlockBusy(ctx, "alice", "other"); err != nil {
 		t.Fatal(err)
 	}
-	if h, _, err := st.BusyHolder(ctx, "alice"); err != nil || h != "c1" {
-		t.Fatalf("unlock by another channel removed the lock: %q %v", h, err)
+	if h, _, err := st.BusyHolder(ctx, "alice"); err != nil || h.Channel != "c1" || !h.Leased(time.Now()) {
+		t.Fatalf("unlock by another channel removed the lock: %+v %v", h, err)
 	}
 	if err := st.UnlockBusy(ctx, "alice", "c1"); err != nil {
 		t.Fatal(err)
@@ -99,14 +100,14 @@ func TestBusyLockCycle(t *testing.T) {
 	if _, _, err := st.BusyHolder(ctx, "alice"); !IsNotFound(err) {
 		t.Fatalf("after unlock: %v, want not found", err)
 	}
-	if err := st.LockBusy(ctx, "alice", "c2"); err != nil {
+	if err := st.LockBusy(ctx, "alice", "c2", lease); err != nil {
 		t.Fatalf("relock: %v", err)
 	}
 	if err := st.DropBusy(ctx, "alice", old); err != nil {
 		t.Fatal(err)
 	}
-	if h, _, err := st.BusyHolder(ctx, "alice"); err != nil || h != "c2" {
-		t.Fatalf("dropping the old revision removed the new lock: %q %v", h, err)
+	if h, _, err := st.BusyHolder(ctx, "alice"); err != nil || h.Channel != "c2" {
+		t.Fatalf("dropping the old revision removed the new lock: %+v %v", h, err)
 	}
 }
 

@@ -133,6 +133,7 @@ func TestAuthHandler(t *testing.T) {
 func TestPeerPermission(t *testing.T) {
 	lo := peerPermission(net.IPv4(127, 0, 0, 1))
 	pub := peerPermission(net.ParseIP("203.0.113.7"))
+	lan := peerPermission(net.ParseIP("10.1.2.3"))
 	for _, tc := range []struct {
 		h    pionturn.PermissionHandler
 		peer string
@@ -142,12 +143,23 @@ func TestPeerPermission(t *testing.T) {
 		{lo, "127.0.0.2", true},
 		{lo, "203.0.113.9", false},
 		{pub, "203.0.113.9", true},
-		{pub, "192.168.1.10", true},
+		{pub, "2001:db8::1", true},
+		{pub, "192.168.1.10", false}, // the server's internal network
+		{pub, "10.0.0.1", false},
+		{pub, "172.16.5.4", false},
+		{pub, "fd00::1", false},
+		{pub, "169.254.169.254", false}, // cloud metadata
+		{pub, "fe80::1", false},
 		{pub, "127.0.0.1", false},
 		{pub, "::1", false},
 		{pub, "0.0.0.0", false},
 		{pub, "224.0.0.1", false},
 		{pub, "255.255.255.255", false},
+		{lan, "10.1.2.9", true}, // a LAN relay serves its LAN
+		{lan, "192.168.1.10", true},
+		{lan, "203.0.113.9", true},
+		{lan, "169.254.169.254", false},
+		{lan, "127.0.0.1", false},
 	} {
 		if got := tc.h(nil, net.ParseIP(tc.peer)); got != tc.want {
 			t.Errorf("peer %s: allowed %v, want %v", tc.peer, got, tc.want)

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/softphone/softphone/call"
+	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/internal/termsafe"
+	"github.com/softphone/softphone/server/admin"
+)
+
+// evilText is what a hostile server or peer puts in a nickname, an account
+// name or an error: retitle, clear, recolour, a C1 CSI, a bidi override.
+const evilText = "\x1b]0;pwned\a\x1b[2J\x1b[38;2;1;2;3mEVIL\u009b31m\u202egnp.exe"
+
+// checkTerminalSafe fails when out holds anything a terminal acts on (the
+// definition is termsafe's, fuzzed against an independent one there).
+func checkTerminalSafe(t *testing.T, what, out string) {
+	t.Helper()
+	if safe := termsafe.Text(out); safe != out {
+		t.Fatalf("%s: the output holds controls; escaped it reads:\n%s", what, safe)
+	}
+}
+
+// TestOutputEscapesHostileText runs the CLI's printers on what a hostile
+// server could send: the table and JSON of user list, the event lines
+// (human and --json) of call/answer, the records table, and the one-line
+// error. Everything stays printable; JSON still decodes to the same value.
+func TestOutputEscapesHostileText(t *testing.T) {
+	var out bytes.Buffer
+	c := &cli{stdout: &out, stderr: &out}
+	users := []admin.User{{Account: "mallory", Name: evilText, CreatedAt: time.Unix(1_700_000_000, 0)}}
+
+	if err := printUsers(c, users, false); err != nil {
+		t.Fatal(err)
+	}
+	checkTerminalSafe(t, "user list", out.String())
+	if !strings.Contains(out.String(), `\x1b]0;pwned\x07`) {
+		t.Fatalf("user list hides the escapes instead of showing them:\n%s", out.String())
+	}
+
+	out.Reset()
+	if err := printUsers(c, users, true); err != nil {
+		t.Fatal(err)
+	}
+	checkTerminalSafe(t, "user list --json", out.String())
+	var got struct {
+		Users []struct{ Name string } `json:"users"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil || len(got.Users) != 1 || got.Users[0].Name != evilText {
+		t.Fatalf("user list --json decodes to %+v (%v), want the name unchanged", got, err)
+	}
+
+	inv := protocol.Invite{ChannelID: "ch", From: "mallory", FromNick: evilText, To: "alice", CallType: protocol.CallAudio,
+		Attachment: json.RawMessage(`{"note":"` + "\u009b2J\u202e" + `"}`)}
+	events := []call.Event{
+		{Name: protocol.EvInvited, Time: time.Now(), Data: inv},
+		{Name: protocol.EvCallEnd, Time: time.Now(), Data: protocol.Peer{ChannelID: "ch", UserID: evilText, Reason: evilText}},
+		{Name: call.EvDisconnect, Time: time.Now(), Data: call.DisconnectInfo{Error: evilText}},
+	}
+	for _, asJSON := range []bool{false, true} {
+		out.Reset()
+		p := &eventPrinter{w: &out, mu: &sync.Mutex{}, json: asJSON}
+		for _, ev := range events {
+			if err := p.print(ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkTerminalSafe(t, "events", out.String())
+	}
+
+	out.Reset()
+	rec := call.RecordMessage{Record: protocol.Record{Type: protocol.CallAudio, Status: protocol.StatusRejected,
+		From: evilText, To: "alice", CreatedAt: time.Now().UnixMilli()}, Text: evilText, Direction: call.DirectionIncoming}
+	if err := printRecords(&out, []call.RecordMessage{rec}, "alice", "en"); err != nil {
+		t.Fatal(err)
+	}
+	checkTerminalSafe(t, "records", out.String())
+
+	var stderr bytes.Buffer
+	code := run(t.Context(), []string{"trace", "show", "/nonexistent/" + evilText}, &out, &stderr, func(string) string { return "" })
+	if code == 0 || strings.Count(stderr.String(), "\n") != 1 {
+		t.Fatalf("exit %d, stderr %q: want one error line", code, stderr.String())
+	}
+	checkTerminalSafe(t, "error line", stderr.String())
+}
