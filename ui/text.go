@@ -95,7 +95,10 @@ type text struct {
 	statJitter     string
 	statRTT        string
 	statMOS        string
-	statVideo      string
+	statVideoRecv  string // the received picture
+	statVideoSend  string // ours
+	videoFrozen    string // the received picture stands still
+	videoPaused    string // a side's video is paused for want of bandwidth
 	viaRelay       string
 	quality        string
 	qualityNames   [6]string // unknown, excellent, good, fair, poor, bad
@@ -236,7 +239,10 @@ var zhText = text{
 	statJitter:     "抖动",
 	statRTT:        "往返",
 	statMOS:        "MOS",
-	statVideo:      "画面",
+	statVideoRecv:  "画面↓",
+	statVideoSend:  "画面↑",
+	videoFrozen:    "卡顿",
+	videoPaused:    "已暂停(网络差)",
 	viaRelay:       "经中继",
 	quality:        "网络",
 	qualityNames:   [6]string{"—", "优", "良", "一般", "差", "很差"},
@@ -373,7 +379,10 @@ var enText = text{
 	statJitter:     "Jitter",
 	statRTT:        "RTT",
 	statMOS:        "MOS",
-	statVideo:      "Video",
+	statVideoRecv:  "Video↓",
+	statVideoSend:  "Video↑",
+	videoFrozen:    "frozen",
+	videoPaused:    "paused (poor network)",
 	viaRelay:       "via relay",
 	quality:        "Network",
 	qualityNames:   [6]string{"—", "excellent", "good", "fair", "poor", "bad"},

@@ -46,6 +46,10 @@ type MediaControl struct {
 	// MediaWarning tells the peer that this side's media failed (no media
 	// arrived after accept), naming the cause (MEDIA_WARNING at the peer).
 	MediaWarning *MediaProblem `json:"mediaWarning,omitempty"`
+	// VideoSuspended says the sender paused its video for want of
+	// bandwidth (true) or resumed it (false): the receiver shows a notice
+	// rather than a frozen picture, and asks for no keyframes meanwhile.
+	VideoSuspended *bool `json:"videoSuspended,omitempty"`
 }
 
 // MediaProblem is a media failure one side reports to the other.
@@ -94,7 +98,7 @@ func ParseRelayPayload(kind string, payload json.RawMessage) (any, error) {
 	case RelayControl:
 		var mc MediaControl
 		if err := strictUnmarshal(payload, &mc); err != nil {
-			return nil, badField("payload", fmt.Sprintf("control wants renegotiate, audioMuted, videoMuted or mediaWarning: %v", err))
+			return nil, badField("payload", fmt.Sprintf("control wants renegotiate, audioMuted, videoMuted, mediaWarning or videoSuspended: %v", err))
 		}
 		return &mc, mc.check()
 	}
@@ -166,8 +170,8 @@ func checkCandidateAttribute(s string) error {
 }
 
 func (mc *MediaControl) check() error {
-	if !mc.Renegotiate && mc.AudioMuted == nil && mc.VideoMuted == nil && mc.MediaWarning == nil {
-		return badField("payload", "control without renegotiate, audioMuted, videoMuted or mediaWarning")
+	if !mc.Renegotiate && mc.AudioMuted == nil && mc.VideoMuted == nil && mc.MediaWarning == nil && mc.VideoSuspended == nil {
+		return badField("payload", "control without renegotiate, audioMuted, videoMuted, mediaWarning or videoSuspended")
 	}
 	if w := mc.MediaWarning; w != nil {
 		if w.Kind == "" || len(w.Kind) > MaxMediaProblemKind || !utf8.ValidString(w.Kind) {

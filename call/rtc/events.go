@@ -65,4 +65,5 @@ type CallStats struct {
 	// tcp or tls (turns:); empty for a direct pair.
 	RelayProtocol string `json:"relayProtocol,omitempty"`
 	quality.Stats
+	VideoStats
 }

@@ -13,12 +13,15 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/stats"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/mediadevices"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/call/rtc/bwe"
 	"github.com/softphone/softphone/internal/pionslog"
 	"github.com/softphone/softphone/media/opus"
 	"github.com/softphone/softphone/media/pa"
@@ -30,15 +33,19 @@ import (
 // Session timing. DTLS's default first retransmit (1 s) and ICE's
 // acceptance waits would otherwise hide in every call's setup time.
 const (
-	dtlsRetransmit     = 100 * time.Millisecond
-	iceDisconnected    = 5 * time.Second
-	iceFailed          = 15 * time.Second
-	iceKeepalive       = time.Second
-	relayTimeout       = 5 * time.Second
-	maxPendingSignals  = 256
-	maxQueuedRelays    = 256
-	rtcpBufferSize     = 1500
-	transportOverheadF = 0.9 // share of the congestion target left for media
+	dtlsRetransmit    = 100 * time.Millisecond
+	iceDisconnected   = 5 * time.Second
+	iceFailed         = 15 * time.Second
+	iceKeepalive      = time.Second
+	relayTimeout      = 5 * time.Second
+	maxPendingSignals = 256
+	maxQueuedRelays   = 256
+	rtcpBufferSize    = 1500
+	// VP8 and its RTX (RFC 4588) payload types: mediadevices packetizes
+	// VP8 as 96, the number browsers and pion's defaults use; 97 is their
+	// RTX for it.
+	vp8PayloadType = 96
+	rtxPayloadType = 97
 )
 
 // Params is what the engine hands a new media session.
@@ -121,30 +128,38 @@ type Session struct {
 	audioPlaying atomic.Bool // AUDIO_PLAYING was emitted
 	connected    atomic.Bool // DTLS is up: senders' packets leave (connect_replay.go)
 
-	mu       sync.Mutex // guards the fields below
-	closing  bool
-	pc       *webrtc.PeerConnection
-	sel      *mediadevices.CodecSelector
-	mic      *micSource
-	cam      *cameraSource
-	aTrack   mediadevices.Track
-	vTrack   mediadevices.Track
-	aSender  *webrtc.RTPSender
-	vSender  *webrtc.RTPSender
-	aBind    *asyncBindTrack
-	vBind    *asyncBindTrack
-	camIn    string // the camera SwitchCamera chose in this call; "": cfg.VideoIn
-	venc     *encoderHook
-	aenc     *opus.EncoderBuilder
-	est      cc.BandwidthEstimator
-	getter   stats.Getter
-	remote   map[webrtc.RTPCodecType]uint32 // remote SSRCs
-	video    *videoStats
-	paSys    *pa.System
-	ownPA    bool
-	playback *pa.Playback
-	rec      *record.Recorder
-	pair     [2]string // candidate types of the selected ICE pair: local, remote
+	mu      sync.Mutex // guards the fields below
+	closing bool
+	pc      *webrtc.PeerConnection
+	sel     *mediadevices.CodecSelector
+	mic     *micSource
+	cam     *cameraSource
+	aTrack  mediadevices.Track
+	vTrack  mediadevices.Track
+	aSender *webrtc.RTPSender
+	vSender *webrtc.RTPSender
+	aBind   *asyncBindTrack
+	vBind   *asyncBindTrack
+	camIn   string // the camera SwitchCamera chose in this call; "": cfg.VideoIn
+	venc    *encoderHook
+	aenc    *opus.EncoderBuilder
+	est     *bwe.Estimator
+	// sendRates are audio's and retransmissions' recent rates (bps),
+	// which the video encoder's share leaves room for (stats.go).
+	sendRates struct{ audio, rtx int }
+	// videoSuspended is the suspension we last told the peer of.
+	videoSuspended bool
+	getter         stats.Getter
+	remote         map[webrtc.RTPCodecType]uint32 // remote SSRCs
+	// remoteRTX is the remote video track, for its RTX SSRC (known once
+	// pion has seen the repair stream).
+	remoteRTX *webrtc.TrackRemote
+	video     *videoStats
+	paSys     *pa.System
+	ownPA     bool
+	playback  *pa.Playback
+	rec       *record.Recorder
+	pair      [2]string // candidate types of the selected ICE pair: local, remote
 	// relayCand is the local relay candidate ("ip:port") of the selected
 	// pair, relayProto how it reaches the TURN server (udp, tcp, tls),
 	// looked up in the stats once.
@@ -262,6 +277,7 @@ func (s *Session) setup() error {
 	cfg := &s.cfg
 	venc := &encoderHook{params: vp8.NewParams()}
 	venc.params.BitRate = cfg.MinBitrate * 1000
+	venc.params.Backlog = s.pacerBacklog
 	// Our libopus encoder, not mediadevices': it sends in-band FEC, which
 	// the receiver's playout buffer uses to repair single losses.
 	// The expected loss starts at zero and follows the receiver's reports
@@ -273,6 +289,15 @@ func (s *Session) setup() error {
 
 	me := &webrtc.MediaEngine{}
 	sel.Populate(me) // before the interceptors, which add feedback to registered codecs
+	// RTX (RFC 4588) for VP8: retransmissions travel on their own SSRC and
+	// payload type, so the receiver counts loss of the originals apart
+	// from the repairs, and a probe's padding has a stream to go on.
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: fmt.Sprintf("apt=%d", vp8PayloadType)},
+		PayloadType:        rtxPayloadType,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return fmt.Errorf("rtx codec: %w", err)
+	}
 	reg := &interceptor.Registry{}
 	lf := pionslog.Factory{Log: s.log}
 	sf, err := stats.NewInterceptor(stats.WithLoggerFactory(lf))
@@ -281,29 +306,45 @@ func (s *Session) setup() error {
 	}
 	var getter stats.Getter
 	sf.OnNewPeerConnection(func(_ string, g stats.Getter) { getter = g })
-	reg.Add(sf) // first: it must see the reports the default interceptors write
+	reg.Add(sf) // first: it must see the reports the other interceptors write
+	// Our estimator and pacer (call/rtc/bwe) in pion's cc interceptor, added
+	// before the NACK responder: retransmissions then go through the pacer,
+	// which numbers, budgets and paces them. The pacer writes the
+	// transport-wide sequence numbers itself, at send time, so pion's
+	// header-extension interceptor is not used.
 	minBps := cfg.MinBitrate*1000 + cfg.audioBitrate()
 	maxBps := cfg.MaxBitrate*1000 + cfg.audioBitrate()
+	var est *bwe.Estimator
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(
-			gcc.SendSideBWEInitialBitrate(minBps),
-			gcc.SendSideBWEMinBitrate(minBps),
-			gcc.SendSideBWEMaxBitrate(maxBps),
-			gcc.WithLoggerFactory(lf),
-			gcc.SendSideBWEPacer(newBurstPacer(minBps)),
-		)
+		est = bwe.New(bwe.Config{StartBps: minBps, MinBps: minBps, MaxBps: maxBps, Log: s.log})
+		return est, nil
 	})
 	if err != nil {
 		return fmt.Errorf("congestion controller: %w", err)
 	}
-	var est cc.BandwidthEstimator
-	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { est = e })
 	reg.Add(ccf)
-	if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, reg); err != nil {
-		return fmt.Errorf("twcc: %w", err)
+	// NACK: pion's responder answers the peer's requests from its history
+	// (on the RTX stream when negotiated). Our own requests come from the
+	// video receiver (nack.go): pion's generator does not see packets that
+	// arrive as RTX and would ask for them again and again.
+	responder, err := nack.NewResponderInterceptor(nack.WithResponderLoggerFactory(lf))
+	if err != nil {
+		return fmt.Errorf("nack responder: %w", err)
 	}
-	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, reg, webrtc.WithInterceptorLoggerFactory(lf)); err != nil {
-		return fmt.Errorf("interceptors: %w", err)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	reg.Add(responder)
+	if err := webrtc.ConfigureRTCPReportsWithOptions(reg, []report.ReceiverOption{report.WithReceiverLoggerFactory(lf)},
+		report.WithSenderLoggerFactory(lf)); err != nil {
+		return fmt.Errorf("rtcp reports: %w", err)
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return fmt.Errorf("header extensions: %w", err)
+	}
+	// The feedback we send for what we receive; it also registers the
+	// transport-wide sequence number extension our pacer writes.
+	if err := webrtc.ConfigureTWCCSenderWithOptions(me, reg, twcc.WithLoggerFactory(lf)); err != nil {
+		return fmt.Errorf("twcc: %w", err)
 	}
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
@@ -392,6 +433,7 @@ func (s *Session) setup() error {
 	s.watchSelectedPair(pc)
 	if est != nil {
 		est.OnTargetBitrateChange(func(int) { s.applyTarget() })
+		s.applyTarget()
 	}
 
 	if err := s.openRecorder(); err != nil {
@@ -405,6 +447,18 @@ func (s *Session) setup() error {
 		s.addVideo()
 	}
 	return nil
+}
+
+// pacerBacklog is how long the video already written waits in the pacer
+// (vp8.Params.Backlog).
+func (s *Session) pacerBacklog() time.Duration {
+	s.mu.Lock()
+	est := s.est
+	s.mu.Unlock()
+	if est == nil {
+		return 0
+	}
+	return est.Pacer().Backlog()
 }
 
 // replayEarlyMedia sends the newest audio packet and keyframe that were

@@ -248,6 +248,9 @@ func (s *Session) control(m *protocol.MediaControl) {
 	if w := m.MediaWarning; w != nil {
 		s.emit(EvMediaWarning, MediaWarning{Kind: w.Kind, Error: w.Error, Remote: true})
 	}
+	if m.VideoSuspended != nil {
+		s.peerSuspended(*m.VideoSuspended)
+	}
 }
 
 // unnegotiatedSender reports a local track whose transceiver the last

@@ -102,30 +102,15 @@ func openMicrophone(cfg *Config, sys func() (*pa.System, error)) (*micSource, er
 	return &micSource{id: src.ID(), read: src.Read, close: src.Close}, nil
 }
 
-// videoLevel is one step of the send ladder: a divisor of the capture size
-// and of the frame rate.
-type videoLevel struct {
-	scale, skip int
-}
-
-// videoLadder is tried top-down: full picture, half the frame rate, half the
-// size, then both. Bitrate alone cannot push VP8 below a content floor, so
-// the picture shrinks when the congestion target is below what it needs.
-var videoLadder = []videoLevel{{1, 1}, {1, 2}, {2, 1}, {2, 2}}
-
-// bitsPerPixel is the floor VP8 needs for a watchable realtime picture.
-const bitsPerPixel = 0.04
-
 // cameraSource is the outgoing video: test pattern, Y4M file or camera,
-// through the beauty filter, with the ladder and camera-off applied.
+// through the beauty filter, with camera-off applied. The resolution and
+// frame-rate ladder is the encoder's (media/vp8).
 // SwitchCamera replaces its source while the encoder reads from it
 // (replace); the track and the encoder never notice.
 type cameraSource struct {
 	id string
 
 	enabled atomic.Bool
-	level   atomic.Int32 // index into videoLadder
-	n       uint64       // frames read (Read runs on one goroutine)
 
 	// switching serialises SwitchCamera's open-and-replace: a second switch
 	// starts from the source the first one installed.
@@ -138,8 +123,6 @@ type cameraSource struct {
 	entry    string // r's source in VideoIn's syntax
 	gen      uint64 // bumped by every replace
 	keyFrame func() // set by replace; called with the first frame of the new source
-	sent     uint64
-	w, h     int
 	closed   bool
 
 	taps *mediaTaps // local preview (preview.go)
@@ -196,8 +179,8 @@ func (c *cameraSource) replace(n *cameraSource, keyFrame func()) bool {
 	return true
 }
 
-// Read returns the next frame to encode after the ladder's decimation and
-// scaling; with the camera off it sends black frames of the same size.
+// Read returns the next frame to encode; with the camera off it sends black
+// frames of the same size.
 func (c *cameraSource) Read() (image.Image, func(), error) {
 	if c.prevRelease != nil {
 		c.prevRelease()
@@ -231,22 +214,10 @@ func (c *cameraSource) Read() (image.Image, func(), error) {
 			// more as one, and a receiver that lost the switch recovers at once.
 			keyFrame()
 		}
-		c.n++
-		lv := videoLadder[c.level.Load()]
-		if lv.skip > 1 && c.n%uint64(lv.skip) != 0 {
-			if release != nil {
-				release()
-			}
-			continue
-		}
 		out := img
 		if !c.enabled.Load() {
 			b := img.Bounds()
-			out = blackFrame(b.Dx()/lv.scale, b.Dy()/lv.scale)
-		} else if lv.scale > 1 {
-			if y, ok := img.(*image.YCbCr); ok {
-				out = halve(y)
-			}
+			out = blackFrame(b.Dx(), b.Dy())
 		}
 		if out != img && release != nil {
 			release()
@@ -255,47 +226,10 @@ func (c *cameraSource) Read() (image.Image, func(), error) {
 		if release == nil {
 			release = func() {}
 		}
-		b := out.Bounds()
-		c.mu.Lock()
-		c.sent++
-		c.w, c.h = b.Dx(), b.Dy()
-		c.mu.Unlock()
 		c.taps.preview(out)
 		c.prevRelease = release
 		return out, release, nil
 	}
-}
-
-// sendInfo reports frames passed to the encoder so far and their size.
-func (c *cameraSource) sendInfo() (uint64, int, int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.sent, c.w, c.h
-}
-
-// adapt picks the highest ladder level whose content floor fits videoBps,
-// with hysteresis so the picture does not flap around a threshold.
-func (c *cameraSource) adapt(videoBps, w, h int) {
-	c.mu.Lock()
-	fps := c.fps
-	c.mu.Unlock()
-	cur := int(c.level.Load())
-	need := func(i int) float64 {
-		lv := videoLadder[i]
-		return float64(w/lv.scale) * float64(h/lv.scale) * fps / float64(lv.skip) * bitsPerPixel
-	}
-	next := len(videoLadder) - 1
-	for i := range videoLadder {
-		margin := 1.0
-		if i < cur {
-			margin = 1.3 // going up needs headroom
-		}
-		if float64(videoBps) >= need(i)*margin {
-			next = i
-			break
-		}
-	}
-	c.level.Store(int32(next))
 }
 
 func blackFrame(w, h int) *image.YCbCr {

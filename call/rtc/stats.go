@@ -14,9 +14,12 @@ import (
 type statsState struct {
 	at                         time.Time
 	aSent, vSent, aRecv, vRecv uint64
+	rtxSent, padSent, rtxRecv  uint64
 	recvPkts                   uint64
 	lost                       int64
-	vFrames, camFrames         uint64
+	vFrames, encFrames         uint64
+	nacks, plis                uint64 // the peer's requests
+	nacksSent, plisSent        uint64 // ours
 	last                       CallStats
 	have                       bool
 }
@@ -45,8 +48,8 @@ func (s *Session) statsLoop() {
 func (s *Session) sample() CallStats {
 	s.relayProtocol()
 	s.mu.Lock()
-	getter, est, aSender, vSender, cam, video, aenc := s.getter, s.est, s.aSender, s.vSender, s.cam, s.video, s.aenc
-	pair, relayProto := s.pair, s.relayProto
+	getter, est, aSender, vSender, venc, video, aenc := s.getter, s.est, s.aSender, s.vSender, s.venc, s.video, s.aenc
+	pair, relayProto, rtxRemote := s.pair, s.relayProto, s.remoteRTX
 	remote := map[string]uint32{}
 	for k, v := range s.remote {
 		remote[k.String()] = v
@@ -88,6 +91,13 @@ func (s *Session) sample() CallStats {
 				remoteLoss = max(remoteLoss, loss)
 			}
 		}
+		if rtxRemote != nil {
+			if ssrc := uint32(rtxRemote.RtxSSRC()); ssrc != 0 {
+				if st := getter.Get(ssrc); st != nil {
+					cur.rtxRecv = st.InboundRTPStreamStats.BytesReceived + st.InboundRTPStreamStats.HeaderBytesReceived
+				}
+			}
+		}
 		for kind, ssrc := range remote {
 			st := getter.Get(ssrc)
 			if st == nil {
@@ -104,11 +114,35 @@ func (s *Session) sample() CallStats {
 			cur.lost += in.PacketsLost
 		}
 	}
+	var rv recvVideoSample
 	if video != nil {
-		cur.vFrames, out.Width, out.Height = video.get()
+		rv = video.sample(now)
+		cur.vFrames, out.Width, out.Height = rv.frames, rv.w, rv.h
+		cur.nacksSent, cur.plisSent = rv.nacks, rv.plis
+		out.Frozen, out.RecvSuspended = rv.frozen, rv.paused
+		out.FreezeMs = float64(rv.frozenFor) / float64(time.Millisecond)
+		out.FreezeCount = rv.freezes
 	}
-	if cam != nil {
-		cur.camFrames, out.SendWidth, out.SendHeight = cam.sendInfo()
+	if venc != nil {
+		if es, ok := venc.stats(); ok {
+			cur.encFrames = es.Frames
+			out.SendWidth, out.SendHeight = es.Width, es.Height
+			out.SendSuspended = es.Suspended
+			out.VideoTargetKbps = float64(es.TargetBps) / 1000
+			if es.Suspended {
+				out.SendWidth, out.SendHeight = 0, 0
+			}
+		}
+	}
+	if est != nil {
+		// What the pacer sent, by kind: audio, video, retransmissions and
+		// probe padding apart (the stats interceptor counts a stream's
+		// retransmissions with its media).
+		ps := est.Pacer().Stats()
+		cur.aSent, cur.vSent, cur.rtxSent, cur.padSent = ps.AudioBytes, ps.VideoBytes, ps.RTXBytes, ps.PaddingBytes
+		es := est.Stats()
+		cur.nacks, cur.plis = es.NACKs, es.PLIs+es.FIRs
+		out.QueueDelayMs = float64(es.QueueDelay) / float64(time.Millisecond)
 	}
 	if ps, ok := s.player.Stats(); ok {
 		out.JitterMs = ps.JitterMs
@@ -138,12 +172,20 @@ func (s *Session) sample() CallStats {
 		out.VideoSendKbps = quality.Kbps(d(cur.vSent, prev.vSent), secs)
 		out.AudioRecvKbps = quality.Kbps(d(cur.aRecv, prev.aRecv), secs)
 		out.VideoRecvKbps = quality.Kbps(d(cur.vRecv, prev.vRecv), secs)
-		out.SendKbps = out.AudioSendKbps + out.VideoSendKbps
-		out.RecvKbps = out.AudioRecvKbps + out.VideoRecvKbps
+		out.RtxKbps = quality.Kbps(d(cur.rtxSent, prev.rtxSent), secs)
+		out.RtxRecvKbps = quality.Kbps(d(cur.rtxRecv, prev.rtxRecv), secs)
+		out.SendKbps = out.AudioSendKbps + out.VideoSendKbps + out.RtxKbps + quality.Kbps(d(cur.padSent, prev.padSent), secs)
+		out.RecvKbps = out.AudioRecvKbps + out.VideoRecvKbps + out.RtxRecvKbps
+		out.NackCount, out.PliCount = int(d(cur.nacks, prev.nacks)), int(d(cur.plis, prev.plis))
+		out.NackSent, out.PliSent = int(d(cur.nacksSent, prev.nacksSent)), int(d(cur.plisSent, prev.plisSent))
 		if secs > 0 {
 			out.Fps = float64(d(cur.vFrames, prev.vFrames)) / secs
-			out.SendFps = float64(d(cur.camFrames, prev.camFrames)) / secs
+			out.SendFps = float64(d(cur.encFrames, prev.encFrames)) / secs
 		}
+		s.mu.Lock()
+		s.sendRates.audio = int(out.AudioSendKbps * 1000)
+		s.sendRates.rtx = int(out.RtxKbps * 1000)
+		s.mu.Unlock()
 		got := float64(d(cur.recvPkts, prev.recvPkts))
 		lost := float64(max(cur.lost-prev.lost, 0))
 		if got+lost > 0 {
@@ -151,6 +193,7 @@ func (s *Session) sample() CallStats {
 		}
 	}
 	out.ComputeMOS()
+	s.tellSuspended(out.SendSuspended)
 	cur.have = true
 	cur.last = out
 	s.mu.Lock()

@@ -10,6 +10,15 @@ import (
 	"github.com/softphone/softphone/media/vp8"
 )
 
+const (
+	// mediaShare is the share of the congestion target the media may use:
+	// the rest leaves room for RTCP and the pacer's probes.
+	mediaShare = 0.95
+	// audioHeaderBps is Opus's RTP overhead at 50 packets/s: a 12-byte
+	// header and the 8-byte transport-wide sequence extension.
+	audioHeaderBps = 50 * (12 + 8) * 8
+)
+
 // encoderHook wraps media/vp8's encoder builder to keep a handle on the
 // encoder mediadevices builds at Bind, for bitrate and keyframe control
 // without racing mediadevices' own (unsynchronised) controller field.
@@ -49,26 +58,45 @@ func (h *encoderHook) forceKeyFrame() {
 	}
 }
 
+// stats returns the encoder's figures once it exists.
+func (h *encoderHook) stats() (vp8.Stats, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e, ok := h.ctl.(*vp8.Encoder); ok && !h.closed {
+		return e.Stats(), true
+	}
+	return vp8.Stats{}, false
+}
+
 func (h *encoderHook) close() {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
 }
 
-// applyTarget hands the congestion controller's current target to the video
-// encoder and the resolution/frame-rate ladder. gcc calls back on unordered
-// goroutines, so the current value is read rather than the one passed.
+// videoShare is what the video encoder may use of a congestion target:
+// audio goes first, then retransmissions (both at their recent rates);
+// the configured maximum caps it. The configured minimum is no floor here:
+// the estimate wins (the estimator itself keeps the minimum while the
+// network carries it). Below vp8.SuspendKbps the encoder pauses.
+func videoShare(targetBps, audioBps, rtxBps, maxBps int) int {
+	v := int(float64(targetBps)*mediaShare) - audioBps - rtxBps
+	return min(max(v, 1000), maxBps)
+}
+
+// applyTarget hands the congestion controller's current target, less what
+// audio and retransmissions take, to the video encoder, whose ladder picks
+// the picture size and frame rate for it. The estimator calls back on the
+// goroutine that read the feedback; statsLoop re-applies it every second
+// as the audio and retransmission rates move.
 func (s *Session) applyTarget() {
 	s.mu.Lock()
-	est, venc, cam, closing := s.est, s.venc, s.cam, s.closing
+	est, venc, closing := s.est, s.venc, s.closing
+	audio, rtx := s.sendRates.audio, s.sendRates.rtx
 	s.mu.Unlock()
 	if closing || est == nil || venc == nil {
 		return
 	}
-	v := int(float64(est.GetTargetBitrate())*transportOverheadF) - s.cfg.audioBitrate()
-	v = min(max(v, s.cfg.MinBitrate*1000), s.cfg.MaxBitrate*1000)
-	venc.setBitRate(v)
-	if cam != nil {
-		cam.adapt(v, s.cfg.VideoWidth, s.cfg.VideoHeight)
-	}
+	audio = max(audio, s.cfg.audioBitrate()+audioHeaderBps)
+	venc.setBitRate(videoShare(est.GetTargetBitrate(), audio, rtx, s.cfg.MaxBitrate*1000))
 }

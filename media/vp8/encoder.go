@@ -4,10 +4,16 @@
 // mediadevices.CodecSelector can use it in place of mediadevices' own vpx
 // encoder. It differs from that one where CPU and latency matter for a call:
 // libvpx's realtime speed (VP8E_SET_CPUUSED) is set, the configuration is
-// applied once and again only when the bitrate or the resolution changes, a
-// resolution change destroys the old libvpx context instead of leaking it, and
-// the controllers (SetBitRate, ForceKeyFrame) never wait for the next captured
-// frame.
+// applied once and again only when the bitrate or the picture size changes,
+// a resolution change destroys the old libvpx context instead of leaking it,
+// and the controllers (SetBitRate, ForceKeyFrame) never wait for the next
+// captured frame.
+//
+// It also adapts to the network on its own: the target bitrate picks a rung
+// of a resolution/frame-rate ladder (ladder.go) with hysteresis, frames are
+// scaled and decimated to it before encoding, nothing is sent below the
+// lowest rung (suspension), requested keyframes are spaced and size-capped,
+// and frames are skipped while the pacer's queue is over its budget.
 package vp8
 
 /*
@@ -42,6 +48,7 @@ typedef struct {
 	int static_thresh;
 	int noise;
 	int fps;
+	int drop_thresh;
 } spEncParams;
 
 static spEnc *sp_enc_new(void) { return (spEnc *)calloc(1, sizeof(spEnc)); }
@@ -81,7 +88,7 @@ static vpx_codec_err_t sp_enc_init(spEnc *e, const spEncParams *p) {
 	e->cfg.g_error_resilient = VPX_ERROR_RESILIENT_DEFAULT;
 	e->cfg.g_pass = VPX_RC_ONE_PASS;
 	e->cfg.g_lag_in_frames = 0;
-	e->cfg.rc_dropframe_thresh = 0; // every input frame yields an output frame
+	e->cfg.rc_dropframe_thresh = p->drop_thresh;
 	e->cfg.rc_resize_allowed = 0;
 	e->cfg.rc_end_usage = VPX_CBR;
 	e->cfg.rc_target_bitrate = p->kbps;
@@ -110,9 +117,18 @@ fail:
 	return err;
 }
 
-static vpx_codec_err_t sp_enc_set_bitrate(spEnc *e, int kbps) {
+// sp_enc_reconfig applies a new bitrate and picture size in one
+// configuration change. libvpx accepts any size up to the one the context
+// was created with (one pass, no lag), so the ladder never rebuilds it.
+static vpx_codec_err_t sp_enc_reconfig(spEnc *e, int w, int h, int kbps) {
+	e->cfg.g_w = w;
+	e->cfg.g_h = h;
 	e->cfg.rc_target_bitrate = kbps;
 	return vpx_codec_enc_config_set(&e->ctx, &e->cfg);
+}
+
+static vpx_codec_err_t sp_enc_set_max_intra(spEnc *e, int pct) {
+	return vpx_codec_control(&e->ctx, VP8E_SET_MAX_INTRA_BITRATE_PCT, (unsigned int)pct);
 }
 
 // sp_enc_encode encodes one I420 picture whose planes live in Go memory. libvpx
@@ -184,6 +200,19 @@ const (
 	// DefaultKeyFrameInterval is long on purpose: receivers ask for keyframes
 	// with PLI/FIR, periodic ones only waste bits (WebRTC uses the same value).
 	DefaultKeyFrameInterval = 3000
+	// DefaultMinKeyFrameInterval throttles requested keyframes as libwebrtc
+	// does (kMinKeyframeSendIntervalMs): a burst of PLIs from a receiver
+	// that keeps losing packets costs one keyframe per interval, not one
+	// per request. A request inside the interval is kept and served when
+	// it ends.
+	DefaultMinKeyFrameInterval = 300 * time.Millisecond
+	// DefaultMaxBacklog is how much paced-but-unsent video may wait before
+	// the encoder skips frames instead of adding to it.
+	DefaultMaxBacklog = 150 * time.Millisecond
+	// DefaultDropFrameThreshold lets libvpx's rate control skip a frame when
+	// its buffer model runs below 30 % (WebRTC's value), so a target below
+	// the content's needs costs frame rate, not a growing overshoot.
+	DefaultDropFrameThreshold = 30
 )
 
 // Params configures the encoder. Start from NewParams; BitRate,
@@ -210,6 +239,23 @@ type Params struct {
 	StaticThreshold int
 	// NoiseSensitivity enables libvpx's temporal denoiser (0 off .. 6); it costs CPU.
 	NoiseSensitivity int
+	// DropFrameThreshold is rc_dropframe_thresh: libvpx skips a frame when
+	// its buffer model falls below this percentage (0: never).
+	DropFrameThreshold int
+
+	// Adapt walks the resolution/frame-rate ladder (NewLadder) with the
+	// target bitrate: frames are scaled and decimated to the rung the
+	// target carries, and below SuspendKbps nothing is sent. Without it
+	// every captured frame is encoded at its own size.
+	Adapt bool
+	// MinKeyFrameInterval spaces requested keyframes (ForceKeyFrame).
+	MinKeyFrameInterval time.Duration
+	// Backlog, when set, reports how long the video already handed to the
+	// network waits to be sent (the pacer's queue); while it exceeds
+	// MaxBacklog captured frames are skipped before encoding, so the queue
+	// never holds seconds of video and the stream stays decodable.
+	Backlog    func() time.Duration
+	MaxBacklog time.Duration
 }
 
 // NewParams returns the realtime-call defaults.
@@ -219,16 +265,24 @@ func NewParams() Params {
 			BitRate:          DefaultBitRate,
 			KeyFrameInterval: DefaultKeyFrameInterval,
 		},
-		CPUUsed:         DefaultCPUUsed,
-		Threads:         1,
-		MinQuantizer:    2,
-		MaxQuantizer:    56,
-		UndershootPct:   100,
-		OvershootPct:    15,
-		BufferMs:        1000,
-		BufferInitialMs: 500,
-		BufferOptimalMs: 600,
-		StaticThreshold: 1,
+		CPUUsed:       DefaultCPUUsed,
+		Threads:       1,
+		MinQuantizer:  2,
+		MaxQuantizer:  56,
+		UndershootPct: 100,
+		OvershootPct:  15,
+		// A shorter buffer model than WebRTC's 1000/500/600 ms: after the
+		// target drops, libvpx spends what the buffer holds above its
+		// optimum, and with 1 s that overshot the new target by 20–30 %
+		// over the next two seconds (TestRateFollowsTarget).
+		BufferMs:            600,
+		BufferInitialMs:     400,
+		BufferOptimalMs:     500,
+		StaticThreshold:     1,
+		DropFrameThreshold:  DefaultDropFrameThreshold,
+		Adapt:               true,
+		MinKeyFrameInterval: DefaultMinKeyFrameInterval,
+		MaxBacklog:          DefaultMaxBacklog,
 	}
 }
 
@@ -241,7 +295,7 @@ func (p *Params) RTPCodec() *codec.RTPCodec {
 // BuildVideoEncoder builds an encoder reading frames from r. Frames that are
 // not I420 are converted with video.ToI420. The libvpx context is created for
 // property's size when given, else on the first frame, and recreated whenever
-// the frame size changes.
+// the captured frame size changes; ladder steps reconfigure it in place.
 func (p *Params) BuildVideoEncoder(r video.Reader, property prop.Media) (codec.ReadCloser, error) {
 	params := p.withDefaults()
 	if params.CPUUsed < -16 || params.CPUUsed > 16 {
@@ -250,11 +304,14 @@ func (p *Params) BuildVideoEncoder(r video.Reader, property prop.Media) (codec.R
 	if params.MinQuantizer > params.MaxQuantizer || params.MaxQuantizer > 63 {
 		return nil, fmt.Errorf("vp8: quantizer range %d..%d invalid", params.MinQuantizer, params.MaxQuantizer)
 	}
+	if params.DropFrameThreshold < 0 || params.DropFrameThreshold > 100 {
+		return nil, fmt.Errorf("vp8: DropFrameThreshold %d out of range 0..100", params.DropFrameThreshold)
+	}
 	c := C.sp_enc_new()
 	if c == nil {
 		return nil, errors.New("vp8: out of memory")
 	}
-	e := &encoder{
+	e := &Encoder{
 		src:     video.ToI420(r),
 		params:  params,
 		c:       c,
@@ -298,39 +355,71 @@ func (p *Params) withDefaults() Params {
 	if q.BufferMs <= 0 || q.BufferInitialMs <= 0 || q.BufferOptimalMs <= 0 {
 		q.BufferMs, q.BufferInitialMs, q.BufferOptimalMs = d.BufferMs, d.BufferInitialMs, d.BufferOptimalMs
 	}
+	if q.MaxBacklog <= 0 {
+		q.MaxBacklog = d.MaxBacklog
+	}
 	return q
 }
 
-// encoder implements codec.ReadCloser, codec.BitRateController and
-// codec.KeyFrameController.
+// Stats describe what the encoder sends. Counters are cumulative.
+type Stats struct {
+	Width, Height int     // size of the last encoded frame
+	FPS           float64 // frame rate of the current ladder rung (the capture rate without Adapt)
+	TargetBps     int     // the bitrate asked for with SetBitRate
+	Suspended     bool    // the target is too low for any rung: nothing is sent
+	Frames        uint64  // frames encoded and returned
+	KeyFrames     uint64
+	Bytes         uint64
+	Skipped       uint64 // captured frames left out by the ladder's frame rate
+	Dropped       uint64 // captured frames skipped for the pacer's backlog
+	RateDropped   uint64 // frames libvpx's rate control chose not to code
+}
+
+// Encoder is the VP8 encoder: a codec.ReadCloser, codec.BitRateController
+// and codec.KeyFrameController.
 //
 // Locking: mu guards the libvpx context and the pending controls. Read waits
 // for the next frame from the source without holding mu, so SetBitRate,
 // ForceKeyFrame and Close return at once even while the source blocks; they
 // take effect on the next encoded frame.
-type encoder struct {
+type Encoder struct {
 	src    video.Reader
 	params Params
-	fps    float64
+	fps    float64          // capture frame rate
 	now    func() time.Time // replaced in tests for reproducible rate control
 
-	mu          sync.Mutex
-	c           *C.spEnc
-	closed      bool
-	w, h        int
-	bitrate     int // requested, bps
-	appliedKbps int // configured in libvpx
-	forceKey    bool
-	start       time.Time
-	lastPTS     int64
-	frames      int64
+	mu           sync.Mutex
+	c            *C.spEnc
+	closed       bool
+	initW, initH int // the size the libvpx context was created with (its maximum)
+	w, h         int // the size it encodes now
+	bitrate      int // requested, bps
+	appliedKbps  int // configured in libvpx
+	appliedIntra int
+	forceKey     bool
+	lastKey      time.Time
+	lastPTS      int64     // µs
+	lastFrame    time.Time // wall-clock time of the last frame given to libvpx
+	interval     float64   // smoothed wall-clock frame interval, µs
+	nominalFPS   float64   // the frame rate interval was last reset to
+
+	// The ladder (Params.Adapt): built for the captured size inW×inH.
+	lad       ladder
+	inW, inH  int
+	suspended bool
+	due       time.Time // when the rung's frame rate takes the next frame
+	sc        *scaler
+	sent      rateWindow
+	stats     Stats
 }
 
 var errClosed = io.EOF
 
 // Read returns the next encoded VP8 frame. The returned slice is owned by the
-// caller.
-func (e *encoder) Read() ([]byte, func(), error) {
+// caller. Frames the ladder, the backlog or rate control leave out are read
+// from the source and skipped; while suspended, Read consumes the source
+// until the target recovers.
+func (e *Encoder) Read() ([]byte, func(), error) {
 	for {
 		e.mu.Lock()
 		closed := e.closed
@@ -353,21 +442,25 @@ func (e *encoder) Read() ([]byte, func(), error) {
 			return nil, func() {}, err
 		}
 		if len(out) == 0 {
-			// libvpx produced no frame (it should not with frame dropping
-			// off); an empty RTP frame would be useless, read the next one.
-			continue
+			continue // nothing coded for this frame; an empty RTP frame would be useless
 		}
 		return out, func() {}, nil
 	}
 }
 
-func (e *encoder) init(w, h int) error {
-	fps := int(e.fps + 0.5)
-	maxIntra := e.params.MaxIntraBitratePct
-	if maxIntra <= 0 {
-		// WebRTC's rule: half the optimal buffer, in frames, as a percentage.
-		maxIntra = max(300, e.params.BufferOptimalMs*fps/20)
+// maxIntraPct is the keyframe cap for a frame rate: WebRTC's rule, half the
+// optimal buffer in frames, as a percentage of an average frame.
+func (e *Encoder) maxIntraPct(fps float64) int {
+	if e.params.MaxIntraBitratePct > 0 {
+		return e.params.MaxIntraBitratePct
 	}
+	return max(300, e.params.BufferOptimalMs*int(fps+0.5)/20)
+}
+
+// init (re)creates the libvpx context for frames of w×h. mu is held.
+func (e *Encoder) init(w, h int) error {
+	fps := int(e.fps + 0.5)
+	intra := e.maxIntraPct(e.fps)
 	p := C.spEncParams{
 		w: C.int(w), h: C.int(h),
 		kbps:          C.int(max(1, e.bitrate/1000)),
@@ -381,22 +474,85 @@ func (e *encoder) init(w, h int) error {
 		buf_ms:        C.int(e.params.BufferMs),
 		buf_init_ms:   C.int(e.params.BufferInitialMs),
 		buf_opt_ms:    C.int(e.params.BufferOptimalMs),
-		max_intra_pct: C.int(maxIntra),
+		max_intra_pct: C.int(intra),
 		static_thresh: C.int(e.params.StaticThreshold),
 		noise:         C.int(e.params.NoiseSensitivity),
 		fps:           C.int(fps),
+		drop_thresh:   C.int(e.params.DropFrameThreshold),
 	}
 	if err := C.sp_enc_init(e.c, &p); err != C.VPX_CODEC_OK {
-		e.w, e.h = 0, 0
+		e.w, e.h, e.initW, e.initH = 0, 0, 0, 0
 		return fmt.Errorf("vp8: init encoder %dx%d: %s", w, h, C.GoString(C.vpx_codec_err_to_string(err)))
 	}
-	e.w, e.h = w, h
+	e.w, e.h, e.initW, e.initH = w, h, w, h
 	e.appliedKbps = int(p.kbps)
+	e.appliedIntra = intra
 	e.forceKey = false // a fresh context starts with a keyframe anyway
 	return nil
 }
 
-func (e *encoder) encode(img *image.YCbCr) ([]byte, error) {
+// configure brings the libvpx context to w×h (at most the size it was made
+// for) at the requested bitrate: one configuration change when either
+// differs, never one per frame. It reports whether the size changed (the
+// frame must then be a keyframe). mu is held.
+func (e *Encoder) configure(w, h int) (bool, error) {
+	kbps := max(1, e.bitrate/1000)
+	resized := w != e.w || h != e.h
+	if resized || kbps != e.appliedKbps {
+		if err := C.sp_enc_reconfig(e.c, C.int(w), C.int(h), C.int(kbps)); err != C.VPX_CODEC_OK {
+			return false, fmt.Errorf("vp8: configure %dx%d at %d kbps: %s", w, h, kbps, C.GoString(C.sp_enc_error(e.c)))
+		}
+		e.w, e.h, e.appliedKbps = w, h, kbps
+	}
+	return resized, nil
+}
+
+// adapt runs the ladder for a captured frame at now and returns the size
+// to encode it at, or ok false when the frame is left out (suspended, or
+// not due at the rung's frame rate). mu is held.
+func (e *Encoder) adapt(now time.Time, w, h int) (tw, th int, ok bool) {
+	if !e.params.Adapt {
+		e.stats.FPS = e.fps
+		return w, h, true
+	}
+	if w != e.inW || h != e.inH || e.lad.rungs == nil {
+		e.lad = ladder{rungs: NewLadder(w, h, e.fps)}
+		e.inW, e.inH = w, h
+		// Start on the rung the start bitrate carries, not at the top.
+		for e.lad.cur < len(e.lad.rungs)-1 && e.bitrate/1000 < e.lad.rungs[e.lad.cur].MinKbps {
+			e.lad.cur++
+		}
+	}
+	i, susp := e.lad.update(now, e.bitrate/1000, e.sent.kbps(now))
+	if susp {
+		e.suspended = true
+		e.stats.Suspended = true
+		return 0, 0, false
+	}
+	if e.suspended {
+		// The receiver has seen nothing for a while: start a fresh picture.
+		e.suspended, e.forceKey = false, true
+		e.stats.Suspended = false
+		e.due = time.Time{}
+	}
+	r := e.lad.rungs[i]
+	e.stats.FPS = r.FPS
+	if r.FPS < e.fps {
+		interval := time.Duration(float64(time.Second) / r.FPS)
+		slack := time.Duration(float64(time.Second) / e.fps / 2)
+		if !e.due.IsZero() && now.Before(e.due.Add(-slack)) {
+			e.stats.Skipped++
+			return 0, 0, false
+		}
+		e.due = e.due.Add(interval)
+		if now.Sub(e.due) > interval || e.due.Before(now.Add(-slack)) {
+			e.due = now.Add(interval) // first frame, or a stall: restart the cadence
+		}
+	}
+	return r.Width, r.Height, true
+}
+
+func (e *Encoder) encode(img *image.YCbCr) ([]byte, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -406,60 +562,107 @@ func (e *encoder) encode(img *image.YCbCr) ([]byte, error) {
 	if w <= 0 || h <= 0 || w > 16383 || h > 16383 {
 		return nil, fmt.Errorf("vp8: frame size %dx%d unsupported", w, h)
 	}
-	if w != e.w || h != e.h {
+	now := e.now()
+	tw, th, ok := e.adapt(now, w, h)
+	if !ok {
+		return nil, nil
+	}
+	if e.params.Backlog != nil && e.params.Backlog() > e.params.MaxBacklog {
+		e.stats.Dropped++
+		return nil, nil
+	}
+	if w != e.initW || h != e.initH || tw*th > e.w*e.h {
+		// A new capture size (or the first frame): a context made for it,
+		// which every ladder rung then fits in. A step up the ladder also
+		// starts afresh: libvpx reconfigured to a larger picture keeps the
+		// quantizer of the smaller one and overshot the target by 20–30 %
+		// for two seconds; a new context starts from its buffer model.
 		if err := e.init(w, h); err != nil {
 			return nil, err
 		}
-	} else if kbps := max(1, e.bitrate/1000); kbps != e.appliedKbps {
-		if err := C.sp_enc_set_bitrate(e.c, C.int(kbps)); err != C.VPX_CODEC_OK {
-			return nil, fmt.Errorf("vp8: set bitrate %d kbps: %s", kbps, C.GoString(C.sp_enc_error(e.c)))
+	}
+	resized, err := e.configure(tw, th)
+	if err != nil {
+		return nil, err
+	}
+	if intra := e.maxIntraPct(e.stats.FPS); intra != e.appliedIntra {
+		if err := C.sp_enc_set_max_intra(e.c, C.int(intra)); err != C.VPX_CODEC_OK {
+			return nil, fmt.Errorf("vp8: keyframe cap %d%%: %s", intra, C.GoString(C.sp_enc_error(e.c)))
 		}
-		e.appliedKbps = kbps
+		e.appliedIntra = intra
+	}
+	pic := img
+	if tw != w || th != h {
+		if !e.sc.fits(w, h, tw, th) {
+			e.sc = newScaler(w, h, tw, th)
+		}
+		pic = e.sc.scale(img)
 	}
 
-	// Timestamps follow the wall clock so libvpx's rate control sees the real
-	// frame rate (it budgets bits per frame from it).
-	now := e.now()
-	nominal := int64(1e6 / e.fps)
-	var pts, dur int64
-	if e.frames == 0 {
-		e.start = now.Add(-time.Duration(nominal) * time.Microsecond)
-		pts = nominal
-	} else {
-		pts = max(now.Sub(e.start).Microseconds(), e.lastPTS+1)
-	}
-	dur = pts - e.lastPTS
+	dur := e.frameDuration(now)
+	pts := e.lastPTS + dur
 	var flags C.long
-	if e.forceKey {
+	if resized || e.forceKey && (e.lastKey.IsZero() || now.Sub(e.lastKey) >= e.params.MinKeyFrameInterval) {
 		flags |= C.VPX_EFLAG_FORCE_KF
 	}
 	// Crop to the image rectangle: Y/Cb/Cr may start at an offset.
-	y := img.Y[img.YOffset(img.Rect.Min.X, img.Rect.Min.Y):]
-	co := img.COffset(img.Rect.Min.X, img.Rect.Min.Y)
-	cb, cr := img.Cb[co:], img.Cr[co:]
-	cneed := ((h+1)/2-1)*img.CStride + (w+1)/2
-	if len(y) < (h-1)*img.YStride+w || len(cb) < cneed || len(cr) < cneed {
+	y := pic.Y[pic.YOffset(pic.Rect.Min.X, pic.Rect.Min.Y):]
+	co := pic.COffset(pic.Rect.Min.X, pic.Rect.Min.Y)
+	cb, cr := pic.Cb[co:], pic.Cr[co:]
+	cneed := ((th+1)/2-1)*pic.CStride + (tw+1)/2
+	if len(y) < (th-1)*pic.YStride+tw || len(cb) < cneed || len(cr) < cneed {
 		return nil, errors.New("vp8: image planes shorter than its rectangle")
 	}
 	if err := C.sp_enc_encode(e.c,
 		(*C.uchar)(unsafe.Pointer(&y[0])), (*C.uchar)(unsafe.Pointer(&cb[0])), (*C.uchar)(unsafe.Pointer(&cr[0])),
-		C.int(img.YStride), C.int(img.CStride), C.longlong(pts), C.ulong(dur), flags); err != C.VPX_CODEC_OK {
+		C.int(pic.YStride), C.int(pic.CStride), C.longlong(pts), C.ulong(dur), flags); err != C.VPX_CODEC_OK {
 		return nil, fmt.Errorf("vp8: encode: %s: %s", C.GoString(C.vpx_codec_err_to_string(err)), C.GoString(C.sp_enc_error(e.c)))
 	}
-	e.forceKey = false
 	e.lastPTS = pts
-	e.frames++
 	n := int(e.c.out_len)
 	if n == 0 {
+		e.stats.RateDropped++
 		return nil, nil
 	}
+	if e.c.out_key != 0 {
+		e.forceKey = false
+		e.lastKey = now
+		e.stats.KeyFrames++
+	}
+	e.stats.Frames++
+	e.stats.Bytes += uint64(n)
+	e.stats.Width, e.stats.Height = tw, th
+	e.sent.add(now, n)
 	out := make([]byte, n)
 	copy(out, unsafe.Slice((*byte)(unsafe.Pointer(e.c.out)), n))
 	return out, nil
 }
 
-// SetBitRate sets the target bitrate in bps, applied from the next frame.
-func (e *encoder) SetBitRate(bps int) error {
+// frameDuration is the duration, in µs, libvpx is told the frame at now
+// lasts. libvpx budgets bits per frame from it and re-derives its frame rate
+// in one step whenever a duration differs from the previous one by 10 % or
+// more, so the raw wall-clock gaps of a decimated 30 → 24 fps stream
+// (33, 33, 33, 67 ms) made its rate control swing from q 56 to q 2 every
+// few frames. The smoothed interval follows the real frame rate (a camera
+// slower than announced, the ladder's rate) without steps. mu is held.
+func (e *Encoder) frameDuration(now time.Time) int64 {
+	fps := e.stats.FPS
+	if fps <= 0 {
+		fps = e.fps
+	}
+	if fps != e.nominalFPS || e.lastFrame.IsZero() {
+		e.nominalFPS = fps
+		e.interval = 1e6 / fps
+	} else if gap := float64(now.Sub(e.lastFrame).Microseconds()); gap > 0 && gap < 4*e.interval {
+		e.interval += 0.05 * (gap - e.interval) // ≈ 20 frames of memory: no 10 % steps
+	}
+	e.lastFrame = now
+	return max(int64(e.interval+0.5), 1)
+}
+
+// SetBitRate sets the target bitrate in bps, applied from the next frame
+// (one libvpx reconfiguration then, none while it stays the same).
+func (e *Encoder) SetBitRate(bps int) error {
 	if bps <= 0 {
 		return fmt.Errorf("vp8: bitrate %d must be positive", bps)
 	}
@@ -469,22 +672,32 @@ func (e *encoder) SetBitRate(bps int) error {
 	return nil
 }
 
-// ForceKeyFrame makes the next encoded frame a keyframe (PLI/FIR handling).
-func (e *encoder) ForceKeyFrame() error {
+// ForceKeyFrame makes the next encoded frame a keyframe (PLI/FIR handling),
+// or the first one after MinKeyFrameInterval since the last keyframe.
+func (e *Encoder) ForceKeyFrame() error {
 	e.mu.Lock()
 	e.forceKey = true
 	e.mu.Unlock()
 	return nil
 }
 
+// Stats returns what the encoder has sent so far and its current picture.
+func (e *Encoder) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.stats
+	s.TargetBps = e.bitrate
+	return s
+}
+
 // Controller returns the encoder itself: it is a codec.BitRateController and a
 // codec.KeyFrameController.
-func (e *encoder) Controller() codec.EncoderController { return e }
+func (e *Encoder) Controller() codec.EncoderController { return e }
 
 // Close frees the libvpx context. It is idempotent; a Read blocked on the
 // source returns io.EOF once the source yields. The source is not closed: it
 // belongs to the track.
-func (e *encoder) Close() error {
+func (e *Encoder) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -496,10 +709,47 @@ func (e *encoder) Close() error {
 	return nil
 }
 
+// rateWindow measures the bitrate of the last second of output.
+type rateWindow struct {
+	at    []time.Time
+	bytes []int
+	total int
+}
+
+const rateSpan = time.Second
+
+func (r *rateWindow) add(now time.Time, n int) {
+	r.at = append(r.at, now)
+	r.bytes = append(r.bytes, n)
+	r.total += n
+	r.trim(now)
+}
+
+func (r *rateWindow) trim(now time.Time) {
+	i := 0
+	for i < len(r.at) && now.Sub(r.at[i]) > rateSpan {
+		r.total -= r.bytes[i]
+		i++
+	}
+	if i > 0 {
+		r.at = append(r.at[:0], r.at[i:]...)
+		r.bytes = append(r.bytes[:0], r.bytes[i:]...)
+	}
+}
+
+// kbps is the output rate over the last second; 0 until a second of output.
+func (r *rateWindow) kbps(now time.Time) float64 {
+	r.trim(now)
+	if len(r.at) == 0 || now.Sub(r.at[0]) < rateSpan*9/10 {
+		return 0
+	}
+	return float64(r.total) * 8 / 1000 / rateSpan.Seconds()
+}
+
 // interface checks
 var (
 	_ codec.VideoEncoderBuilder = (*Params)(nil)
-	_ codec.BitRateController   = (*encoder)(nil)
-	_ codec.KeyFrameController  = (*encoder)(nil)
-	_ codec.ReadCloser          = (*encoder)(nil)
+	_ codec.BitRateController   = (*Encoder)(nil)
+	_ codec.KeyFrameController  = (*Encoder)(nil)
+	_ codec.ReadCloser          = (*Encoder)(nil)
 )

@@ -62,13 +62,13 @@ func fakeClock(fps float64) func() time.Time {
 	}
 }
 
-func newTestEncoder(t testing.TB, r video.Reader, p Params, w, h int) *encoder {
+func newTestEncoder(t testing.TB, r video.Reader, p Params, w, h int) *Encoder {
 	t.Helper()
 	rc, err := p.BuildVideoEncoder(r, prop.Media{Video: prop.Video{Width: w, Height: h, FrameRate: 30}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := rc.(*encoder)
+	e := rc.(*Encoder)
 	e.now = fakeClock(30)
 	t.Cleanup(func() { _ = e.Close() })
 	return e

@@ -1,0 +1,216 @@
+package bwe
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Probing. Without it a rate that was cut on a congested path climbs back
+// only as fast as the increase allows (8 %/s, additively near the old
+// capacity): 20 s from 150 kbps to 700 kbps after the path clears. A probe
+// sends a short cluster at twice the rate (padding on the RTX stream fills
+// what media does not); if the receiver's feedback shows it arrived at that
+// rate, the path can carry it and the rate jumps there, as libwebrtc's
+// ProbeController and ProbeBitrateEstimator do.
+const (
+	probeInterval     = 5 * time.Second
+	probeIntervalIdle = 1500 * time.Millisecond
+	probeConfirm      = time.Second
+	probeAfterCut     = 2 * time.Second // no probe this soon after a congestion cut
+	probeFactor       = 2.0
+	probeMinDuration  = 60 * time.Millisecond
+	// A cluster of 12 padding packets or more (about 3.3 KB): a shaper
+	// lets a few kilobytes through at line rate before it limits, and
+	// smaller clusters read as a free path.
+	probeMinBytes    = 12 * paddingSize
+	probeMinPackets  = 8
+	probeMinReceived = 0.8                   // of the cluster's packets, or the probe failed
+	probeUnsaturated = 0.9                   // receive/send rate below this: the link is the limit
+	probeTimeout     = 2 * time.Second       // feedback about a cluster comes within this
+	probeMaxQueue    = 15 * time.Millisecond // delay growth across a cluster that says it queued
+)
+
+// cluster accumulates what was sent and acknowledged of one probe.
+type cluster struct {
+	id        int
+	rate      float64
+	started   time.Time
+	ends      time.Time // the pacer sends no more of it after this
+	sent      int
+	sendFirst time.Time
+	sendLast  time.Time
+	sendBytes int
+	lastSize  int
+
+	recv     int
+	lost     int
+	arrivals []arrivalSize
+}
+
+type arrivalSize struct {
+	at   time.Duration
+	sent time.Time
+	size int
+}
+
+// plan is the probe the estimator asks the pacer to send.
+type plan struct {
+	id       int
+	bps      float64
+	duration time.Duration
+}
+
+type prober struct {
+	nextID   int
+	last     time.Time
+	clusters map[int]*cluster
+	enabled  bool // a padding stream (RTX) exists
+	// confirm is the result of a probe that succeeded and waits for a
+	// second one to agree before it counts (0: none).
+	confirm float64
+}
+
+// due decides whether to probe now; rate is the current target, acked what
+// arrives, max the configured maximum, lastCut the time of the last
+// congestion cut. While we send far less than the target (video suspended
+// for want of bandwidth) only probes can show the path has more, so they
+// come sooner.
+func (p *prober) due(now time.Time, rate, acked, maxRate float64, lastCut time.Time, u usage) (plan, bool) {
+	interval := probeInterval
+	if acked > 0 && acked < 0.5*rate {
+		interval = probeIntervalIdle
+	}
+	if !p.enabled || rate >= 0.95*maxRate || u == usageOver ||
+		!p.last.IsZero() && now.Sub(p.last) < interval ||
+		!lastCut.IsZero() && now.Sub(lastCut) < probeAfterCut {
+		return plan{}, false
+	}
+	if p.last.IsZero() {
+		// The first probe waits for the call to settle (DTLS, the first
+		// keyframe) rather than going out with the first feedback.
+		p.last = now
+		return plan{}, false
+	}
+	bps := min(probeFactor*rate, maxRate)
+	d := max(probeMinDuration, time.Duration(float64(probeMinBytes*8)/bps*float64(time.Second)))
+	p.nextID++
+	p.last = now
+	if p.clusters == nil {
+		p.clusters = map[int]*cluster{}
+	}
+	p.clusters[p.nextID] = &cluster{id: p.nextID, rate: bps, started: now, ends: now.Add(d)}
+	return plan{id: p.nextID, bps: bps, duration: d}, true
+}
+
+// sent records a packet of cluster id leaving at at.
+func (p *prober) sent(id int, at time.Time, size int) {
+	c := p.clusters[id]
+	if c == nil {
+		return
+	}
+	if c.sent == 0 {
+		c.sendFirst = at
+	}
+	c.sent++
+	c.sendLast = at
+	c.sendBytes += size
+	c.lastSize = size
+}
+
+// feedback adds one packet's fate.
+func (p *prober) feedback(r result) {
+	c := p.clusters[r.sent.probe]
+	if c == nil {
+		return
+	}
+	if r.lost {
+		c.lost++
+		return
+	}
+	c.recv++
+	c.arrivals = append(c.arrivals, arrivalSize{r.arrival, r.sent.at, r.sent.size})
+}
+
+// results returns what completed probes show the path carries (0:
+// nothing new) and forgets their clusters (and clusters that never
+// completed). A successful probe counts only when the next one, sent
+// probeConfirm later, agrees: one probe in a hundred that fits a shaper's
+// burst, or meets a receiver that reads in bursts, otherwise raises the
+// rate well past the path and freezes the picture for a second.
+func (p *prober) results(now time.Time) float64 {
+	done, best := false, 0.0
+	for id, c := range p.clusters {
+		if now.Sub(c.started) > probeTimeout {
+			delete(p.clusters, id)
+			continue
+		}
+		if c.sent == 0 || now.Before(c.ends) || c.recv+c.lost < c.sent {
+			continue // still in flight
+		}
+		delete(p.clusters, id)
+		done = true
+		best = max(best, c.estimate())
+	}
+	if !done {
+		return 0
+	}
+	switch {
+	case best == 0:
+		p.confirm = 0
+	case p.confirm == 0:
+		p.confirm = best
+		p.last = now.Add(probeConfirm - probeInterval) // confirm soon
+		best = 0
+	default:
+		best, p.confirm = min(best, p.confirm), 0
+	}
+	return best
+}
+
+// estimate is the rate the cluster shows the path carries, 0 if it failed.
+// The receive rate is taken over the later half of the arrivals: a shaper's
+// burst lets the first packets through at line rate.
+func (c *cluster) estimate() float64 {
+	if c.recv < probeMinPackets || float64(c.recv) < probeMinReceived*float64(c.sent) {
+		return 0
+	}
+	sendSpan := c.sendLast.Sub(c.sendFirst).Seconds()
+	slices.SortFunc(c.arrivals, func(a, b arrivalSize) int { return cmp.Compare(a.at, b.at) })
+	half := c.arrivals[len(c.arrivals)/2:]
+	recvSpan := (half[len(half)-1].at - half[0].at).Seconds()
+	if sendSpan <= 0 || recvSpan <= 0 {
+		return 0
+	}
+	recvBytes := 0
+	for _, a := range half[1:] { // the first only marks the span's start
+		recvBytes += a.size
+	}
+	sendRate := float64(c.sendBytes-c.lastSize) * 8 / sendSpan
+	recvRate := float64(recvBytes) * 8 / recvSpan
+	// A cluster that queued shows its one-way delay growing from its first
+	// packets to its last: at twice the path's rate the backlog reaches
+	// half the cluster's length. The receive rate alone is fooled by a
+	// receiver that reads its socket in bursts (a busy CPU squeezes the
+	// arrival times together); the delay growth is not. Medians of the two
+	// halves keep scheduling jitter out.
+	owd := func(a arrivalSize) time.Duration { return a.at - time.Duration(a.sent.UnixNano()) }
+	median := func(as []arrivalSize) time.Duration {
+		v := make([]time.Duration, len(as))
+		for i, a := range as {
+			v[i] = owd(a)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	if growth := median(half) - median(c.arrivals[:len(c.arrivals)/2]); growth > max(probeMaxQueue, c.ends.Sub(c.started)/3) {
+		return 0
+	}
+	if recvRate < probeUnsaturated*sendRate {
+		// The cluster queued: the path is full at about what we send
+		// already (libwebrtc would take 95 % of the receive rate, which
+		// overfills a path the media shares with the probe).
+		return 0
+	}
+	return min(sendRate, recvRate)
+}

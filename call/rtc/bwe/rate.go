@@ -1,0 +1,154 @@
+package bwe
+
+import (
+	"math"
+	"time"
+)
+
+// AIMD after libwebrtc's AimdRateControl (constants are theirs).
+const (
+	beta            = 0.85 // a decrease goes to this share of what arrived
+	multIncrease    = 1.08 // per second, far from the last congestion point
+	minAddIncrease  = 4000 // bps per second, near it
+	responseBase    = 100 * time.Millisecond
+	throughputLimit = 1.5 // never aim above this multiple of what arrives
+	throughputExtra = 10_000
+	throughputFloor = 100_000
+	// capacityDeviation: the path's capacity estimate (the rates at which
+	// decreases happened) is "known" within this many standard deviations;
+	// above it the increase turns multiplicative again.
+	capacityDeviation = 3
+)
+
+// aimd is the delay-based rate: additive/multiplicative increase while the
+// queue is stable, a cut to beta × the acknowledged rate on overuse.
+type aimd struct {
+	rate       float64 // bps
+	minRate    float64 // honoured unless the network delivered less
+	floor      float64 // the absolute minimum
+	maxRate    float64
+	lastChange time.Time
+	lastCut    time.Time
+	// capacity: EMA (kbps) and normalised variance of the rates at cuts.
+	capMean, capVar float64
+	haveCap         bool
+}
+
+func newAIMD(start, minRate, floor, maxRate float64) *aimd {
+	return &aimd{rate: start, minRate: minRate, floor: floor, maxRate: maxRate, capVar: 0.4}
+}
+
+// update moves the rate for one delay verdict. acked is the recently
+// acknowledged rate (0 when unknown), rtt the round trip; congested says
+// the path shows more than a delay gradient (a standing queue, or loss
+// above its baseline), which alone may take the rate below the minimum.
+func (a *aimd) update(now time.Time, u usage, acked float64, rtt time.Duration, congested bool) {
+	switch u {
+	case usageOver:
+		// One cut per round trip (at most 200 ms apart), or at once when
+		// what arrives fell below half the rate.
+		interval := min(max(rtt, 10*time.Millisecond), 200*time.Millisecond)
+		if !a.lastCut.IsZero() && now.Sub(a.lastCut) < interval && (acked == 0 || acked > a.rate/2) {
+			return
+		}
+		a.cut(now, acked, congested)
+	case usageUnder:
+		// The queue drains: hold, so it empties before we push again.
+		a.lastChange = now
+	default:
+		a.increase(now, acked, rtt)
+	}
+}
+
+func (a *aimd) cut(now time.Time, acked float64, congested bool) {
+	if acked <= 0 {
+		acked = a.rate
+	}
+	next := beta * acked
+	if next > a.rate && a.haveCap {
+		next = beta * a.capMean * 1000
+	}
+	if next < a.minRate && !congested {
+		// A delay gradient alone (a busy CPU at either end makes one) does
+		// not take the rate below the configured minimum; a queue that
+		// stays or loss beyond the path's own does. What arrived may be
+		// below the minimum only because we sent less (the encoder's
+		// picture needs less).
+		next = a.minRate
+	}
+	a.rate = max(min(next, a.rate), a.floor)
+	kbps := acked / 1000
+	if a.haveCap && kbps < a.capMean-capacityDeviation*a.capDev() {
+		a.haveCap = false // far below the old capacity: a new path
+	}
+	// The capacity estimate learns from what arrived when the queue grew.
+	if !a.haveCap {
+		a.capMean, a.haveCap = kbps, true
+	} else {
+		const alpha = 0.05
+		a.capMean = (1-alpha)*a.capMean + alpha*kbps
+		e := a.capMean - kbps
+		a.capVar = min(max((1-alpha)*a.capVar+alpha*e*e/max(a.capMean, 1), 0.4), 2.5)
+	}
+	a.lastCut, a.lastChange = now, now
+}
+
+// capDev is the capacity estimate's standard deviation in kbps.
+func (a *aimd) capDev() float64 { return math.Sqrt(a.capVar * a.capMean) }
+
+func (a *aimd) increase(now time.Time, acked float64, rtt time.Duration) {
+	if a.lastChange.IsZero() {
+		a.lastChange = now
+		return
+	}
+	dt := min(now.Sub(a.lastChange).Seconds(), 1)
+	a.lastChange = now
+	if a.haveCap && acked/1000 > a.capMean+capacityDeviation*a.capDev() {
+		a.haveCap = false // more arrives than ever did at a cut: the path grew
+	}
+	var inc float64
+	if a.haveCap {
+		// Near the point where the queue grew last time: about one packet
+		// per response time (the round trip counted as at least 100 ms:
+		// on a short path libwebrtc's rule climbs 40 kbps/s at 300 kbps
+		// and keeps a drop-tail queue near full).
+		response := responseBase + max(rtt, responseBase)
+		bitsPerFrame := a.rate / 30
+		packets := math.Ceil(bitsPerFrame / (1200 * 8))
+		pkt := bitsPerFrame / packets
+		inc = max(minAddIncrease, pkt/response.Seconds()) * dt
+	} else {
+		inc = max(a.rate*(math.Pow(multIncrease, dt)-1), 1000*dt)
+	}
+	next := a.rate + inc
+	if a.haveCap {
+		// What arrives can never exceed the capacity it was measured at, so
+		// libwebrtc's "acked above the upper bound" reset never comes on a
+		// fixed bottleneck and the rate creeps on into the queue. Hold it
+		// at the capacity; a probe finds out when the path grew.
+		next = min(next, max(a.rate, (a.capMean+a.capDev())*1000))
+	}
+	if acked > 0 {
+		// Never far above what arrives (it would be a guess), but always
+		// enough to send some video: with video paused only audio arrives,
+		// and 1.5× audio is below what resumes the video.
+		limit := max(throughputLimit*acked+throughputExtra, throughputFloor)
+		if next > limit {
+			next = max(a.rate, limit)
+		}
+	}
+	a.rate = min(next, a.maxRate)
+}
+
+// raise sets the rate to a probe's result when that is higher: the path
+// carried it without a growing queue.
+func (a *aimd) raise(now time.Time, bps float64) {
+	if bps <= a.rate {
+		return
+	}
+	a.rate = min(bps, a.maxRate)
+	if a.haveCap && bps/1000 > a.capMean+capacityDeviation*a.capDev() {
+		a.haveCap = false // the path carries more than it did at the last cuts
+	}
+	a.lastChange = now
+}
