@@ -151,7 +151,7 @@ func printUsers(c *cli, users []admin.User, asJSON bool) error {
 	}
 	rows := [][]string{{"ACCOUNT", "NAME", "CREATED"}}
 	for _, u := range users {
-		rows = append(rows, []string{u.Account, u.Name, u.CreatedAt.Format(time.RFC3339)})
+		rows = append(rows, []string{u.Account, u.Name, u.CreatedAt.Local().Format("2006-01-02 15:04:05")}) // as records shows times
 	}
 	return termsafe.WriteTable(c.stdout, rows)
 }
