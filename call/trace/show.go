@@ -305,8 +305,10 @@ func statsLine(data json.RawMessage) string {
 	if s.RttMs > 0 {
 		rtt = fmt.Sprintf("%.0f ms", s.RttMs)
 	}
-	return fmt.Sprintf("mos %.2f · rtt %s · loss %.1f%% · jitter %.1f ms · send %.0f kbps · recv %.0f kbps",
-		s.Mos, rtt, s.LossPct, s.JitterMs, s.SendKbps, s.RecvKbps)
+	// Remote loss is what the peer reports of our stream: an impaired
+	// sender shows there, never in its own loss.
+	return fmt.Sprintf("mos %.2f · rtt %s · loss %.1f%% · remote loss %.1f%% · jitter %.1f ms · send %.0f kbps · recv %.0f kbps",
+		s.Mos, rtt, s.LossPct, s.RemoteLossPct, s.JitterMs, s.SendKbps, s.RecvKbps)
 }
 
 // TimedSample is one STATS sample with its time.
