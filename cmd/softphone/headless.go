@@ -67,9 +67,14 @@ func connect(ctx context.Context, c *cli, cfg *Config, media *call.MediaConfig) 
 	if err != nil {
 		return nil, err
 	}
+	tlsCfg, err := cfg.clientTLS()
+	if err != nil {
+		return nil, err
+	}
 	checkSum := cfg.CheckSum
 	eng := call.New(call.Config{
 		Server:   cfg.Server,
+		TLS:      tlsCfg,
 		Device:   cfg.device,
 		CheckSum: &checkSum,
 		Language: cfg.Language,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,7 +39,8 @@ in its data directory (--data).`,
 	}
 	fs := cmd.PersistentFlags()
 	cf := newCommandFlags(fs)
-	cf.bind("server", "server", "server `URL` (ws:// or http://); default the serve running on --data (env SOFTPHONE_SERVER)")
+	cf.bind("server", "server", "server `URL` (ws://, wss://, http:// or https://); default the serve running on --data (env SOFTPHONE_SERVER)")
+	cf.bind("ca-file", "caFile", "PEM `FILE` of CA certificates to trust for an https:// server besides the system's (env SOFTPHONE_CA_FILE)")
 	cf.bind("app-key", "serve.appKey", "admin `KEY` (env SOFTPHONE_SERVE_APP_KEY); default from DIR/credentials.json")
 	cf.bind("app-secret", "serve.appSecret", "admin `SECRET` (env SOFTPHONE_SERVE_APP_SECRET); default from DIR/credentials.json")
 	cf.bind("data", "serve.data", "`DIR`: data directory of a local serve, to read its credentials.json (env SOFTPHONE_SERVE_DATA)")
@@ -169,6 +171,10 @@ func adminError(what string, err error) error {
 		}
 		return fmt.Errorf("%s: %s (HTTP %d)", what, apiErr.Message, apiErr.Status)
 	}
+	var verr *tls.CertificateVerificationError
+	if errors.As(err, &verr) {
+		return fmt.Errorf("%s: the server's TLS certificate is not trusted (a self-signed CA needs --ca-file): %w", what, verr)
+	}
 	return fmt.Errorf("%s: server unreachable: %w", what, err)
 }
 
@@ -207,7 +213,11 @@ func adminClient(cfg *Config) (*admin.Client, error) {
 		}
 		key, secret = lc.AppKey, lc.AppSecret
 	}
-	return admin.NewClient(base, key, secret, &http.Client{Timeout: adminTimeout}), nil
+	tlsCfg, err := cfg.clientTLS()
+	if err != nil {
+		return nil, err
+	}
+	return admin.NewClient(base, key, secret, cfg.httpClient(tlsCfg)), nil
 }
 
 // adminBaseURL maps the signaling URL (ws://host:port/v1/ws) to the admin API

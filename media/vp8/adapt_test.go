@@ -101,8 +101,8 @@ func TestLadderWalk(t *testing.T) {
 	}{
 		{0, 900, 0, 0, false},
 		{100, 299, 0, 1, false},  // below 640×360's minimum: down at once
-		{200, 150, 0, 2, false},  // again
-		{300, 30, 0, 4, false},   // several rungs in one step
+		{200, 150, 0, 1, false},  // below the next one too, but within the dwell: a keyframe per second at most
+		{300, 30, 0, 4, false},   // far below: several rungs in one step at once
 		{400, 10, 0, 4, true},    // below SuspendKbps
 		{500, 25, 0, 4, true},    // not yet back: resume needs resumeKbps
 		{600, 200, 0, 4, true},   // back above: wait upHold
