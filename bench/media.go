@@ -27,9 +27,9 @@ import (
 // loopback; Only picks one part.
 type MediaPlan struct {
 	Exe  string // the softphone binary: runs serve and the peers of the CPU part
-	Only string // "", "setup", "m2e", "g2g" or "cpu"
+	Only string // "", "setup", "browser", "m2e", "g2g" or "cpu"
 
-	SetupCalls  int           // calls for accept → first audio / video (in-process engines)
+	SetupCalls  int           // calls for accept → first audio / video (in-process engines; browser: per direction and ring time)
 	M2ECalls    int           // calls for mouth-to-ear (one `call` + one `answer` process each)
 	M2EDuration time.Duration // length of each of those calls
 	G2GDuration time.Duration // length of the glass-to-glass call (in-process)
@@ -44,7 +44,7 @@ type MediaPlan struct {
 }
 
 // MediaParts are the values of MediaPlan.Only, in run order.
-var MediaParts = []string{"setup", "m2e", "g2g", "cpu"}
+var MediaParts = []string{"setup", "browser", "m2e", "g2g", "cpu"}
 
 // Media settings shared by the parts: the CLI's defaults (bitrate 600–900
 // kbps, Opus 32 kbps) at the sizes the anchors were measured with.
@@ -97,6 +97,7 @@ func RunMedia(ctx context.Context, p MediaPlan, out io.Writer) error {
 		fmt.Fprintf(out, "%s done in %s\n", part, time.Since(start).Round(100*time.Millisecond))
 	}
 	step("setup", r.setup)
+	step("browser", r.browser)
 	step("m2e", r.mouthToEar)
 	step("g2g", r.glassToGlass)
 	step("cpu", r.cpu)

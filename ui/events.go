@@ -24,10 +24,17 @@ func (m *Model) handleEvent(ev call.Event) tea.Cmd {
 	case call.RecordMessage:
 		m.recordArrived(d)
 	case protocol.Presence:
+		reload := false
 		for i := range m.contacts {
-			if m.contacts[i].Account == d.Account {
-				m.contacts[i].Presence = d.Presence
+			if c := &m.contacts[i]; c.Account == d.Account {
+				// A contact that just added us back: the server shows
+				// its nickname now, which the list got without.
+				reload = c.Presence == protocol.PresencePending && d.Presence != protocol.PresencePending
+				c.Presence = d.Presence
 			}
+		}
+		if reload {
+			return m.loadContacts()
 		}
 	case protocol.CallTypeChange:
 		return m.typeChange(d)

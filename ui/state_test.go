@@ -303,6 +303,11 @@ func TestSmallerStates(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, "小红 (eve)") {
 		t.Fatalf("the in-call header lost the nickname:\n%s", v)
 	}
+	m.Update(press("q"))
+	if v := m.View(); !strings.Contains(v, "正在与 小红 (eve) 通话，挂断并退出？") {
+		t.Fatalf("quit during a call does not name it:\n%s", v)
+	}
+	m.Update(press("n"))
 	m.Update(press("?"))
 	if v := m.View(); !strings.Contains(v, "ctrl+c") || !strings.Contains(v, "h") {
 		t.Fatalf("in-call help:\n%s", v)
@@ -346,7 +351,7 @@ func TestEventLogScroll(t *testing.T) {
 		m.Update(eventMsg{ev: ev})
 	}
 	var st call.CallStats
-	st.Mos, st.RttMs, st.LossPct, st.JitterMs, st.SendKbps, st.RecvKbps = 4.1, 40, 2.5, 3, 40, 41
+	st.Mos, st.RttMs, st.LossPct, st.JitterMs, st.SendKbps, st.RecvKbps = 4.1, 40, 2.5, 3.14159, 40, 41
 	for i := range 30 {
 		add(i, call.Event{Name: call.EvStats, Data: st})
 		add(i, call.Event{Name: protocol.EvPresence, Data: protocol.Presence{Account: "user" + string(rune('a'+i%26)), Presence: protocol.PresenceOnline}})
@@ -365,6 +370,10 @@ func TestEventLogScroll(t *testing.T) {
 	// The data is wrapped, not cut: the fields at the end are on screen.
 	if !strings.Contains(v, `"lossPct":2.5`) || !strings.Contains(v, `"mos":4.1`) {
 		t.Fatalf("STATS data cut off:\n%s", v)
+	}
+	// Measured values print with two decimals, not fifteen.
+	if !strings.Contains(v, `"jitterMs":3.14,`) {
+		t.Fatalf("STATS figures not rounded:\n%s", v)
 	}
 	m.Update(press("f"))
 	m.Update(tea.KeyMsg{Type: tea.KeyPgUp})
@@ -413,6 +422,44 @@ func TestMicSilentHint(t *testing.T) {
 		m.Update(clockMsg(fixedNow))
 		if strings.Contains(m.View(), "麦克风没有声音") {
 			t.Fatal("the hint stayed with sound coming in")
+		}
+	}
+}
+
+// A contact added before they added us back shows by account and 待对方添加;
+// once they do, the server reveals presence and nickname, and the list
+// shows both without a restart.
+func TestPendingContactGetsNickname(t *testing.T) {
+	srv := startServer(t)
+	u := createUsers(t, srv, account{name: "alice", nick: "Alice"})
+	dave, err := srv.CreateUser(ctxT(t), "dave", "戴夫")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := newEngine(t, srv, u["alice"], "zh")
+	if _, err := alice.AddContact(ctxT(t), "dave"); err != nil {
+		t.Fatal(err)
+	}
+	tm := runUI(t, newModel(testConfig(alice, "zh")))
+	waitView(t, tm, zhText.presencePending)
+	d := newEngine(t, srv, account{name: "dave", token: dave}, "zh")
+	if _, err := d.AddContact(ctxT(t), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, tm, "dave's nickname and presence", func(v string) bool {
+		l := selectedLine(v)
+		return strings.Contains(l, "戴夫 (dave)") && strings.Contains(l, zhText.presenceOnline)
+	})
+}
+
+func TestShortNumbers(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"a":4.873299885846024,"b":-0.125,"c":40,"d":1e-7,"e":2.5}`, `{"a":4.87,"b":-0.13,"c":40,"d":1e-7,"e":2.5}`},
+		{`{"s":"1.23456","t":"a\"3.14159","u":[0.999,12]}`, `{"s":"1.23456","t":"a\"3.14159","u":[1,12]}`},
+		{`[]`, `[]`},
+	} {
+		if got := string(shortNumbers([]byte(tc.in))); got != tc.want {
+			t.Errorf("shortNumbers(%s) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
 }

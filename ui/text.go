@@ -126,7 +126,7 @@ type text struct {
 	logScroll string // %d lines below
 
 	// quit
-	quitConfirm string
+	quitConfirm string // %s peer
 	quitCalling string // %s peer
 	quitRinging string // %s peer
 
@@ -170,8 +170,8 @@ var zhText = text{
 	reconnecting:   "与服务器的连接已断开，正在重连…",
 	reconnected:    "已重新连接服务器",
 	gaveUp:         "已与服务器断开，不再重连（l 查看日志）",
-	tokenReset:     "已退出登录：token was reset（令牌已重置），请用新令牌登录",
-	accountRemoved: "已退出登录：account was removed（账号已被删除）",
+	tokenReset:     "已退出登录：令牌已重置，请用新令牌登录",
+	accountRemoved: "已退出登录：账号已被删除",
 
 	presenceOnline:  "在线",
 	presenceInCall:  "通话中",
@@ -268,7 +268,7 @@ var zhText = text{
 	logHidden: "已隐藏 %d 条 STATS（f 显示）",
 	logScroll: "下面还有 %d 行（End 回到最新）",
 
-	quitConfirm: "通话进行中，挂断并退出？(y/n)",
+	quitConfirm: "正在与 %s 通话，挂断并退出？(y/n)",
 	quitCalling: "正在呼叫 %s，取消呼叫并退出？(y/n)",
 	quitRinging: "%s 来电中，拒绝并退出？(y/n)",
 
@@ -408,7 +408,7 @@ var enText = text{
 	logHidden: "%d STATS hidden (f shows them)",
 	logScroll: "%d more lines below (End: newest)",
 
-	quitConfirm: "A call is in progress. Hang up and quit? (y/n)",
+	quitConfirm: "In a call with %s. Hang up and quit? (y/n)",
 	quitCalling: "Calling %s. Cancel the call and quit? (y/n)",
 	quitRinging: "%s is calling. Reject and quit? (y/n)",
 

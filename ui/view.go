@@ -105,7 +105,7 @@ func (m *Model) quitQuestion() string {
 	case m.phase == phaseCalling:
 		return fmtS(m.t.quitCalling, m.nick(m.peer, m.peerNick))
 	}
-	return m.t.quitConfirm
+	return fmtS(m.t.quitConfirm, m.nick(m.peer, m.peerNick))
 }
 
 func (m *Model) noticeView(w int) string {

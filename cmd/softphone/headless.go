@@ -67,9 +67,14 @@ func connect(ctx context.Context, c *cli, cfg *Config, media *call.MediaConfig) 
 	if err != nil {
 		return nil, err
 	}
+	tlsCfg, err := cfg.clientTLS()
+	if err != nil {
+		return nil, err
+	}
 	checkSum := cfg.CheckSum
 	eng := call.New(call.Config{
 		Server:   cfg.Server,
+		TLS:      tlsCfg,
 		Device:   cfg.device,
 		CheckSum: &checkSum,
 		Language: cfg.Language,
@@ -197,7 +202,7 @@ func describe(ev call.Event) string {
 		}
 		return s
 	case call.RecordMessage:
-		return fmt.Sprintf("%s · status %d · %s %s → %s · %s", d.Text, d.Status, d.Type, d.From, d.To, call.ClockText(d.Length()))
+		return fmt.Sprintf("%s · status %d · %s %s → %s · %s", d.Text, d.Status, d.Type, d.From, d.To, recordDuration(d))
 	case protocol.CallTypeChange:
 		return fmt.Sprintf("%s %s by %s", d.CallType, d.State, d.UserID)
 	case protocol.Presence:

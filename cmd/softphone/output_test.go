@@ -89,3 +89,23 @@ func TestOutputEscapesHostileText(t *testing.T) {
 	}
 	checkTerminalSafe(t, "error line", stderr.String())
 }
+
+// The human lines of the headless commands: a STATS line says the loss
+// the peer reports of our stream (where an impaired sender shows), and a
+// record of a call that never connected has no length, as in records.
+func TestHumanEventLines(t *testing.T) {
+	var st call.CallStats
+	st.Mos, st.LossPct, st.RemoteLossPct = 4.38, 0, 12.1
+	if got := describe(call.Event{Name: call.EvStats, Data: st}); !strings.Contains(got, "loss 0.0% · remote loss 12.1%") {
+		t.Errorf("STATS line without the remote loss: %q", got)
+	}
+	r := call.RecordMessage{Text: "未接听"}
+	r.Status, r.Type, r.From, r.To = protocol.StatusTimeout, protocol.CallAudio, "alice", "bob"
+	if got := describe(call.Event{Name: protocol.EvMessageSent, Data: r}); got != "未接听 · status 4 · audio alice → bob · –" {
+		t.Errorf("record line = %q", got)
+	}
+	r.Status, r.Durations = protocol.StatusCompleted, []protocol.Duration{{Accid: "alice", Duration: 66}}
+	if got := describe(call.Event{Name: protocol.EvMessageSent, Data: r}); !strings.HasSuffix(got, " · 01:06") {
+		t.Errorf("record line = %q", got)
+	}
+}

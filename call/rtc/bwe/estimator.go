@@ -224,7 +224,7 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 		e.rtt = (4*e.rtt + rtt) / 5
 	}
 	u := e.delay.state
-	if e.owd.queue > standingQueue && u != usageUnder && now.Sub(e.rate.lastCut) >= standingRecut {
+	if e.owd.over >= standingWindows && u != usageUnder && now.Sub(e.rate.lastCut) >= standingRecut {
 		// A full queue with a flat delay is still overuse; after a cut the
 		// queue takes a while to drain, so it counts again only when it
 		// is still there a second later.
