@@ -99,8 +99,11 @@ type Stats struct {
 	Expands            uint64 // preemptive expansions
 	ExpandedSamples    uint64 // audio they inserted
 	Rebuffers          uint64 // times playback stopped for lack of packets and re-buffered
-	Resets             uint64 // sequence discontinuities that restarted the stream
-	SilenceMs          float64
+	// StoppedSamples is the concealment that ran out into a stop (the
+	// sender ended, an outage): left out of the counts above.
+	StoppedSamples uint64
+	Resets         uint64 // sequence discontinuities that restarted the stream
+	SilenceMs      float64
 
 	// MissingRate is the recent share of frames whose packet was not
 	// there when due (lost or late, before repair); MeanBurst the mean
@@ -116,18 +119,21 @@ const (
 	// leadAlpha smooths the per-decode margin measurements (~8 frames).
 	leadAlpha = 1.0 / 8
 	// Time-scale decisions.
-	histMs        = 30.0  // played audio kept for the pitch analysis
-	toleranceMs   = 1.0   // margin shortfall tolerated before expanding
-	minCutMs      = 4.0   // smallest excess worth an acceleration
-	minOpGapMs    = 50.0  // between two voiced time-scale operations
-	aboveFrames   = 50    // consecutive decodes in excess before a normal acceleration
-	urgentAbove   = 10    // ... before an urgent one
-	lowWaitFrames = 50    // frames a small expansion waits for a low-energy frame
-	smallMs       = 5.0   // a deficit below this waits for a low-energy frame
-	urgentMs      = 20.0  // a deficit from which voiced audio is stretched on a weaker match
-	fastExcessMs  = 60.0  // excess from which voiced audio is accelerated, whole runs of periods at once
-	underrunMs    = 10.0  // concealment step while waiting for a late packet
-	startWaitMs   = 120.0 // how late a packet may be waited for before the delay statistics know better
+	histMs        = 30.0 // played audio kept for the pitch analysis
+	toleranceMs   = 1.0  // margin shortfall tolerated before expanding
+	minCutMs      = 4.0  // smallest excess worth an acceleration
+	minOpGapMs    = 50.0 // between two voiced time-scale operations
+	aboveFrames   = 50   // consecutive decodes in excess before a normal acceleration
+	urgentAbove   = 10   // ... before an urgent one
+	lowWaitFrames = 50   // frames a small expansion waits for a low-energy frame
+	// voicedWaitFrames is how long a steady excess waits for a pause before
+	// voiced audio is accelerated (speech without pauses, music, a tone).
+	voicedWaitFrames = 150
+	smallMs          = 5.0   // a deficit below this waits for a low-energy frame
+	urgentMs         = 20.0  // a deficit from which voiced audio is stretched on a weaker match
+	fastExcessMs     = 60.0  // excess from which voiced audio is accelerated, whole runs of periods at once
+	underrunMs       = 10.0  // concealment step while waiting for a late packet
+	startWaitMs      = 120.0 // how late a packet may be waited for before the delay statistics know better
 	// Speech level: a frame below lowRel of the recent peak level, or below
 	// lowAbs, is a low-energy frame where stretching is inaudible.
 	levelDecay = 0.995
@@ -178,11 +184,14 @@ type Buffer struct {
 	pullChunk  float64 // smoothed max Pull size, per-channel samples
 	pullPos    int     // samples per channel already written by the current Pull
 	concealRun int     // samples concealed in the current late wait
-	sinceOp    int     // samples output since the last voiced time-scale operation
-	waitLow    int     // frames a wanted adjustment has waited for low energy
-	above      int     // consecutive decodes in excess
-	level      float64 // recent peak speech level (RMS)
-	inConceal  bool    // the last frame produced was a concealed lost one
+	// What the current run with nothing to play added to the counters,
+	// taken back if it ends in a stop (the sender ended, or an outage).
+	run       runCounts
+	sinceOp   int     // samples output since the last voiced time-scale operation
+	waitLow   int     // frames a wanted adjustment has waited for low energy
+	above     int     // consecutive decodes in excess
+	level     float64 // recent peak speech level (RMS)
+	inConceal bool    // the last frame produced was a concealed lost one
 
 	// Decoded audio not yet pulled: pcm[pcmOff:pcmEnd], interleaved; hist
 	// is the last histMs of what was produced before it.
@@ -194,6 +203,11 @@ type Buffer struct {
 	frameBuf []int16
 
 	s Stats
+}
+
+// runCounts is what a run of concealment with nothing held counted.
+type runCounts struct {
+	samples, frames, events, underrunSamples, underruns uint64
 }
 
 // ErrConfig reports an invalid Config.
@@ -423,7 +437,7 @@ func (b *Buffer) reset() {
 	b.lt = lossTracker{}
 	b.started, b.playing, b.everPlayed, b.haveLead, b.haveWait = false, false, false, false, false
 	b.pcmOff, b.pcmEnd = 0, 0
-	b.concealRun = 0
+	b.concealRun, b.run = 0, runCounts{}
 }
 
 // observeJitter updates the RFC 3550 §6.4.1 interarrival jitter (reported
@@ -492,6 +506,7 @@ func (b *Buffer) tryStart() bool {
 	b.lastSeq = first.seq - 1
 	b.pcmOff, b.pcmEnd = 0, 0
 	b.concealRun, b.above, b.waitLow = 0, 0, 0
+	b.run = runCounts{}
 	b.haveLead, b.haveWait = false, false
 	return true
 }
@@ -558,7 +573,7 @@ func (b *Buffer) produce() {
 	}
 	b.playTs = e.ts + int64(n)
 	b.st.remove(e.ts)
-	b.concealRun = 0
+	b.concealRun, b.run = 0, runCounts{}
 	b.emit(out[:n*ch], false)
 }
 
@@ -578,8 +593,9 @@ func (b *Buffer) concealMissing(next *entry, gap int) {
 		}
 		b.concealRun += d
 	} else {
-		b.concealRun = 0
+		b.concealRun, b.run = 0, runCounts{}
 	}
+	before := b.s
 	switch {
 	case dtx:
 		b.conceal(out)
@@ -604,6 +620,11 @@ func (b *Buffer) concealMissing(next *entry, gap int) {
 		}
 		b.inConceal = true
 	}
+	if next == nil {
+		b.run.samples += b.s.ConcealedSamples - before.ConcealedSamples
+		b.run.frames += b.s.Concealed - before.Concealed
+		b.run.events += b.s.ConcealEvents - before.ConcealEvents
+	}
 	b.playTs += int64(d)
 	b.emit(out, true)
 }
@@ -623,10 +644,20 @@ func (b *Buffer) overdue() bool {
 }
 
 // stop ends playback for lack of packets; the next arrivals re-buffer.
+// The concealment that led up to it is taken back out of the counts: the
+// stream ended or broke off, nothing a listener lost to the network.
 func (b *Buffer) stop() {
 	b.playing = false
 	b.haveLead = false
 	b.s.Rebuffers++
+	r := b.run
+	b.s.ConcealedSamples -= r.samples + r.underrunSamples
+	b.s.Concealed -= r.frames
+	b.s.ConcealEvents -= r.events
+	b.s.UnderrunSamples -= r.underrunSamples
+	b.s.Underruns -= r.underruns
+	b.s.StoppedSamples += r.samples + r.underrunSamples
+	b.run = runCounts{}
 }
 
 // awaitLate conceals one step without moving the playout point: nothing
@@ -640,6 +671,7 @@ func (b *Buffer) awaitLate() {
 	}
 	if b.concealRun == 0 {
 		b.s.Underruns++
+		b.run.underruns++
 	}
 	ch := b.cfg.Channels
 	d := b.step(b.samples(underrunMs))
@@ -648,6 +680,7 @@ func (b *Buffer) awaitLate() {
 	b.concealRun += d
 	b.s.UnderrunSamples += uint64(d)
 	b.s.ConcealedSamples += uint64(d)
+	b.run.underrunSamples += uint64(d)
 	b.emit(out, true)
 }
 
@@ -742,8 +775,10 @@ func (b *Buffer) timeScale(f []int16) []int16 {
 	switch {
 	case urgent && b.above < urgentAbove:
 		return f
-	case !urgent && (b.above < aboveFrames || !low):
+	case !urgent && b.above < aboveFrames:
 		return f
+	case !urgent && !low && b.above < aboveFrames+voicedWaitFrames:
+		return f // a pause will come: wait for it
 	case !low && !voicedGap:
 		return f
 	}

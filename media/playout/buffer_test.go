@@ -245,3 +245,15 @@ func BenchmarkPull480(b *testing.B) {
 		buf.Pull(out)
 	}
 }
+
+// When the sender stops, the concealment that runs out into the stop is not
+// counted as loss.
+func TestEndOfStreamIsNotLoss(t *testing.T) {
+	_, pkts := speech(t, 3, wb)
+	arr := path{delay: netem.Delay{Base: 1 * ms}}.schedule(pkts, 1)
+	st := simulateTo(t, arr, arr[len(arr)-1].at+time.Second, pull, false).stats
+	if st.Concealed != 0 || st.ConcealedSamples != 0 || st.Rebuffers != 1 || st.StoppedSamples == 0 {
+		t.Fatalf("after the end: concealed %d frames / %d samples, %d rebuffers, %d stopped samples; want 0, 0, 1, > 0",
+			st.Concealed, st.ConcealedSamples, st.Rebuffers, st.StoppedSamples)
+	}
+}

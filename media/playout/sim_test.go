@@ -100,6 +100,13 @@ type simResult struct {
 // samples every chunk's duration.
 func simulate(t testing.TB, arrivals []arrival, total time.Duration, chunk int) simResult {
 	t.Helper()
+	return simulateTo(t, arrivals, total, chunk, true)
+}
+
+// simulateTo is simulate that, with stopAtEnd false, goes on pulling until
+// total after the last packet was played.
+func simulateTo(t testing.TB, arrivals []arrival, total time.Duration, chunk int, stopAtEnd bool) simResult {
+	t.Helper()
 	base := time.Unix(1000, 0)
 	var now time.Duration
 	b, err := playout.New(playout.Config{FastStart: true, Now: func() time.Time { return base.Add(now) }})
@@ -115,7 +122,7 @@ func simulate(t testing.TB, arrivals []arrival, total time.Duration, chunk int) 
 	k := 0
 	started := false
 	for now = 0; now <= total; now += 500 * time.Microsecond {
-		if k == len(arrivals) && now > arrivals[k-1].at && b.Stats().BufferedMs <= 25 {
+		if stopAtEnd && k == len(arrivals) && now > arrivals[k-1].at && b.Stats().BufferedMs <= 25 {
 			break // everything sent was played (but the last frame's tail)
 		}
 		for k < len(arrivals) && arrivals[k].at <= now {
