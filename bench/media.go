@@ -37,7 +37,7 @@ type MediaPlan struct {
 	// part, issue 10's rows); VideoProfiles picks rows by name ("" all).
 	VideoDuration time.Duration
 	VideoProfiles []string
-	CPUDuration time.Duration // length of each CPU / RSS call (one process per peer)
+	CPUDuration   time.Duration // length of each CPU / RSS call (one process per peer)
 
 	ServeLogPath string // where serve's stderr goes ("" = discarded)
 	Debug        bool   // engine debug logs to stderr
