@@ -14,6 +14,8 @@ const (
 	throughputLimit = 1.5 // never aim above this multiple of what arrives
 	throughputExtra = 10_000
 	throughputFloor = 100_000
+	// capHold is the share of a known capacity the rate holds at.
+	capHold = 0.9
 	// capacityDeviation: the path's capacity estimate (the rates at which
 	// decreases happened) is "known" within this many standard deviations;
 	// above it the increase turns multiplicative again.
@@ -125,8 +127,10 @@ func (a *aimd) increase(now time.Time, acked float64, rtt time.Duration) {
 		// What arrives can never exceed the capacity it was measured at, so
 		// libwebrtc's "acked above the upper bound" reset never comes on a
 		// fixed bottleneck and the rate creeps on into the queue. Hold it
-		// at the capacity; a probe finds out when the path grew.
-		next = min(next, max(a.rate, (a.capMean+a.capDev())*1000))
+		// under the capacity: every second stays below the cap, probes
+		// included, and the queue audio crosses stays empty. A probe finds
+		// out when the path grew.
+		next = min(next, max(a.rate, capHold*a.capMean*1000))
 	}
 	if acked > 0 {
 		// Never far above what arrives (it would be a guess), but always
