@@ -16,6 +16,8 @@ const (
 	throughputFloor = 100_000
 	// capHold is the share of a known capacity the rate holds at.
 	capHold = 0.9
+	// maxCut is the least one cut leaves of the rate.
+	maxCut = 0.5
 	// capacityDeviation: the path's capacity estimate (the rates at which
 	// decreases happened) is "known" within this many standard deviations;
 	// above it the increase turns multiplicative again.
@@ -78,6 +80,10 @@ func (a *aimd) cut(now time.Time, acked float64, congested bool) {
 		// picture needs less).
 		next = a.minRate
 	}
+	// One cut takes at most half: what arrived can read far too low for a
+	// while when feedback is lost in the queue or a starved receiver reads
+	// late, and a cut to 85 % of that paused the video for seconds.
+	next = max(next, a.rate*maxCut)
 	a.rate = max(min(next, a.rate), a.floor)
 	kbps := acked / 1000
 	if a.haveCap && kbps < a.capMean-capacityDeviation*a.capDev() {
