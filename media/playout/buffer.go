@@ -134,6 +134,8 @@ const (
 	fastExcessMs     = 60.0  // excess from which voiced audio is accelerated, whole runs of periods at once
 	underrunMs       = 10.0  // concealment step while waiting for a late packet
 	startWaitMs      = 120.0 // how late a packet may be waited for before the delay statistics know better
+	catchUpMs        = 15.0  // pulls this far behind their pace are a puller catching up
+	aheadDecayMs     = 0.01  // per pull: lets the pace follow a clock that restarted
 	// Speech level: a frame below lowRel of the recent peak level, or below
 	// lowAbs, is a low-energy frame where stretching is inaudible.
 	levelDecay = 0.995
@@ -178,12 +180,17 @@ type Buffer struct {
 	// pull (ms) the last decode happened. A decode only happens at a pull,
 	// so the margin moves in steps of the pull size while time-scale
 	// operations move the phase; the audio's delay is margin + phase.
-	margin     float64
-	phase      float64
-	haveLead   bool
-	pullChunk  float64 // smoothed max Pull size, per-channel samples
-	pullPos    int     // samples per channel already written by the current Pull
-	concealRun int     // samples concealed in the current late wait
+	margin    float64
+	phase     float64
+	haveLead  bool
+	pullChunk float64 // smoothed max Pull size, per-channel samples
+	pullPos   int     // samples per channel already written by the current Pull
+	// The puller's clock (followClock).
+	clockStart time.Time
+	pulled     int64   // samples per channel pulled since clockStart
+	aheadMax   float64 // ms, slowly decaying
+	catchingUp bool
+	concealRun int // samples concealed in the current late wait
 	// What the current run with nothing to play added to the counters,
 	// taken back if it ends in a stop (the sender ended, or an outage).
 	run       runCounts
@@ -469,6 +476,7 @@ func (b *Buffer) Pull(out []int16) {
 	} else {
 		b.pullChunk += (n - b.pullChunk) / 64
 	}
+	b.followClock(len(out) / ch)
 	b.pullPos = 0
 	for len(out) > 0 {
 		if b.pcmOff < b.pcmEnd {
@@ -485,6 +493,22 @@ func (b *Buffer) Pull(out []int16) {
 		}
 		b.produce()
 	}
+}
+
+// followClock tracks how far the audio pulled runs ahead of wall-clock
+// time. A puller that was descheduled (a busy machine) catches up with a
+// burst of pulls, during which the packets that arrived meanwhile may not
+// have been read off the socket yet: missing frames are then waited for,
+// not concealed for lost.
+func (b *Buffer) followClock(n int) {
+	now := b.cfg.Now()
+	if b.clockStart.IsZero() {
+		b.clockStart = now
+	}
+	ahead := b.ms(float64(b.pulled)) - durMs(now.Sub(b.clockStart))
+	b.aheadMax = max(ahead, b.aheadMax-aheadDecayMs)
+	b.catchingUp = ahead < b.aheadMax-catchUpMs
+	b.pulled += int64(n)
 }
 
 // tryStart begins playback: at once for a fast start, else once the
@@ -635,6 +659,9 @@ func (b *Buffer) concealMissing(next *entry, gap int) {
 // good). Until the delay statistics have a second of data the allowance
 // is startWaitMs.
 func (b *Buffer) overdue() bool {
+	if b.catchingUp {
+		return false
+	}
 	allow := startWaitMs
 	if b.dm.updates >= 2 {
 		allow = b.dm.target + durMs(b.cfg.Margin)

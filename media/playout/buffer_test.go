@@ -251,9 +251,24 @@ func BenchmarkPull480(b *testing.B) {
 func TestEndOfStreamIsNotLoss(t *testing.T) {
 	_, pkts := speech(t, 3, wb)
 	arr := path{delay: netem.Delay{Base: 1 * ms}}.schedule(pkts, 1)
-	st := simulateTo(t, arr, arr[len(arr)-1].at+time.Second, pull, false).stats
+	st := simulateTo(t, arr, arr[len(arr)-1].at+time.Second, pull, false, [2]time.Duration{}).stats
 	if st.Concealed != 0 || st.ConcealedSamples != 0 || st.Rebuffers != 1 || st.StoppedSamples == 0 {
 		t.Fatalf("after the end: concealed %d frames / %d samples, %d rebuffers, %d stopped samples; want 0, 0, 1, > 0",
 			st.Concealed, st.ConcealedSamples, st.Rebuffers, st.StoppedSamples)
+	}
+}
+
+// A receiver descheduled for 150 ms catches up with a burst of pulls before
+// it reads the packets that arrived meanwhile: they are waited for, not
+// concealed for lost (the delay grows by the stall, once).
+func TestReceiverStall(t *testing.T) {
+	sig, pkts := speech(t, 8, wb)
+	arr := path{delay: netem.Delay{Base: 1 * ms}}.schedule(pkts, 1)
+	r := simulateTo(t, arr, arr[len(arr)-1].at+time.Second, pull, true, [2]time.Duration{4 * time.Second, 4150 * ms})
+	st := r.stats
+	corr, lags, _ := quality(sig, r.out)
+	t.Logf("concealed %d frames, waited %.0f ms, corr %.3f, shifts %d", st.Concealed, float64(st.UnderrunSamples)/48, corr, countShifts(lags))
+	if st.Concealed > 1 {
+		t.Fatalf("%d frames concealed for lost after a receiver stall, want them waited for", st.Concealed)
 	}
 }

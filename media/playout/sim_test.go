@@ -3,7 +3,6 @@ package playout_test
 import (
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"sort"
 	"testing"
@@ -88,8 +87,6 @@ func (p path) schedule(pkts [][]byte, seed uint64) []arrival {
 	return out
 }
 
-var debugSim = os.Getenv("PLAYOUT_DEBUG") != ""
-
 type simResult struct {
 	out     []int16 // pulled from the first decoded audio on
 	stats   playout.Stats
@@ -100,12 +97,16 @@ type simResult struct {
 // samples every chunk's duration.
 func simulate(t testing.TB, arrivals []arrival, total time.Duration, chunk int) simResult {
 	t.Helper()
-	return simulateTo(t, arrivals, total, chunk, true)
+	return simulateTo(t, arrivals, total, chunk, true, [2]time.Duration{})
 }
 
 // simulateTo is simulate that, with stopAtEnd false, goes on pulling until
 // total after the last packet was played.
-func simulateTo(t testing.TB, arrivals []arrival, total time.Duration, chunk int, stopAtEnd bool) simResult {
+//
+// stall, when set, stops the receiver (no reads, no pulls) over
+// [stall[0], stall[1]); it then catches up with a burst of pulls before the
+// packets that arrived meanwhile are read, as a descheduled process does.
+func simulateTo(t testing.TB, arrivals []arrival, total time.Duration, chunk int, stopAtEnd bool, stall [2]time.Duration) simResult {
 	t.Helper()
 	base := time.Unix(1000, 0)
 	var now time.Duration
@@ -121,9 +122,36 @@ func simulateTo(t testing.TB, arrivals []arrival, total time.Duration, chunk int
 	next := time.Duration(-1)
 	k := 0
 	started := false
+	pull := func() {
+		b.Pull(buf)
+		st := b.Stats()
+		if !started && st.Playing {
+			started = true
+		}
+		if now > 5*time.Second && k < len(arrivals) {
+			res.maxLead = max(res.maxLead, st.DelayMs)
+		}
+		if started {
+			out = append(out, buf...)
+		}
+		if next == arrivals[0].at {
+			next += period / 2
+		}
+		next += period
+	}
+	caughtUp := false
 	for now = 0; now <= total; now += 500 * time.Microsecond {
 		if stopAtEnd && k == len(arrivals) && now > arrivals[k-1].at && b.Stats().BufferedMs <= 25 {
 			break // everything sent was played (but the last frame's tail)
+		}
+		if stall[1] > 0 && now >= stall[0] && now < stall[1] {
+			continue
+		}
+		if stall[1] > 0 && now >= stall[1] && !caughtUp {
+			for next >= 0 && now >= next {
+				pull()
+			}
+			caughtUp = true
 		}
 		for k < len(arrivals) && arrivals[k].at <= now {
 			a := arrivals[k]
@@ -138,24 +166,7 @@ func simulateTo(t testing.TB, arrivals []arrival, total time.Duration, chunk int
 			k++
 		}
 		if next >= 0 && now >= next {
-			b.Pull(buf)
-			st := b.Stats()
-			if !started && st.Playing {
-				started = true
-			}
-			if debugSim && now > 5900*time.Millisecond && now < 7*time.Second {
-				t.Logf("%v: playing %v delay %.1f target %.1f underruns %d expands %d accel %d conceal %d late %d", now, st.Playing, st.DelayMs, st.TargetDelayMs, st.Underruns, st.Expands, st.Accelerates, st.Concealed, st.Late)
-			}
-			if now > 5*time.Second && k < len(arrivals) {
-				res.maxLead = max(res.maxLead, st.DelayMs)
-			}
-			if started {
-				out = append(out, buf...)
-			}
-			if next == arrivals[0].at {
-				next += period / 2
-			}
-			next += period
+			pull()
 		}
 	}
 	res.out, res.stats = out, b.Stats()
