@@ -76,7 +76,9 @@ func newTestEncoder(t testing.TB, r video.Reader, p Params, w, h int) *Encoder {
 
 // nextFrame reads until the encoder codes a frame: it returns an empty one
 // for each captured frame it leaves out.
-func nextFrame(t testing.TB, r interface{ Read() ([]byte, func(), error) }) ([]byte, error) {
+func nextFrame(t testing.TB, r interface {
+	Read() ([]byte, func(), error)
+}) ([]byte, error) {
 	t.Helper()
 	for range 1000 {
 		f, _, err := r.Read()
