@@ -516,6 +516,9 @@ func (e *Engine) Call(ctx context.Context, userID string, t protocol.CallType, a
 		ci.ChannelID, ci.RequestID, ci.ChannelName = cr.ChannelID, cr.RequestID, cr.ChannelName
 		e.oweRecordLocked(cr.ChannelID)
 		e.replayEarlyLocked()
+		if e.cur == ci {
+			e.startMediaLocked() // prepares the offer while it rings
+		}
 	})
 	if err == nil && cr.ChannelID == "" {
 		err = errors.New("server sent no channel id")

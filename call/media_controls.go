@@ -172,9 +172,17 @@ func (e *Engine) MediaStats() (CallStats, bool) {
 }
 
 // startMediaLocked starts the media session of the current call once it is
-// connected (e.mu held). Relays that arrived early are replayed into it.
+// connected (e.mu held), or, for our own call, as soon as its channel is
+// known: the session then builds the peer connection, opens the devices,
+// makes its offer and gathers candidates while the call rings, and sends
+// them when USER_ACCEPT activates it. Relays that arrived early are
+// replayed into it.
 func (e *Engine) startMediaLocked() {
-	if e.cfg.Media == nil || e.media != nil || e.cur == nil || e.state != protocol.StateInCall || e.closed {
+	if e.cfg.Media == nil || e.media != nil || e.cur == nil || e.closed {
+		return
+	}
+	ringingOut := e.state == protocol.StateCalling && e.cur.Outgoing && e.cur.ChannelID != ""
+	if e.state != protocol.StateInCall && !ringingOut {
 		return
 	}
 	cur := e.cur
@@ -196,6 +204,7 @@ func (e *Engine) startMediaLocked() {
 		MicMuted: e.micMuted,
 		CamOff:   e.camOff,
 		Frames:   e.frames,
+		Held:     ringingOut,
 	}
 	if e.tr != nil {
 		p.Tracer = e.tr
