@@ -577,7 +577,11 @@ func (e *Engine) Accept(ctx context.Context, inv *protocol.Invite) error {
 		e.state = protocol.StateInCall
 		e.tr.stateLocked(e.state, e.cur)
 		e.invite = nil
-		e.startMediaLocked()
+		if e.media != nil {
+			e.media.Activate() // prepared while it rang
+		} else {
+			e.startMediaLocked()
+		}
 	})
 	if err != nil {
 		return fmt.Errorf("accept %s: %w", cur.ChannelID, err)

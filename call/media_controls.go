@@ -171,18 +171,21 @@ func (e *Engine) MediaStats() (CallStats, bool) {
 	return m.LastStats()
 }
 
-// startMediaLocked starts the media session of the current call once it is
-// connected (e.mu held), or, for our own call, as soon as its channel is
-// known: the session then builds the peer connection, opens the devices,
-// makes its offer and gathers candidates while the call rings, and sends
-// them when USER_ACCEPT activates it. Relays that arrived early are
-// replayed into it.
+// startMediaLocked starts the media session of the current call (e.mu
+// held): once it is connected, or already while it rings (our own call as
+// soon as its channel is known, an invite when it arrives). A session
+// started while ringing builds the peer connection and opens the devices —
+// the caller's also makes its offer and gathers candidates — and sends
+// nothing until the call is accepted and Activate runs: accept → first
+// audio then leaves out the setup. Relays that arrived early are replayed
+// into it.
 func (e *Engine) startMediaLocked() {
 	if e.cfg.Media == nil || e.media != nil || e.cur == nil || e.closed {
 		return
 	}
-	ringingOut := e.state == protocol.StateCalling && e.cur.Outgoing && e.cur.ChannelID != ""
-	if e.state != protocol.StateInCall && !ringingOut {
+	ringing := e.cur.ChannelID != "" &&
+		((e.state == protocol.StateCalling && e.cur.Outgoing) || (e.state == protocol.StateCalled && !e.cur.Outgoing))
+	if e.state != protocol.StateInCall && !ringing {
 		return
 	}
 	cur := e.cur
@@ -204,7 +207,7 @@ func (e *Engine) startMediaLocked() {
 		MicMuted: e.micMuted,
 		CamOff:   e.camOff,
 		Frames:   e.frames,
-		Held:     ringingOut,
+		Held:     ringing,
 	}
 	if e.tr != nil {
 		p.Tracer = e.tr

@@ -149,6 +149,7 @@ func (e *Engine) onInviteLocked(inv protocol.Invite) {
 	e.invite = &inv
 	e.oweRecordLocked(inv.ChannelID)
 	e.bus.emit(protocol.EvInvited, inv)
+	e.startMediaLocked() // prepared while it rings, so accepting only answers the offer
 }
 
 // applyPeerLocked moves the state machine for an event about the current

@@ -366,6 +366,12 @@ func (s *Session) setup() error {
 	se.SetSrflxAcceptanceMinWait(0)
 	se.SetPrflxAcceptanceMinWait(0)
 	se.SetRelayAcceptanceMinWait(0)
+	// Answering, we are the DTLS server: the offerer (the caller, ICE
+	// controlling) knows first that a pair works and starts the handshake
+	// at once, rather than after its nomination reaches us.
+	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+		return fmt.Errorf("dtls role: %w", err)
+	}
 	if cfg.Net != nil {
 		se.SetNet(cfg.Net)
 	}
