@@ -325,6 +325,15 @@ func TestSmallerStates(t *testing.T) {
 		t.Fatalf("main help without esc and ctrl+c:\n%s", v)
 	}
 	m.Update(press("?"))
+	// A mistyped account to add is said in the UI's language, before the
+	// server answers in English.
+	m.Update(press("+"))
+	m.Update(burst("bad name"))
+	m.Update(press("enter"))
+	if v := m.View(); !strings.Contains(v, `账号 "bad name" 无效`) || strings.Contains(v, "field account") {
+		t.Fatalf("adding an invalid account:\n%s", v)
+	}
+
 	m.placeCall("bob", protocol.CallAudio)
 	m.Update(press("q"))
 	if v := m.View(); !strings.Contains(v, "正在呼叫 小明 (bob)，取消呼叫并退出？") {
@@ -337,6 +346,11 @@ func TestSmallerStates(t *testing.T) {
 	lm.Update(press("enter"))
 	if v := lm.View(); !strings.Contains(v, zhText.loginNoAcct) || !strings.Contains(v, "› "+zhText.loginAcct) {
 		t.Fatalf("the login form with no account:\n%s", v)
+	}
+	lm.Update(burst("a b"))
+	lm.Update(press("enter"))
+	if v := lm.View(); !strings.Contains(v, `账号 "a b" 无效`) || !strings.Contains(v, "› "+zhText.loginAcct) {
+		t.Fatalf("the login form with an invalid account:\n%s", v)
 	}
 }
 

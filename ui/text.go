@@ -40,6 +40,7 @@ type text struct {
 	contactPending  string // %s: added, presence shown once they add you too
 	contactRemoved  string // %s
 	unknownAccount  string // %s
+	badAccount      string // %s: not a valid account name
 
 	// history
 	noRecords     string
@@ -188,6 +189,7 @@ var zhText = text{
 	contactPending:  "已添加 %s，对方也添加你后可见其在线状态",
 	contactRemoved:  "已删除联系人 %s",
 	unknownAccount:  "没有账号 %s",
+	badAccount:      "账号 %q 无效：只能用字母、数字、_ 和 -，最多 64 个字符",
 
 	noRecords:     "还没有通话记录",
 	typeAudio:     "语音",
@@ -328,6 +330,7 @@ var enText = text{
 	contactPending:  "Added %s; their presence shows once they add you too",
 	contactRemoved:  "Removed contact %s",
 	unknownAccount:  "No account %s",
+	badAccount:      "Account %q is not valid: letters, digits, _ and - only, at most 64",
 
 	noRecords:     "No calls yet",
 	typeAudio:     "audio",
