@@ -477,3 +477,15 @@ func TestShortNumbers(t *testing.T) {
 		}
 	}
 }
+
+// A media warning names the device in the UI's language; the driver's
+// detail follows as it is.
+func TestMediaWarningKind(t *testing.T) {
+	eng := staticEngine(t)
+	m := staticModel(t, eng, "zh", termW, termH, nil)
+	inCall(m, protocol.CallAudio)
+	m.Update(eventMsg{ev: call.Event{Name: call.EvMediaWarning, Time: fixedNow, Data: call.MediaWarning{Kind: "audio", Error: "no audio input device"}}})
+	if v := m.View(); !strings.Contains(v, "媒体提示（麦克风）：no audio input device") {
+		t.Fatalf("media warning:\n%s", v)
+	}
+}
