@@ -766,7 +766,7 @@ func (b *Buffer) timeScale(f []int16) []int16 {
 	g := max(b.ms(b.pullChunk), 0.1)
 	hist := b.hist[len(b.hist)-b.histLen:]
 	voicedGap := b.ms(float64(b.sinceOp)) >= minOpGapMs
-	if deficit := t - b.margin; deficit > max(toleranceMs, 0.05*t) {
+	if deficit := t - b.margin; deficit > toleranceMs {
 		b.above = 0
 		urgent := deficit >= urgentMs
 		if !low && deficit < smallMs && b.waitLow < lowWaitFrames {

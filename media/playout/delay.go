@@ -23,6 +23,8 @@ const (
 	forgetSteady = 0.983
 	historyCap   = 512 // arrivals held for the moving minimum: > 2 s at 2.5 ms packets
 	priorWeight  = 2   // intervals the "no jitter" start counts for
+	growFactor   = 2.0
+	growMs       = 20.0
 	// A transit step is a rise of at least stepMinMs (and more than the
 	// target) held by all of at least stepMinPackets arrivals over
 	// stepWindowMs.
@@ -149,6 +151,11 @@ func (d *delayManager) rebaseOnStep(atMs float64) {
 // add pushes one interval's maximum into the histogram.
 func (d *delayManager) add(ms float64) {
 	d.updates++
+	// One interval moves the target at most to about twice what it was:
+	// a single burst (a sender or a machine that stalled once) costs the
+	// frames it delays, not seconds of a much higher target, while jitter
+	// that persists is followed within a few intervals.
+	ms = min(ms, growFactor*d.target+growMs)
 	// The first intervals are averaged with equal weight, with the "no
 	// jitter" start counting as priorWeight of them (a real spread takes
 	// over at once at the 90th percentile; one spike does not), then each
@@ -159,15 +166,15 @@ func (d *delayManager) add(ms float64) {
 	}
 	i := min(int(ms/bucketMs), len(d.hist)-1)
 	d.hist[i] += 1 - f
+	d.target = maxDelayMs
 	var cum float64
 	for k, p := range d.hist {
 		cum += p
 		if cum >= quantile {
 			d.target = float64(k+1) * bucketMs
-			return
+			break
 		}
 	}
-	d.target = maxDelayMs
 }
 
 // fastArrival is when (ms, arrival clock) audio stamped tsMs arrives on the
