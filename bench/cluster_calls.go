@@ -254,6 +254,10 @@ var faultRuns = map[string]faultRun{
 	"leader-term": {"SIGTERM of the node leading every stream (n3)", syscall.SIGTERM, func(ctx context.Context, env *clusterEnv) (string, error) {
 		return "n3", env.placeLeaders(ctx, func(string) string { return "n3" })
 	}},
+	// Both at once: the node under serve 1 leads every stream.
+	"node-leader": {"kill -9 of the node under serve 1, leading every stream (n1)", syscall.SIGKILL, func(ctx context.Context, env *clusterEnv) (string, error) {
+		return "n1", env.placeLeaders(ctx, func(string) string { return "n1" })
+	}},
 	// The node under serve 1, leading nothing: serve 1's connection fails
 	// over and its devices log in again.
 	"node": {"kill -9 of the node under serve 1 (n1, leads no stream)", syscall.SIGKILL, func(ctx context.Context, env *clusterEnv) (string, error) {
@@ -349,6 +353,7 @@ func runFault(ctx context.Context, env *clusterEnv, creds []Cred, rate float64, 
 type setupPair struct {
 	caller, callee *party
 	busy           atomic.Bool
+	calls          atomic.Int64 // completed calls (the soak)
 }
 
 func (p *setupPair) setup(ctx context.Context, start time.Time) sample {
@@ -391,6 +396,7 @@ func reportFault(out io.Writer, name, what string, killAt time.Time, samples []s
 	var refused, slowed int
 	var lastAffected time.Time
 	var errs tally
+	var affectedList []string
 	for _, s := range samples {
 		if s.start.Before(killAt.Add(-slowSetup)) {
 			continue
@@ -407,6 +413,11 @@ func reportFault(out io.Writer, name, what string, killAt time.Time, samples []s
 			if done := s.start.Add(s.latency); done.After(lastAffected) {
 				lastAffected = done
 			}
+			what := s.latency.Round(10 * time.Millisecond).String()
+			if s.err != nil {
+				what = fmt.Sprintf("code %d", protocol.CodeOf(s.err))
+			}
+			affectedList = append(affectedList, fmt.Sprintf("%+.1fs %s", s.start.Sub(killAt).Seconds(), what))
 		}
 	}
 	window := time.Duration(0)
@@ -417,4 +428,10 @@ func reportFault(out io.Writer, name, what string, killAt time.Time, samples []s
 	fmt.Fprintf(out, "  setups before: %s\n  setups after:  %s\n", base, summarize(after))
 	fmt.Fprintf(out, "  refused %d (%s), slowed over %s %d, skipped ticks %d; disrupted for %s after the fault\n",
 		refused, &errs, slow.Round(time.Millisecond), slowed, skipped, window.Round(10*time.Millisecond))
+	if n := len(affectedList); n > 0 {
+		if n > 12 {
+			affectedList = append(affectedList[:6], append([]string{"…"}, affectedList[n-6:]...)...)
+		}
+		fmt.Fprintf(out, "  affected setups (start after the fault, latency): %s\n", strings.Join(affectedList, ", "))
+	}
 }
