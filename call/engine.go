@@ -7,6 +7,7 @@ package call
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,9 @@ type Config struct {
 	// DialContext, when set, opens the TCP connections (tests use it to cut
 	// a live connection; proxies and custom transports too).
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// TLS configures wss:// connections (e.g. RootCAs with the CA of a
+	// self-signed server certificate); nil uses the system's roots.
+	TLS *tls.Config
 	// Media, when set, gives every connected call a WebRTC media session
 	// (capture, playback, recording, stats); nil keeps the engine
 	// signaling-only.

@@ -2,6 +2,7 @@ package call
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,12 +101,17 @@ func dial(ctx context.Context, cfg *Config, rawURL string, log *slog.Logger) (*w
 		HandshakeTimeout: cfg.RequestTimeout,
 		NetDialContext:   cfg.DialContext,
 		Proxy:            http.ProxyFromEnvironment,
+		TLSClientConfig:  cfg.TLS,
 	}
 	ws, resp, err := d.DialContext(ctx, rawURL, nil)
 	if err != nil {
 		if resp != nil {
 			_ = resp.Body.Close()
 			return nil, fmt.Errorf("server %s refused the WebSocket handshake (HTTP %d): %w", rawURL, resp.StatusCode, err)
+		}
+		var verr *tls.CertificateVerificationError
+		if errors.As(err, &verr) {
+			return nil, fmt.Errorf("server %s: its TLS certificate is not trusted (a self-signed CA needs --ca-file): %w", rawURL, err)
 		}
 		// Without a handshake response nothing answered at that address.
 		return nil, fmt.Errorf("server %s is unreachable: %w", rawURL, err)

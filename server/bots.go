@@ -1,7 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"errors"
 	"net"
 	"time"
 
@@ -41,8 +44,13 @@ func (s *Server) startBots(ctx context.Context) error {
 	if !s.cfg.Bots.Enabled {
 		return nil
 	}
+	scheme, tlsCfg := "ws", (*tls.Config)(nil)
+	if s.cert != nil {
+		scheme, tlsCfg = "wss", pinned(s.cert)
+	}
 	r, err := bots.Start(ctx, s.cfg.Bots, bots.Deps{
-		URL:      "ws://" + dialable(s.Addr()) + "/v1/ws",
+		URL:      scheme + "://" + dialable(s.Addr()) + "/v1/ws",
+		TLS:      tlsCfg,
 		Accounts: botAccounts{s.st},
 		Secret:   s.appSecret,
 		NodeID:   s.cfg.NodeID,
@@ -62,6 +70,23 @@ func (s *Server) BotNames() []string {
 		return nil
 	}
 	return s.bots.Names()
+}
+
+// pinned is the TLS client configuration of the in-process bots: they dial
+// a loopback address the certificate need not name, so instead of a CA and
+// a host name they check that the server presents exactly this certificate.
+func pinned(cert *tls.Certificate) *tls.Config {
+	want := cert.Certificate[0]
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: true, // replaced by the pin below
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, want) {
+				return errors.New("bots: the server presented another certificate than its own")
+			}
+			return nil
+		},
+	}
 }
 
 // dialable turns a wildcard listen address into the loopback address of the

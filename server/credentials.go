@@ -43,5 +43,10 @@ func (s *Server) loadCredentials(ctx context.Context) error {
 	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("server: write %s: %w", path, err)
 	}
+	// WriteFile keeps the mode of a file that existed: the secret is the
+	// owner's alone whatever it was.
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("server: chmod %s: %w", path, err)
+	}
 	return nil
 }

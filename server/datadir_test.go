@@ -41,3 +41,21 @@ func TestDataDirLocked(t *testing.T) {
 		t.Fatal("the data written under the first server is gone")
 	}
 }
+
+// TestCredentialsFileIsPrivate: the admin key pair file is the owner's
+// alone, even when it existed with a wider mode.
+func TestCredentialsFileIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "credentials.json")
+	if err := os.WriteFile(path, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startServer(t, func(c *server.Config) { c.DataDir = dir })
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := fi.Mode().Perm(); mode != 0o600 {
+		t.Fatalf("credentials.json mode %o, want 600", mode)
+	}
+}

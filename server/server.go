@@ -54,7 +54,9 @@ type Config struct {
 	// cover; default TURNPublicIP.
 	TURNHost string
 	// TLSCert and TLSKey are PEM files of the server's certificate chain
-	// and private key.
+	// and private key. With them the listener speaks TLS: https for the
+	// browser client and the admin API, wss for devices (and turns: for
+	// the relay's TLS listener).
 	TLSCert string
 	TLSKey  string
 	// TURNCredentialTTL is the validity of the TURN credentials handed out
@@ -109,6 +111,8 @@ type Server struct {
 	bgCancel  context.CancelFunc // ends the background loops below
 	bg        sync.WaitGroup
 	relayAuth *accountEpochs
+
+	cert *tls.Certificate // from TLSCert and TLSKey; nil: plain HTTP
 }
 
 // New validates cfg and fills defaults; Start does the work.
@@ -226,6 +230,13 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.startStep(sctx, "load credentials", s.loadCredentials); err != nil {
 		return err
 	}
+	if s.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("server: TLS certificate %s and key %s: %w", s.cfg.TLSCert, s.cfg.TLSKey, err)
+		}
+		s.cert = &cert
+	}
 	gwCfg := gateway.Config{
 		Store: s.st, Conn: s.nc, Signer: auth.NewChannelSigner(s.appSecret), NodeID: s.cfg.NodeID,
 		Debug: s.cfg.Debug, ReconnectGrace: s.cfg.ReconnectGrace, ChannelTokenTTL: s.cfg.ChannelTokenTTL,
@@ -257,6 +268,12 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("server: listen %s: %w", s.cfg.Listen, err)
 	}
+	if s.cert != nil {
+		// HTTP/1.1 only: WebSockets upgrade from it (Go's HTTP/2 server has
+		// no WebSocket support), and browsers then open one for them anyway.
+		s.ln = tls.NewListener(s.ln, &tls.Config{Certificates: []tls.Certificate{*s.cert},
+			MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+	}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.serveErr = make(chan error, 1)
 	go func() { s.serveErr <- s.http.Serve(s.ln) }()
@@ -281,11 +298,7 @@ func (s *Server) startTURN(ctx context.Context) error {
 		Logger:      s.log.With("component", "turn"),
 	}
 	if s.cfg.TURNTLSListen != "" {
-		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
-		if err != nil {
-			return fmt.Errorf("server: TLS certificate: %w", err)
-		}
-		tc.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		tc.TLS = &tls.Config{Certificates: []tls.Certificate{*s.cert}, MinVersion: tls.VersionTLS12}
 	}
 	bgCtx, cancel := context.WithCancel(context.Background())
 	s.bgCancel = cancel
@@ -311,8 +324,13 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// URL is the device WebSocket URL.
-func (s *Server) URL() string { return "ws://" + s.Addr() + "/v1/ws" }
+// URL is the device WebSocket URL (wss:// with TLS).
+func (s *Server) URL() string {
+	if s.cert != nil {
+		return "wss://" + s.Addr() + "/v1/ws"
+	}
+	return "ws://" + s.Addr() + "/v1/ws"
+}
 
 // TURNURL is the embedded relay's first TURN URI ("" when it runs none).
 func (s *Server) TURNURL() string {
@@ -331,8 +349,14 @@ func (s *Server) TURNURLs() []string {
 	return s.turn.URLs()
 }
 
-// AdminURL is the base URL of the admin API.
-func (s *Server) AdminURL() string { return "http://" + s.Addr() }
+// AdminURL is the base URL of the admin API (and of the browser client):
+// https:// with TLS.
+func (s *Server) AdminURL() string {
+	if s.cert != nil {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
 
 // Credentials returns the admin key pair in use.
 func (s *Server) Credentials() (appKey, appSecret string) { return s.appKey, s.appSecret }

@@ -1,8 +1,11 @@
 package ui
 
 import (
+	"bytes"
 	"encoding/json"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -22,7 +25,7 @@ func (m *Model) appendLog(ev call.Event) {
 	data := ""
 	if ev.Data != nil {
 		if b, err := json.Marshal(redact(ev.Data)); err == nil {
-			data = string(termsafe.JSON(b))
+			data = string(termsafe.JSON(shortNumbers(b)))
 		}
 	}
 	e := logEntry{at: ev.Time, name: termsafe.String(ev.Name), data: data}
@@ -126,4 +129,46 @@ func (m *Model) logView(w, h int) string {
 	}
 	title = m.st.dim.Render(ansi.Truncate(title+" "+strings.Repeat("─", w), w, ""))
 	return title + "\n" + block(strings.Join(lines, "\n"), w, rows)
+}
+
+// shortNumbers rounds the fractions of a JSON text's numbers to two
+// places: measured values (kbps, ms, MOS) print with fifteen digits, and
+// a STATS line would wrap over twice the lines. Strings are left alone.
+func shortNumbers(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	inString, escaped := false, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString:
+			out = append(out, c)
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		case c == '"':
+			inString = true
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i
+			for j < len(b) && strings.IndexByte("+-0123456789.eE", b[j]) >= 0 {
+				j++
+			}
+			num := b[i:j]
+			if dot := bytes.IndexByte(num, '.'); dot >= 0 && len(num)-dot > 3 && !bytes.ContainsAny(num, "eE") {
+				if f, err := strconv.ParseFloat(string(num), 64); err == nil {
+					num = strconv.AppendFloat(nil, math.Round(f*100)/100, 'f', -1, 64)
+				}
+			}
+			out = append(out, num...)
+			i = j - 1
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }

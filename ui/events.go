@@ -24,10 +24,17 @@ func (m *Model) handleEvent(ev call.Event) tea.Cmd {
 	case call.RecordMessage:
 		m.recordArrived(d)
 	case protocol.Presence:
+		reload := false
 		for i := range m.contacts {
-			if m.contacts[i].Account == d.Account {
-				m.contacts[i].Presence = d.Presence
+			if c := &m.contacts[i]; c.Account == d.Account {
+				// A contact that just added us back: the server shows
+				// its nickname now, which the list got without.
+				reload = c.Presence == protocol.PresencePending && d.Presence != protocol.PresencePending
+				c.Presence = d.Presence
 			}
+		}
+		if reload {
+			return m.loadContacts()
 		}
 	case protocol.CallTypeChange:
 		return m.typeChange(d)
@@ -89,7 +96,11 @@ func (m *Model) handleEvent(ev call.Event) tea.Cmd {
 		case d.Kind == protocol.ProblemNoMedia:
 			m.setNotice(fmtS(m.t.noMedia, d.Error), true)
 		default:
-			m.setNotice(fmtS(m.t.mediaWarn, d.Kind, d.Error), true)
+			kind := d.Kind
+			if k, ok := m.t.mediaKinds[kind]; ok {
+				kind = k // the device, in the UI's language; the detail is the driver's
+			}
+			m.setNotice(fmtS(m.t.mediaWarn, kind, d.Error), true)
 		}
 	}
 	return nil

@@ -67,7 +67,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 				Data: call.DisconnectInfo{Error: evil, Reason: protocol.EndTokenReset}}})
 			v = m.View()
 			checkPrintable(t, "session ended", v)
-			if !strings.Contains(v, "token was reset") {
+			if !strings.Contains(v, m.t.tokenReset) {
 				t.Fatalf("the status line does not say the token was reset:\n%s", v)
 			}
 

@@ -127,16 +127,33 @@ func TestInCallVideo(t *testing.T) {
 				st := call.CallStats{UserID: "bob"}
 				st.SendKbps, st.RecvKbps, st.LossPct, st.JitterMs, st.RttMs, st.Mos = 812, 790, 3.2, 25, 120, 3.4
 				st.Width, st.Height, st.Fps, st.CandidateType = 640, 360, 24, "relay"
+				st.SendWidth, st.SendHeight, st.SendFps = 320, 180, 15
 				m.Update(eventMsg{ev: call.Event{Name: call.EvStats, Time: fixedNow, Data: st}})
 				v := m.View()
 				checkSize(t, v, sz[0], sz[1])
 				tx := textFor(lang)
-				for _, want := range []string{tx.callVideo + " · " + tx.duration + " 01:15", "MOS 3.40", tx.qualityNames[3], "▀", "640x360@24", tx.viaRelay} {
+				for _, want := range []string{tx.callVideo + " · " + tx.duration + " 01:15", "MOS 3.40", tx.qualityNames[3], "▀",
+					tx.statVideoRecv + " 640x360@24", tx.statVideoSend + " 320x180@15", tx.viaRelay} {
 					if !strings.Contains(v, want) {
 						t.Errorf("missing %q", want)
 					}
 				}
 				checkGolden(t, "screen", v)
+
+				// A frozen picture and a paused sender are marked.
+				st.Frozen, st.SendSuspended = true, true
+				m.Update(eventMsg{ev: call.Event{Name: call.EvStats, Time: fixedNow, Data: st}})
+				v = m.View()
+				for _, want := range []string{tx.videoFrozen, tx.statVideoSend + " " + tx.videoPaused} {
+					if !strings.Contains(v, want) {
+						t.Errorf("missing %q for a frozen picture and a paused sender", want)
+					}
+				}
+				st.Frozen, st.SendSuspended, st.RecvSuspended = false, false, true
+				m.Update(eventMsg{ev: call.Event{Name: call.EvStats, Time: fixedNow, Data: st}})
+				if v = m.View(); !strings.Contains(v, tx.statVideoRecv+" "+tx.videoPaused) {
+					t.Errorf("missing %q for the peer's paused video", tx.statVideoRecv+" "+tx.videoPaused)
+				}
 
 				// Mute and camera off show at once (and the peer's state
 				// from the events).

@@ -303,6 +303,11 @@ func TestSmallerStates(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, "小红 (eve)") {
 		t.Fatalf("the in-call header lost the nickname:\n%s", v)
 	}
+	m.Update(press("q"))
+	if v := m.View(); !strings.Contains(v, "正在与 小红 (eve) 通话，挂断并退出？") {
+		t.Fatalf("quit during a call does not name it:\n%s", v)
+	}
+	m.Update(press("n"))
 	m.Update(press("?"))
 	if v := m.View(); !strings.Contains(v, "ctrl+c") || !strings.Contains(v, "h") {
 		t.Fatalf("in-call help:\n%s", v)
@@ -320,6 +325,15 @@ func TestSmallerStates(t *testing.T) {
 		t.Fatalf("main help without esc and ctrl+c:\n%s", v)
 	}
 	m.Update(press("?"))
+	// A mistyped account to add is said in the UI's language, before the
+	// server answers in English.
+	m.Update(press("+"))
+	m.Update(burst("bad name"))
+	m.Update(press("enter"))
+	if v := m.View(); !strings.Contains(v, `账号 "bad name" 无效`) || strings.Contains(v, "field account") {
+		t.Fatalf("adding an invalid account:\n%s", v)
+	}
+
 	m.placeCall("bob", protocol.CallAudio)
 	m.Update(press("q"))
 	if v := m.View(); !strings.Contains(v, "正在呼叫 小明 (bob)，取消呼叫并退出？") {
@@ -332,6 +346,11 @@ func TestSmallerStates(t *testing.T) {
 	lm.Update(press("enter"))
 	if v := lm.View(); !strings.Contains(v, zhText.loginNoAcct) || !strings.Contains(v, "› "+zhText.loginAcct) {
 		t.Fatalf("the login form with no account:\n%s", v)
+	}
+	lm.Update(burst("a b"))
+	lm.Update(press("enter"))
+	if v := lm.View(); !strings.Contains(v, `账号 "a b" 无效`) || !strings.Contains(v, "› "+zhText.loginAcct) {
+		t.Fatalf("the login form with an invalid account:\n%s", v)
 	}
 }
 
@@ -346,7 +365,7 @@ func TestEventLogScroll(t *testing.T) {
 		m.Update(eventMsg{ev: ev})
 	}
 	var st call.CallStats
-	st.Mos, st.RttMs, st.LossPct, st.JitterMs, st.SendKbps, st.RecvKbps = 4.1, 40, 2.5, 3, 40, 41
+	st.Mos, st.RttMs, st.LossPct, st.JitterMs, st.SendKbps, st.RecvKbps = 4.1, 40, 2.5, 3.14159, 40, 41
 	for i := range 30 {
 		add(i, call.Event{Name: call.EvStats, Data: st})
 		add(i, call.Event{Name: protocol.EvPresence, Data: protocol.Presence{Account: "user" + string(rune('a'+i%26)), Presence: protocol.PresenceOnline}})
@@ -357,12 +376,18 @@ func TestEventLogScroll(t *testing.T) {
 	}
 	m.Update(press("f"))
 	v = m.View()
-	if !strings.Contains(v, call.EvStats) {
+	// The last STATS' data is on screen (its header may have scrolled
+	// above the pane: the data wraps over many lines).
+	if !strings.Contains(v, `"rttMs":40`) {
 		t.Fatalf("f did not show the STATS:\n%s", v)
 	}
 	// The data is wrapped, not cut: the fields at the end are on screen.
 	if !strings.Contains(v, `"lossPct":2.5`) || !strings.Contains(v, `"mos":4.1`) {
 		t.Fatalf("STATS data cut off:\n%s", v)
+	}
+	// Measured values print with two decimals, not fifteen.
+	if !strings.Contains(v, `"jitterMs":3.14,`) {
+		t.Fatalf("STATS figures not rounded:\n%s", v)
 	}
 	m.Update(press("f"))
 	m.Update(tea.KeyMsg{Type: tea.KeyPgUp})
@@ -412,5 +437,55 @@ func TestMicSilentHint(t *testing.T) {
 		if strings.Contains(m.View(), "麦克风没有声音") {
 			t.Fatal("the hint stayed with sound coming in")
 		}
+	}
+}
+
+// A contact added before they added us back shows by account and 待对方添加;
+// once they do, the server reveals presence and nickname, and the list
+// shows both without a restart.
+func TestPendingContactGetsNickname(t *testing.T) {
+	srv := startServer(t)
+	u := createUsers(t, srv, account{name: "alice", nick: "Alice"})
+	dave, err := srv.CreateUser(ctxT(t), "dave", "戴夫")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := newEngine(t, srv, u["alice"], "zh")
+	if _, err := alice.AddContact(ctxT(t), "dave"); err != nil {
+		t.Fatal(err)
+	}
+	tm := runUI(t, newModel(testConfig(alice, "zh")))
+	waitView(t, tm, zhText.presencePending)
+	d := newEngine(t, srv, account{name: "dave", token: dave}, "zh")
+	if _, err := d.AddContact(ctxT(t), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, tm, "dave's nickname and presence", func(v string) bool {
+		l := selectedLine(v)
+		return strings.Contains(l, "戴夫 (dave)") && strings.Contains(l, zhText.presenceOnline)
+	})
+}
+
+func TestShortNumbers(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"a":4.873299885846024,"b":-0.125,"c":40,"d":1e-7,"e":2.5}`, `{"a":4.87,"b":-0.13,"c":40,"d":1e-7,"e":2.5}`},
+		{`{"s":"1.23456","t":"a\"3.14159","u":[0.999,12]}`, `{"s":"1.23456","t":"a\"3.14159","u":[1,12]}`},
+		{`[]`, `[]`},
+	} {
+		if got := string(shortNumbers([]byte(tc.in))); got != tc.want {
+			t.Errorf("shortNumbers(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+// A media warning names the device in the UI's language; the driver's
+// detail follows as it is.
+func TestMediaWarningKind(t *testing.T) {
+	eng := staticEngine(t)
+	m := staticModel(t, eng, "zh", termW, termH, nil)
+	inCall(m, protocol.CallAudio)
+	m.Update(eventMsg{ev: call.Event{Name: call.EvMediaWarning, Time: fixedNow, Data: call.MediaWarning{Kind: "audio", Error: "no audio input device"}}})
+	if v := m.View(); !strings.Contains(v, "媒体提示（麦克风）：no audio input device") {
+		t.Fatalf("media warning:\n%s", v)
 	}
 }

@@ -40,6 +40,7 @@ type text struct {
 	contactPending  string // %s: added, presence shown once they add you too
 	contactRemoved  string // %s
 	unknownAccount  string // %s
+	badAccount      string // %s: not a valid account name
 
 	// history
 	noRecords     string
@@ -95,26 +96,30 @@ type text struct {
 	statJitter     string
 	statRTT        string
 	statMOS        string
-	statVideo      string
+	statVideoRecv  string // the received picture
+	statVideoSend  string // ours
+	videoFrozen    string // the received picture stands still
+	videoPaused    string // a side's video is paused for want of bandwidth
 	viaRelay       string
 	quality        string
 	qualityNames   [6]string // unknown, excellent, good, fair, poor, bad
 	switchAsk      string    // peer asks to switch to video
 	switchWait     string
 	switchNo       string
-	mediaWarn      string // %s kind, %s error
-	noMedia        string // %s cause: no media arrived from the peer
-	peerNoMedia    string // %s cause: the peer reports it gets no media
-	camSwitched    string // SwitchCamera moved to the next camera
-	camNoSwitch    string // … found none to move to
-	camInAudio     string // e in an audio call
-	camOffPane     string // the local preview with the camera off
-	peerCamPane    string // the remote pane with the peer's camera off
-	blackPicture   string // the remote picture is all black
-	switchGone     string // we withdrew our switch request
-	switchExpire   string // … it expired unanswered
-	switchPeerGone string // the peer withdrew theirs
-	micSilent      string // the microphone sends silence
+	mediaWarn      string            // %s kind, %s error
+	mediaKinds     map[string]string // MEDIA_WARNING kinds by name
+	noMedia        string            // %s cause: no media arrived from the peer
+	peerNoMedia    string            // %s cause: the peer reports it gets no media
+	camSwitched    string            // SwitchCamera moved to the next camera
+	camNoSwitch    string            // … found none to move to
+	camInAudio     string            // e in an audio call
+	camOffPane     string            // the local preview with the camera off
+	peerCamPane    string            // the remote pane with the peer's camera off
+	blackPicture   string            // the remote picture is all black
+	switchGone     string            // we withdrew our switch request
+	switchExpire   string            // … it expired unanswered
+	switchPeerGone string            // the peer withdrew theirs
+	micSilent      string            // the microphone sends silence
 
 	// event log
 	logTitle  string
@@ -123,7 +128,7 @@ type text struct {
 	logScroll string // %d lines below
 
 	// quit
-	quitConfirm string
+	quitConfirm string // %s peer
 	quitCalling string // %s peer
 	quitRinging string // %s peer
 
@@ -167,8 +172,8 @@ var zhText = text{
 	reconnecting:   "与服务器的连接已断开，正在重连…",
 	reconnected:    "已重新连接服务器",
 	gaveUp:         "已与服务器断开，不再重连（l 查看日志）",
-	tokenReset:     "已退出登录：token was reset（令牌已重置），请用新令牌登录",
-	accountRemoved: "已退出登录：account was removed（账号已被删除）",
+	tokenReset:     "已退出登录：令牌已重置，请用新令牌登录",
+	accountRemoved: "已退出登录：账号已被删除",
 
 	presenceOnline:  "在线",
 	presenceInCall:  "通话中",
@@ -185,6 +190,7 @@ var zhText = text{
 	contactPending:  "已添加 %s，对方也添加你后可见其在线状态",
 	contactRemoved:  "已删除联系人 %s",
 	unknownAccount:  "没有账号 %s",
+	badAccount:      "账号 %q 无效：只能用字母、数字、_ 和 -，最多 64 个字符",
 
 	noRecords:     "还没有通话记录",
 	typeAudio:     "语音",
@@ -236,7 +242,10 @@ var zhText = text{
 	statJitter:     "抖动",
 	statRTT:        "往返",
 	statMOS:        "MOS",
-	statVideo:      "画面",
+	statVideoRecv:  "画面↓",
+	statVideoSend:  "画面↑",
+	videoFrozen:    "卡顿",
+	videoPaused:    "已暂停(网络差)",
 	viaRelay:       "经中继",
 	quality:        "网络",
 	qualityNames:   [6]string{"—", "优", "良", "一般", "差", "很差"},
@@ -244,6 +253,7 @@ var zhText = text{
 	switchWait:     "已请求切换为视频通话，等待对方同意…",
 	switchNo:       "对方拒绝切换为视频通话",
 	mediaWarn:      "媒体提示（%s）：%s",
+	mediaKinds:     map[string]string{"audio": "麦克风", "video": "摄像头", "audioOut": "扬声器", "network": "网络"},
 	noMedia:        "没有收到对方的音视频：%s",
 	peerNoMedia:    "对方没有收到音视频：%s",
 	camSwitched:    "已切换摄像头",
@@ -262,7 +272,7 @@ var zhText = text{
 	logHidden: "已隐藏 %d 条 STATS（f 显示）",
 	logScroll: "下面还有 %d 行（End 回到最新）",
 
-	quitConfirm: "通话进行中，挂断并退出？(y/n)",
+	quitConfirm: "正在与 %s 通话，挂断并退出？(y/n)",
 	quitCalling: "正在呼叫 %s，取消呼叫并退出？(y/n)",
 	quitRinging: "%s 来电中，拒绝并退出？(y/n)",
 
@@ -322,6 +332,7 @@ var enText = text{
 	contactPending:  "Added %s; their presence shows once they add you too",
 	contactRemoved:  "Removed contact %s",
 	unknownAccount:  "No account %s",
+	badAccount:      "Account %q is not valid: letters, digits, _ and - only, at most 64",
 
 	noRecords:     "No calls yet",
 	typeAudio:     "audio",
@@ -373,7 +384,10 @@ var enText = text{
 	statJitter:     "Jitter",
 	statRTT:        "RTT",
 	statMOS:        "MOS",
-	statVideo:      "Video",
+	statVideoRecv:  "Video↓",
+	statVideoSend:  "Video↑",
+	videoFrozen:    "frozen",
+	videoPaused:    "paused (poor network)",
 	viaRelay:       "via relay",
 	quality:        "Network",
 	qualityNames:   [6]string{"—", "excellent", "good", "fair", "poor", "bad"},
@@ -381,6 +395,7 @@ var enText = text{
 	switchWait:     "Asked to switch to video, waiting for the peer…",
 	switchNo:       "The peer refused to switch to video",
 	mediaWarn:      "Media warning (%s): %s",
+	mediaKinds:     map[string]string{"audio": "microphone", "video": "camera", "audioOut": "speaker", "network": "network"},
 	noMedia:        "No audio or video from the peer: %s",
 	peerNoMedia:    "The peer gets no audio or video: %s",
 	camSwitched:    "Switched camera",
@@ -399,7 +414,7 @@ var enText = text{
 	logHidden: "%d STATS hidden (f shows them)",
 	logScroll: "%d more lines below (End: newest)",
 
-	quitConfirm: "A call is in progress. Hang up and quit? (y/n)",
+	quitConfirm: "In a call with %s. Hang up and quit? (y/n)",
 	quitCalling: "Calling %s. Cancel the call and quit? (y/n)",
 	quitRinging: "%s is calling. Reject and quit? (y/n)",
 

@@ -105,7 +105,7 @@ func (m *Model) quitQuestion() string {
 	case m.phase == phaseCalling:
 		return fmtS(m.t.quitCalling, m.nick(m.peer, m.peerNick))
 	}
-	return m.t.quitConfirm
+	return fmtS(m.t.quitConfirm, m.nick(m.peer, m.peerNick))
 }
 
 func (m *Model) noticeView(w int) string {
@@ -516,8 +516,33 @@ func (m *Model) statsLines() []string {
 		rtt,
 		fmt.Sprintf("%s %.2f", t.statMOS, s.Mos),
 	)
-	if m.callType == protocol.CallVideo && s.Width > 0 && !m.peerCamOff {
-		lines = append(lines, fmt.Sprintf("%s %dx%d@%.0f", t.statVideo, s.Width, s.Height, s.Fps))
+	if m.callType == protocol.CallVideo {
+		lines = append(lines, m.videoStatLines(s)...)
+	}
+	return lines
+}
+
+// videoStatLines are the video call's picture sizes and frame rates, both
+// ways, and what is wrong with them: the received picture frozen, or
+// either side's video paused for want of bandwidth.
+func (m *Model) videoStatLines(s *call.CallStats) []string {
+	t := m.t
+	var lines []string
+	switch {
+	case s.RecvSuspended:
+		lines = append(lines, m.st.warnText.Render(t.statVideoRecv+" "+t.videoPaused))
+	case s.Width > 0 && !m.peerCamOff:
+		l := fmt.Sprintf("%s %dx%d@%.0f", t.statVideoRecv, s.Width, s.Height, s.Fps)
+		if s.Frozen {
+			l = m.st.warnText.Render(l + " " + t.videoFrozen)
+		}
+		lines = append(lines, l)
+	}
+	switch {
+	case s.SendSuspended:
+		lines = append(lines, m.st.warnText.Render(t.statVideoSend+" "+t.videoPaused))
+	case s.SendWidth > 0 && !m.camOff:
+		lines = append(lines, fmt.Sprintf("%s %dx%d@%.0f", t.statVideoSend, s.SendWidth, s.SendHeight, s.SendFps))
 	}
 	return lines
 }

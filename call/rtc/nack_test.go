@@ -1,9 +1,15 @@
 package rtc
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/pion/transport/v5/packetio"
 )
 
 func TestNackList(t *testing.T) {
@@ -54,5 +60,20 @@ func TestNackList(t *testing.T) {
 	// A huge gap asks for a keyframe instead.
 	if !l.received(10+nackMaxMissing+5, at(1200), false) || len(l.missing) != 0 {
 		t.Fatal("a gap of more than nackMaxMissing packets did not turn into a keyframe request")
+	}
+}
+
+func TestIsTimeout(t *testing.T) {
+	if !isTimeout(os.ErrDeadlineExceeded) || !isTimeout(fmt.Errorf("read: %w", os.ErrDeadlineExceeded)) {
+		t.Error("os.ErrDeadlineExceeded not a timeout")
+	}
+	// What a pion read stream's buffer returns at its deadline.
+	b := packetio.NewBuffer()
+	_ = b.SetReadDeadline(time.Now().Add(-time.Second))
+	if _, _, err := b.Read(make([]byte, 10), nil); !isTimeout(err) {
+		t.Errorf("packetio's deadline error %v not a timeout", err)
+	}
+	if isTimeout(io.EOF) || isTimeout(errors.New("bad packet")) {
+		t.Error("EOF or a parse error taken for a timeout")
 	}
 }

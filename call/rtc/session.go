@@ -128,38 +128,38 @@ type Session struct {
 	audioPlaying atomic.Bool // AUDIO_PLAYING was emitted
 	connected    atomic.Bool // DTLS is up: senders' packets leave (connect_replay.go)
 
-	mu       sync.Mutex // guards the fields below
-	closing  bool
-	pc       *webrtc.PeerConnection
-	sel      *mediadevices.CodecSelector
-	mic      *micSource
-	cam      *cameraSource
-	aTrack   mediadevices.Track
-	vTrack   mediadevices.Track
-	aSender  *webrtc.RTPSender
-	vSender  *webrtc.RTPSender
-	aBind    *asyncBindTrack
-	vBind    *asyncBindTrack
-	camIn    string // the camera SwitchCamera chose in this call; "": cfg.VideoIn
-	venc     *encoderHook
-	aenc     *opus.EncoderBuilder
-	est      *bwe.Estimator
+	mu      sync.Mutex // guards the fields below
+	closing bool
+	pc      *webrtc.PeerConnection
+	sel     *mediadevices.CodecSelector
+	mic     *micSource
+	cam     *cameraSource
+	aTrack  mediadevices.Track
+	vTrack  mediadevices.Track
+	aSender *webrtc.RTPSender
+	vSender *webrtc.RTPSender
+	aBind   *asyncBindTrack
+	vBind   *asyncBindTrack
+	camIn   string // the camera SwitchCamera chose in this call; "": cfg.VideoIn
+	venc    *encoderHook
+	aenc    *opus.EncoderBuilder
+	est     *bwe.Estimator
 	// sendRates are audio's and retransmissions' recent rates (bps),
 	// which the video encoder's share leaves room for (stats.go).
 	sendRates struct{ audio, rtx int }
 	// videoSuspended is the suspension we last told the peer of.
 	videoSuspended bool
-	getter   stats.Getter
-	remote   map[webrtc.RTPCodecType]uint32 // remote SSRCs
+	getter         stats.Getter
+	remote         map[webrtc.RTPCodecType]uint32 // remote SSRCs
 	// remoteRTX is the remote video track, for its RTX SSRC (known once
 	// pion has seen the repair stream).
 	remoteRTX *webrtc.TrackRemote
-	video    *videoStats
-	paSys    *pa.System
-	ownPA    bool
-	playback *pa.Playback
-	rec      *record.Recorder
-	pair     [2]string // candidate types of the selected ICE pair: local, remote
+	video     *videoStats
+	paSys     *pa.System
+	ownPA     bool
+	playback  *pa.Playback
+	rec       *record.Recorder
+	pair      [2]string // candidate types of the selected ICE pair: local, remote
 	// relayCand is the local relay candidate ("ip:port") of the selected
 	// pair, relayProto how it reaches the TURN server (udp, tcp, tls),
 	// looked up in the stats once.

@@ -3,6 +3,7 @@ package rtc
 import (
 	"errors"
 	"image"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -34,6 +35,8 @@ const (
 	sampleMaxDelay = 400 * time.Millisecond
 	// defaultRTT until the estimator has measured one.
 	defaultRTT = 100 * time.Millisecond
+	// maxReadErrors in a row end the receive loop (the track is broken).
+	maxReadErrors = 1000
 )
 
 // videoStats are the receive side's video figures for the STATS event;
@@ -146,18 +149,31 @@ func (s *Session) receiveVideo(track *webrtc.TrackRemote) {
 	r := &videoReceiver{s: s, track: track, ssrc: uint32(track.SSRC()), stats: vs,
 		nack: newNackList(sampleMaxDelay), asm: vp8.NewAssembler(sampleMaxDelay), dec: dec, needKey: true,
 		lastDecoded: now, lastPacket: now}
+	bad := 0 // consecutive read errors
 	for {
 		now := time.Now()
 		_ = track.SetReadDeadline(r.wakeAt(now))
 		pkt, attrs, err := track.ReadRTP()
 		now = time.Now()
-		if errors.Is(err, os.ErrDeadlineExceeded) {
+		if isTimeout(err) {
 			r.tick(now)
 			continue
 		}
 		if err != nil {
-			break
+			// A packet pion cannot parse (or one with a payload type the
+			// track does not know) is dropped, not the end of the video:
+			// ending here froze the picture for the rest of a lossy call.
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || s.ctx.Err() != nil || bad >= maxReadErrors {
+				if bad >= maxReadErrors {
+					s.log.Warn("video receive: giving up after read errors", "err", err)
+				}
+				break
+			}
+			bad++
+			s.log.Debug("video receive: packet dropped", "err", err)
+			continue
 		}
+		bad = 0
 		r.packet(pkt, attrs, now)
 		r.tick(now)
 	}
@@ -244,6 +260,16 @@ func (r *videoReceiver) tick(now time.Time) {
 		r.stats.plis++
 		r.stats.mu.Unlock()
 	}
+}
+
+// isTimeout reports a read deadline passing. pion's track reads return
+// os.ErrDeadlineExceeded from one buffer and packetio's own "i/o timeout"
+// from another; taking the second for a broken track ended the receive
+// loop (and the picture) in the first lossy minute once deadlines came
+// every few tens of milliseconds.
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &t) && t.Timeout()
 }
 
 func (r *videoReceiver) send(p rtcp.Packet) {

@@ -711,7 +711,11 @@ func (s *session) expectRecord(ctx context.Context, d *device, st *Step) (string
 	if st.MinDur > 0 && time.Duration(longest)*time.Second < st.MinDur {
 		return "", fmt.Errorf("record of channel %s lasted %ds; want at least %s", rec.ChannelID, longest, st.MinDur)
 	}
-	return fmt.Sprintf("%s, %s, %ds", got, rec.Direction, longest), nil
+	detail := fmt.Sprintf("%s, %s", got, rec.Direction)
+	if rec.Status == protocol.StatusCompleted {
+		detail += ", " + call.ClockText(rec.Length()) // as records and the TUI show it
+	}
+	return detail, nil
 }
 
 func (d *device) channelNow() string {

@@ -204,7 +204,11 @@ func Summary(r Record) string {
 			Media  json.RawMessage   `json:"media"`
 		}
 		if json.Unmarshal(r.Data, &c) == nil && c.Config != nil {
-			s := fmt.Sprintf("server=%v account=%v (%d keys set explicitly)", c.Config["server"], c.Config["account"], len(c.Origin))
+			keys := "keys"
+			if len(c.Origin) == 1 {
+				keys = "key"
+			}
+			s := fmt.Sprintf("server=%v account=%v (%d %s set explicitly)", c.Config["server"], c.Config["account"], len(c.Origin), keys)
 			var m map[string]any
 			if json.Unmarshal(c.Media, &m) == nil {
 				s += " media: " + flat(m, "audioIn", "audioOut", "videoIn", "impair", "relayOnly")
@@ -305,8 +309,10 @@ func statsLine(data json.RawMessage) string {
 	if s.RttMs > 0 {
 		rtt = fmt.Sprintf("%.0f ms", s.RttMs)
 	}
-	return fmt.Sprintf("mos %.2f · rtt %s · loss %.1f%% · jitter %.1f ms · send %.0f kbps · recv %.0f kbps",
-		s.Mos, rtt, s.LossPct, s.JitterMs, s.SendKbps, s.RecvKbps)
+	// Remote loss is what the peer reports of our stream: an impaired
+	// sender shows there, never in its own loss.
+	return fmt.Sprintf("mos %.2f · rtt %s · loss %.1f%% · remote loss %.1f%% · jitter %.1f ms · send %.0f kbps · recv %.0f kbps",
+		s.Mos, rtt, s.LossPct, s.RemoteLossPct, s.JitterMs, s.SendKbps, s.RecvKbps)
 }
 
 // TimedSample is one STATS sample with its time.

@@ -73,7 +73,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	w.Log(t0.Add(150*time.Millisecond), src, KindState, map[string]string{"from": "idle", "to": "calling", "channelId": "c1"})
 	w.Log(t0.Add(200*time.Millisecond), src, KindEvent, map[string]any{"name": "ERROR_TEXT", "data": map[string]string{"error": "login with " + token + " refused"}})
 	w.Log(t0.Add(time.Second), src, KindICELocal, map[string]any{"candidate": "candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host"})
-	w.Log(t0.Add(2*time.Second), src, KindStats, map[string]any{"mos": 4.2, "rttMs": 80, "lossPct": 1.5})
+	w.Log(t0.Add(2*time.Second), src, KindStats, map[string]any{"mos": 4.2, "rttMs": 80, "lossPct": 1.5, "remoteLossPct": 10})
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		"+0.150s  alice        state      idle → calling (channel c1)",
 		"ERROR_TEXT error=login with [redacted] refused",
 		"+1.000s  alice        ice.local  udp host 127.0.0.1:5000",
-		"+2.000s  alice        stats      mos 4.20 · rtt 80 ms · loss 1.5%",
+		"+2.000s  alice        stats      mos 4.20 · rtt 80 ms · loss 1.5% · remote loss 10.0%",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("Show output lacks %q:\n%s", want, out.String())

@@ -27,27 +27,30 @@ import (
 // the `serve:` section. The yaml tags are also the names used in error
 // messages and, upper-snake-cased, in SOFTPHONE_* environment variables.
 type Config struct {
-	AppKey         string        `yaml:"appKey"`
-	UID            string        `yaml:"uid"`
-	IMToken        string        `yaml:"imToken"`
-	Account        string        `yaml:"account"`
-	NickName       string        `yaml:"nickName"`
-	Passport       string        `yaml:"passport"`
-	OpenCamera     bool          `yaml:"openCamera"`
-	OpenMicrophone bool          `yaml:"openMicrophone"`
-	Resolution     string        `yaml:"resolution"`
-	AudioQuality   string        `yaml:"audioQuality"`
-	VideoWidth     int           `yaml:"videoWidth"`
-	VideoHeight    int           `yaml:"videoHeight"`
-	MinBitrate     int           `yaml:"minBitrate"`
-	MaxBitrate     int           `yaml:"maxBitrate"`
-	WhitenessLevel int           `yaml:"whitenessLevel"`
-	BeautyLevel    int           `yaml:"beautyLevel"`
-	CheckSum       bool          `yaml:"checkSum"`
-	Debug          bool          `yaml:"debug"`
-	Server         string        `yaml:"server"`
-	CallTimeout    time.Duration `yaml:"callTimeout"`
-	Language       string        `yaml:"language"`
+	AppKey         string `yaml:"appKey"`
+	UID            string `yaml:"uid"`
+	IMToken        string `yaml:"imToken"`
+	Account        string `yaml:"account"`
+	NickName       string `yaml:"nickName"`
+	Passport       string `yaml:"passport"`
+	OpenCamera     bool   `yaml:"openCamera"`
+	OpenMicrophone bool   `yaml:"openMicrophone"`
+	Resolution     string `yaml:"resolution"`
+	AudioQuality   string `yaml:"audioQuality"`
+	VideoWidth     int    `yaml:"videoWidth"`
+	VideoHeight    int    `yaml:"videoHeight"`
+	MinBitrate     int    `yaml:"minBitrate"`
+	MaxBitrate     int    `yaml:"maxBitrate"`
+	WhitenessLevel int    `yaml:"whitenessLevel"`
+	BeautyLevel    int    `yaml:"beautyLevel"`
+	CheckSum       bool   `yaml:"checkSum"`
+	Debug          bool   `yaml:"debug"`
+	Server         string `yaml:"server"`
+	// CAFile is a PEM file of CA certificates the clients trust for a
+	// wss:// / https:// server besides the system's (a self-signed CA).
+	CAFile      string        `yaml:"caFile"`
+	CallTimeout time.Duration `yaml:"callTimeout"`
+	Language    string        `yaml:"language"`
 	// Cameras is the comma-separated list SwitchCamera goes round (in a
 	// file also a YAML list); empty: the camera, then any other found.
 	Cameras string      `yaml:"cameras"`
@@ -499,6 +502,9 @@ func (c *Config) validate() error {
 	}
 	if err := checkURL(c.Server, "ws", "wss", "http", "https"); err != nil {
 		return bad("server", "%v", err)
+	}
+	if _, err := c.clientTLS(); err != nil {
+		return bad("caFile", "%v", err)
 	}
 	if _, _, err := net.SplitHostPort(c.Serve.Listen); err != nil {
 		return bad("serve.listen", "%q is not host:port", c.Serve.Listen)

@@ -160,6 +160,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{name: "bool", file: "checkSum: maybe\n", want: []string{"checkSum", "true or false"}},
 		{name: "bitrates crossed", file: "minBitrate: 1000\nmaxBitrate: 900\n", want: []string{"minBitrate", "maxBitrate"}},
 		{name: "server scheme", file: "server: ftp://x:1\n", want: []string{"server", "scheme"}},
+		{name: "caFile missing", flags: []override{{"caFile", "nosuch.pem", "flag --ca-file"}}, want: []string{"config caFile (from flag --ca-file)", "nosuch.pem"}},
+		{name: "caFile not PEM", file: "caFile: /dev/null\n", want: []string{"caFile", "no PEM certificate"}},
 		{name: "account", file: "account: a.b\n", want: []string{"account", `"a.b"`}},
 		{name: "listen", file: "serve:\n  listen: nowhere\n", want: []string{"serve.listen"}},
 		{name: "serve not a mapping", file: "serve: yes\n", want: []string{"serve", "mapping"}},
@@ -248,6 +250,7 @@ func TestEnvName(t *testing.T) {
 		"serve.appSecret": "SOFTPHONE_SERVE_APP_SECRET",
 		"serve.turnIp":    "SOFTPHONE_SERVE_TURN_IP",
 		"serve.nats":      "SOFTPHONE_SERVE_NATS",
+		"caFile":          "SOFTPHONE_CA_FILE",
 	}
 	for key, want := range tests {
 		if got := envName(key); got != want {

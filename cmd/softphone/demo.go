@@ -39,7 +39,7 @@ completed and both sides got the record.`,
 	}
 	fs := cmd.Flags()
 	cf := newCommandFlags(fs)
-	cf.bind("language", "language", "`LANG` of call record texts: zh or en (env SOFTPHONE_LANGUAGE)")
+	cf.bind("language", "language", uiLanguageUsage)
 	cf.bind("debug", "debug", "TUI: open the event log pane and write a debug log to DATA/"+tuiLogName+" (env SOFTPHONE_DEBUG)")
 	cf.bind("timeout", "callTimeout", "ring `TIMEOUT` of calls placed, 1s–120s (env SOFTPHONE_CALL_TIMEOUT)")
 	completeWords(fs, "language", languages...)

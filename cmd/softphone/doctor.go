@@ -251,8 +251,12 @@ func (d *doctor) checkServer(ctx context.Context) (string, string) {
 	if err != nil {
 		return checkFail, err.Error()
 	}
+	tlsCfg, err := d.cfg.clientTLS()
+	if err != nil {
+		return checkFail, fmt.Sprintf("caFile: %v", err)
+	}
 	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := d.cfg.httpClient(tlsCfg).Do(req)
 	if err != nil {
 		return checkFail, fmt.Sprintf("cannot reach %s: %v", d.cfg.Server, unwrapURLError(err))
 	}

@@ -70,7 +70,8 @@ func flagTypeName(t reflect.Type) string {
 
 // identity binds the flags every client command takes.
 func (c *commandFlags) identity() {
-	c.bind("server", "server", "signaling server `URL`, e.g. ws://127.0.0.1:7800 (env SOFTPHONE_SERVER)")
+	c.bind("server", "server", "signaling server `URL`, e.g. ws://127.0.0.1:7800 or wss://host:7800 (env SOFTPHONE_SERVER)")
+	c.bind("ca-file", "caFile", "PEM `FILE` of CA certificates to trust for a wss:// server besides the system's, e.g. a self-signed CA (env SOFTPHONE_CA_FILE)")
 	c.bind("account", "account", "`ACCOUNT` to log in as (env SOFTPHONE_ACCOUNT)")
 	c.bind("token", "imToken", "the account's `TOKEN` (env SOFTPHONE_TOKEN)")
 	c.bind("language", "language", "`LANG` of call record texts: zh or en (env SOFTPHONE_LANGUAGE)")

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -113,6 +115,7 @@ func scriptParams(dir string) testscript.Params {
 			"jsreplicas": cmdJSReplicas,
 			"jsleader":   cmdJSLeader,
 			"sleep":      cmdSleep,
+			"mkcert":     cmdMkCert,
 		},
 	}
 }
@@ -130,12 +133,21 @@ func cmdFreeport(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdWaitFor polls an HTTP URL until it answers 200.
+// cmdWaitFor polls an HTTP URL until it answers 200: `waitfor [-ca FILE]
+// URL`, where FILE holds the CA of an https server's certificate.
 func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waitfor URL")
-	}
 	hc := &http.Client{Timeout: time.Second}
+	if len(args) == 3 && args[0] == "-ca" {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(ts.ReadFile(args[1]))) {
+			ts.Fatalf("%s: no PEM certificate", args[1])
+		}
+		hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+		args = args[2:]
+	}
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfor [-ca FILE] URL")
+	}
 	deadline := time.Now().Add(pollTimeout)
 	for {
 		resp, err := hc.Get(args[0])

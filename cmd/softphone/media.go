@@ -136,8 +136,10 @@ func (m *mediaFlags) config(cfg *Config) *call.MediaConfig {
 
 // describeStats is the human line of a STATS event.
 func describeStats(s call.CallStats) string {
-	out := fmt.Sprintf("mos %.2f · rtt %s · loss %.1f%% · jitter %.1f ms · send %.0f kbps · recv %.0f kbps · playout %.0f ms",
-		s.Mos, msText(s.RttMs), s.LossPct, s.JitterMs, s.SendKbps, s.RecvKbps, s.PlayoutDelayMs)
+	// Remote loss is what the peer reports of our stream: where an impaired
+	// sender shows (its own loss is of what it receives).
+	out := fmt.Sprintf("mos %.2f · rtt %s · loss %.1f%% · remote loss %.1f%% · jitter %.1f ms · send %.0f kbps · recv %.0f kbps · playout %.0f ms",
+		s.Mos, msText(s.RttMs), s.LossPct, s.RemoteLossPct, s.JitterMs, s.SendKbps, s.RecvKbps, s.PlayoutDelayMs)
 	if s.Width > 0 {
 		out += fmt.Sprintf(" · video %dx%d@%.0f", s.Width, s.Height, s.Fps)
 	}

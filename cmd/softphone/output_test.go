@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
 	"github.com/softphone/softphone/internal/termsafe"
+	"github.com/softphone/softphone/media/pa"
 	"github.com/softphone/softphone/server/admin"
 )
 
@@ -88,4 +91,64 @@ func TestOutputEscapesHostileText(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q: want one error line", code, stderr.String())
 	}
 	checkTerminalSafe(t, "error line", stderr.String())
+}
+
+// The human lines of the headless commands: a STATS line says the loss
+// the peer reports of our stream (where an impaired sender shows), and a
+// record of a call that never connected has no length, as in records.
+func TestHumanEventLines(t *testing.T) {
+	var st call.CallStats
+	st.Mos, st.LossPct, st.RemoteLossPct = 4.38, 0, 12.1
+	if got := describe(call.Event{Name: call.EvStats, Data: st}); !strings.Contains(got, "loss 0.0% · remote loss 12.1%") {
+		t.Errorf("STATS line without the remote loss: %q", got)
+	}
+	r := call.RecordMessage{Text: "未接听"}
+	r.Status, r.Type, r.From, r.To = protocol.StatusTimeout, protocol.CallAudio, "alice", "bob"
+	if got := describe(call.Event{Name: protocol.EvMessageSent, Data: r}); got != "未接听 · status 4 · audio alice → bob · –" {
+		t.Errorf("record line = %q", got)
+	}
+	r.Status, r.Durations = protocol.StatusCompleted, []protocol.Duration{{Accid: "alice", Duration: 66}}
+	if got := describe(call.Event{Name: protocol.EvMessageSent, Data: r}); !strings.HasSuffix(got, " · 01:06") {
+		t.Errorf("record line = %q", got)
+	}
+
+	// After the record, one line sums the call's quality up.
+	var out strings.Builder
+	p := &eventPrinter{w: &out, mu: &sync.Mutex{}}
+	for _, mos := range []float64{4.4, 3.8} {
+		st.Mos = mos
+		if err := p.print(call.Event{Name: call.EvStats, Time: time.Now(), Data: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.print(call.Event{Name: protocol.EvMessageSent, Time: time.Now(), Data: r}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, "quality over 2 samples: mos 4.10 avg, 3.80 min · loss 0.0% avg, 0.0% max · remote loss 12.1% avg") {
+		t.Errorf("no quality line after the record:\n%s", out.String())
+	}
+}
+
+// The device table lines up names in any script by display width (a
+// localized sound server names devices in Chinese) and says so when there
+// are none.
+func TestDeviceTableAlignsCJK(t *testing.T) {
+	var b strings.Builder
+	devs := []pa.Device{
+		{Index: 0, Name: "内置音频", HostAPI: "ALSA", MaxInputChannels: 2, DefaultSampleRate: 48000, DefaultInput: true},
+		{Index: 1, Name: "system", HostAPI: "JACK Audio Connection Kit", MaxOutputChannels: 2, DefaultSampleRate: 48000},
+	}
+	if err := writeDeviceTable(&b, devs); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	col := func(l, s string) int { return ansi.StringWidth(l[:strings.Index(l, s)]) }
+	if len(lines) != 3 || col(lines[1], "ALSA") != col(lines[0], "HOST API") || col(lines[2], "JACK") != col(lines[0], "HOST API") {
+		t.Fatalf("columns misaligned:\n%s", b.String())
+	}
+	b.Reset()
+	if err := writeDeviceTable(&b, nil); err != nil || !strings.HasPrefix(b.String(), "no audio devices") {
+		t.Fatalf("no devices: %q, %v", b.String(), err)
+	}
 }

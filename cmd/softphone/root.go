@@ -26,8 +26,8 @@ Without a command it opens the terminal UI for the configured account
 Settings come from flags first, then SOFTPHONE_* environment variables, then
 the config file (--config FILE, else ./config.yaml, else
 $XDG_CONFIG_HOME/softphone/config.yaml). Exit status: 0 success, 1 error,
-12 canceled, 13 rejected, 14 no answer, 15 busy, 3 scenario step failed,
-130 interrupted.`
+12 canceled, 13 rejected, 14 no answer, 15 busy, 16 completed but no
+media arrived, 3 scenario step failed, 130 interrupted.`
 
 const rootExample = `  # try everything with nothing set up: a local server with bots, the TUI logged in
   softphone demo

@@ -29,7 +29,7 @@ func newRunCmd(c *cli) *cobra.Command {
 accept, reject, hangup, switch type, wait for an event within a time). Prints a
 report per step; exits 0 when every step passed, 3 when one failed, 1 when a
 file cannot be read or is invalid (checked before anything connects).`,
-		Example: `  softphone run examples/scenarios/*.yaml
+		Example: `  softphone run examples/*.yaml
   softphone run busy.yaml --junit report.xml --no-media`,
 		GroupID: groupCalls,
 	}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -100,7 +103,9 @@ func runServe(ctx context.Context, c *cli, cfg *Config) (int, error) {
 	defer stop()
 	if err := srv.Start(ctx); err != nil {
 		_ = srv.Close()
-		return exitError, fmt.Errorf("start server: %w", err)
+		return exitError, startError(err, map[string]string{
+			"listen": sc.Listen, "turn-listen": sc.TURNListen, "turn-tcp-listen": sc.TURNTCPListen, "turn-tls-listen": sc.TURNTLSListen,
+		})
 	}
 	attrs := []any{"url", srv.URL(), "admin", srv.AdminURL(), "debug", sc.Debug}
 	if u := srv.TURNURLs(); len(u) > 0 {
@@ -139,4 +144,22 @@ func logLevel(debug bool) slog.Level {
 		return slog.LevelDebug
 	}
 	return slog.LevelInfo
+}
+
+// startError is serve's one line for a server that did not start. An
+// address in use names the flag that chose it (the usual case: another
+// serve, or a TURN server on 3478, is running); anything else is the
+// server's reason without the layers that repeat "server".
+func startError(err error, flags map[string]string) error {
+	var op *net.OpError
+	if errors.Is(err, syscall.EADDRINUSE) && errors.As(err, &op) && op.Addr != nil {
+		addr := op.Addr.String()
+		for _, name := range []string{"listen", "turn-listen", "turn-tcp-listen", "turn-tls-listen"} {
+			if flags[name] == addr {
+				return fmt.Errorf("--%s %s: address already in use: stop what uses it or choose another --%s", name, addr, name)
+			}
+		}
+		return fmt.Errorf("%s: address already in use: stop what uses it or choose other --listen/--turn-listen addresses", addr)
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), "server: "))
 }

@@ -86,7 +86,26 @@ func checkSources(mc *call.MediaConfig) error {
 			return fmt.Errorf("--video-in %q: no such camera (softphone devices lists them)", vin)
 		}
 	}
-	return nil
+	return checkRecordDir(mc.RecordDir)
+}
+
+// checkRecordDir makes sure --record names a directory the call can write
+// its files into: created when missing, refused when it is a file or not
+// writable. Found only when the call connects, the recording would be lost
+// without a word.
+func checkRecordDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fileError("--record", dir, err)
+	}
+	probe, err := os.CreateTemp(dir, ".softphone-record-*")
+	if err != nil {
+		return fileError("--record", dir, err)
+	}
+	_ = probe.Close()
+	return os.Remove(probe.Name())
 }
 
 // fileError names the flag and says briefly what is wrong with the file:

@@ -17,6 +17,10 @@ import (
 	"github.com/softphone/softphone/ui"
 )
 
+// uiLanguageUsage is --language of the commands that open the TUI: there
+// it is the language of every screen, not only of the record texts.
+const uiLanguageUsage = "`LANG` of the terminal UI and its call record texts: zh or en (env SOFTPHONE_LANGUAGE)"
+
 // tuiLogName is the debug log of the terminal UI, in the data directory.
 const tuiLogName = "softphone-tui.log"
 
@@ -34,6 +38,7 @@ type tuiFlags struct {
 func addTUIFlags(fs *pflag.FlagSet) *tuiFlags {
 	cf := newCommandFlags(fs)
 	cf.identity()
+	fs.Lookup("language").Usage = uiLanguageUsage
 	cf.bind("debug", "debug", "open the event log pane and write a debug log to DATA/"+tuiLogName+" (env SOFTPHONE_DEBUG)")
 	cf.bind("timeout", "callTimeout", "ring `TIMEOUT` of calls placed, 1s–120s (env SOFTPHONE_CALL_TIMEOUT)")
 	return &tuiFlags{cf: cf, media: addMediaFlags(fs)}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,7 +39,8 @@ in its data directory (--data).`,
 	}
 	fs := cmd.PersistentFlags()
 	cf := newCommandFlags(fs)
-	cf.bind("server", "server", "server `URL` (ws:// or http://); default the serve running on --data (env SOFTPHONE_SERVER)")
+	cf.bind("server", "server", "server `URL` (ws://, wss://, http:// or https://); default the serve running on --data (env SOFTPHONE_SERVER)")
+	cf.bind("ca-file", "caFile", "PEM `FILE` of CA certificates to trust for an https:// server besides the system's (env SOFTPHONE_CA_FILE)")
 	cf.bind("app-key", "serve.appKey", "admin `KEY` (env SOFTPHONE_SERVE_APP_KEY); default from DIR/credentials.json")
 	cf.bind("app-secret", "serve.appSecret", "admin `SECRET` (env SOFTPHONE_SERVE_APP_SECRET); default from DIR/credentials.json")
 	cf.bind("data", "serve.data", "`DIR`: data directory of a local serve, to read its credentials.json (env SOFTPHONE_SERVE_DATA)")
@@ -78,7 +80,7 @@ in its data directory (--data).`,
 		func(ctx context.Context, client *admin.Client, args []string) error {
 			u, err := client.CreateUser(ctx, args[0], name)
 			if err != nil {
-				return adminError("create user "+args[0], err)
+				return adminError(args[0], err)
 			}
 			return printTokenJSON(c, u)
 		})
@@ -89,7 +91,7 @@ in its data directory (--data).`,
 		func(ctx context.Context, client *admin.Client, _ []string) error {
 			users, err := client.ListUsers(ctx)
 			if err != nil {
-				return adminError("list users", err)
+				return adminError("", err)
 			}
 			return printUsers(c, users, asJSON)
 		})
@@ -98,7 +100,7 @@ in its data directory (--data).`,
 	remove := sub("remove ACCOUNT", "Remove an account", account,
 		func(ctx context.Context, client *admin.Client, args []string) error {
 			if err := client.RemoveUser(ctx, args[0]); err != nil {
-				return adminError("remove user "+args[0], err)
+				return adminError(args[0], err)
 			}
 			return nil
 		})
@@ -106,7 +108,7 @@ in its data directory (--data).`,
 		func(ctx context.Context, client *admin.Client, args []string) error {
 			u, err := client.ResetToken(ctx, args[0])
 			if err != nil {
-				return adminError("reset token of "+args[0], err)
+				return adminError(args[0], err)
 			}
 			return printTokenJSON(c, u)
 		})
@@ -149,27 +151,31 @@ func printUsers(c *cli, users []admin.User, asJSON bool) error {
 	}
 	rows := [][]string{{"ACCOUNT", "NAME", "CREATED"}}
 	for _, u := range users {
-		rows = append(rows, []string{u.Account, u.Name, u.CreatedAt.Format(time.RFC3339)})
+		rows = append(rows, []string{u.Account, u.Name, u.CreatedAt.Local().Format("2006-01-02 15:04:05")}) // as records shows times
 	}
 	return termsafe.WriteTable(c.stdout, rows)
 }
 
 // adminError turns an admin client error into one line that says what is
 // wrong: the API's own message when it answered, "unreachable" when not.
-func adminError(what string, err error) error {
+func adminError(account string, err error) error {
 	var apiErr *admin.APIError
 	if errors.As(err, &apiErr) {
-		switch apiErr.Status {
-		case http.StatusUnauthorized:
-			return fmt.Errorf("%s: admin credentials refused (check --app-key/--app-secret): %s", what, apiErr.Message)
-		case http.StatusNotFound:
-			return fmt.Errorf("%s: no such account", what)
-		case http.StatusConflict:
-			return fmt.Errorf("%s: account already exists", what)
+		switch {
+		case apiErr.Status == http.StatusUnauthorized:
+			return fmt.Errorf("admin credentials refused (check --app-key/--app-secret): %s", apiErr.Message)
+		case apiErr.Status == http.StatusNotFound && account != "":
+			return fmt.Errorf("no such account %q", account)
+		case apiErr.Status == http.StatusConflict && account != "":
+			return fmt.Errorf("account %q already exists", account)
 		}
-		return fmt.Errorf("%s: %s (HTTP %d)", what, apiErr.Message, apiErr.Status)
+		return fmt.Errorf("%s (HTTP %d)", apiErr.Message, apiErr.Status)
 	}
-	return fmt.Errorf("%s: server unreachable: %w", what, err)
+	var verr *tls.CertificateVerificationError
+	if errors.As(err, &verr) {
+		return fmt.Errorf("the server's TLS certificate is not trusted (a self-signed CA needs --ca-file): %w", verr)
+	}
+	return fmt.Errorf("server unreachable: %w", err)
 }
 
 // localCredentials is what a local `serve` writes to <data>/credentials.json.
@@ -207,7 +213,11 @@ func adminClient(cfg *Config) (*admin.Client, error) {
 		}
 		key, secret = lc.AppKey, lc.AppSecret
 	}
-	return admin.NewClient(base, key, secret, &http.Client{Timeout: adminTimeout}), nil
+	tlsCfg, err := cfg.clientTLS()
+	if err != nil {
+		return nil, err
+	}
+	return admin.NewClient(base, key, secret, cfg.httpClient(tlsCfg)), nil
 }
 
 // adminBaseURL maps the signaling URL (ws://host:port/v1/ws) to the admin API

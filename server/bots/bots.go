@@ -27,6 +27,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -152,8 +153,9 @@ type Accounts interface {
 
 // Deps are the server's parts the bots run on.
 type Deps struct {
-	URL      string   // the server's device WebSocket URL
-	Accounts Accounts // bot accounts are created there
+	URL      string      // the server's device WebSocket URL
+	TLS      *tls.Config // for a wss:// URL; nil: the system's roots
+	Accounts Accounts    // bot accounts are created there
 	// Secret derives the bots' tokens (HMAC), so every node of a cluster
 	// and every restart agree on them without storing them.
 	Secret string
@@ -261,6 +263,7 @@ func newBot(name, token string, cfg Config, d Deps) *bot {
 	}
 	eng := call.New(call.Config{
 		Server:   d.URL,
+		TLS:      d.TLS,
 		Device:   "bot-" + name + "-" + d.NodeID,
 		Language: cfg.Language,
 		Logger:   log,

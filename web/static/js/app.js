@@ -7,7 +7,7 @@ import { translator, normLanguage, recordText } from './i18n.js';
 import { qualityLevel } from './quality.js';
 
 const $ = (id) => document.getElementById(id);
-const PRESENCE_ORDER = { inCall: 0, online: 1, offline: 2 };
+const PRESENCE_ORDER = { inCall: 0, online: 1, offline: 2, pending: 3 };
 const LOG_LINES = 200;
 
 function el(tag, props = {}, ...children) {

@@ -269,35 +269,41 @@ export class MediaSession {
   // setCallType applies an agreed call type. To audio: stop sending video.
   // To video: send videoTrack (a fresh camera track, or none to only
   // receive). Either way the caller offers again; the callee asks it to.
+  // It runs on the negotiation chain, so it never interleaves with the
+  // application of an offer, and it waits for replaceTrack.
   setCallType(type, videoTrack) {
-    if (this.closed || type === this.callType) return;
+    if (this.closed || type === this.callType) {
+      if (videoTrack) videoTrack.stop();
+      return;
+    }
     this.callType = type;
-    if (type === 1) {
-      for (const t of this.pc.getTransceivers()) {
-        if (t.receiver.track.kind !== 'video' || t.stopped) continue;
-        if (t.sender.track) {
+    this.enqueue(async () => {
+      if (this.closed) return;
+      if (type === 1) {
+        for (const t of this.pc.getTransceivers()) {
+          if (t.receiver.track.kind !== 'video' || t.stopped || !t.sender.track) continue;
           t.sender.track.stop();
           this.stream.removeTrack(t.sender.track);
           this.pc.removeTrack(t.sender);
         }
-      }
-    } else {
-      const reuse = this.pc.getTransceivers().find((t) => !t.stopped && t.receiver.track.kind === 'video');
-      if (videoTrack) {
-        this.stream.addTrack(videoTrack);
-        if (reuse) {
-          reuse.sender.replaceTrack(videoTrack);
-          reuse.sender.setStreams(this.stream);
-          reuse.direction = 'sendrecv';
-        } else {
-          this.pc.addTrack(videoTrack, this.stream);
+      } else {
+        const reuse = this.pc.getTransceivers().find((t) => !t.stopped && t.receiver.track.kind === 'video');
+        if (videoTrack) {
+          this.stream.addTrack(videoTrack);
+          if (reuse) {
+            reuse.direction = 'sendrecv';
+            await reuse.sender.replaceTrack(videoTrack);
+            reuse.sender.setStreams(this.stream);
+          } else {
+            this.pc.addTrack(videoTrack, this.stream);
+          }
+        } else if (!reuse) {
+          this.pc.addTransceiver('video', { direction: 'recvonly' });
         }
-      } else if (!reuse) {
-        this.pc.addTransceiver('video', { direction: 'recvonly' });
       }
-    }
-    if (this.offerer) this.enqueue(() => this.negotiate());
-    else if (this.pc.signalingState === 'stable') this.send('control', { renegotiate: true });
+      if (this.offerer) await this.negotiate();
+      else this.send('control', { renegotiate: true });
+    });
   }
 
   setMicMuted(mute) {

@@ -31,6 +31,7 @@ export const EVENT = Object.freeze({
   MEDIA_WARNING: 'MEDIA_WARNING',
   DISCONNECT: 'onDisconnect',
   RECONNECTED: 'RECONNECTED',
+  SESSION_ENDED: 'SESSION_ENDED',
   ERROR: 'ERROR',
 });
 
@@ -729,6 +730,15 @@ export class NECallKit {
         return;
       case 'RELAY':
         this.onRelay(data);
+        return;
+      case 'SESSION_ENDED':
+        // The token was reset or the account removed: logging in again with
+        // the same token cannot work, so the kit stops here.
+        this.emit(name, data);
+        this.loggedIn = false;
+        clearTimeout(this.reconnectTimer);
+        this.toIdle();
+        this.emit(EVENT.DISCONNECT, { error: data.message || data.reason, reason: data.reason, reconnecting: false });
         return;
       default:
         this.emit(name, data);
