@@ -152,3 +152,19 @@ func TestDeviceTableAlignsCJK(t *testing.T) {
 		t.Fatalf("no devices: %q, %v", b.String(), err)
 	}
 }
+
+func TestAnswerWhat(t *testing.T) {
+	for _, tc := range []struct {
+		o    answerOptions
+		want string
+	}{
+		{answerOptions{action: actionAccept, count: 1}, "accept one call"},
+		{answerOptions{action: actionAccept, count: 1, after: time.Second}, "accept one call after 1s"},
+		{answerOptions{action: actionReject, count: 0, after: 2 * time.Second}, "reject every call after 2s"},
+		{answerOptions{action: actionIgnore, count: 3, after: time.Second}, "ignore 3 calls"},
+	} {
+		if got := answerWhat(tc.o); got != tc.want {
+			t.Errorf("answerWhat(%+v) = %q, want %q", tc.o, got, tc.want)
+		}
+	}
+}
