@@ -33,7 +33,11 @@ type MediaPlan struct {
 	M2ECalls    int           // calls for mouth-to-ear (one `call` + one `answer` process each)
 	M2EDuration time.Duration // length of each of those calls
 	G2GDuration time.Duration // length of the glass-to-glass call (in-process)
-	CPUDuration time.Duration // length of each CPU / RSS call (one process per peer)
+	// VideoDuration is the length of each impaired video call (the video
+	// part, issue 10's rows); VideoProfiles picks rows by name ("" all).
+	VideoDuration time.Duration
+	VideoProfiles []string
+	CPUDuration   time.Duration // length of each CPU / RSS call (one process per peer)
 
 	ServeLogPath string // where serve's stderr goes ("" = discarded)
 	Debug        bool   // engine debug logs to stderr
@@ -44,7 +48,7 @@ type MediaPlan struct {
 }
 
 // MediaParts are the values of MediaPlan.Only, in run order.
-var MediaParts = []string{"setup", "browser", "m2e", "g2g", "cpu"}
+var MediaParts = []string{"setup", "browser", "m2e", "g2g", "cpu", "video"}
 
 // Media settings shared by the parts: the CLI's defaults (bitrate 600–900
 // kbps, Opus 32 kbps) at the sizes the anchors were measured with.
@@ -101,6 +105,7 @@ func RunMedia(ctx context.Context, p MediaPlan, out io.Writer) error {
 	step("m2e", r.mouthToEar)
 	step("g2g", r.glassToGlass)
 	step("cpu", r.cpu)
+	step("video", r.videoQuality)
 	r.note("load average at the end: %s (other processes on the machine skew every figure)", loadAvg())
 	r.table()
 	return errors.Join(errs...)
@@ -285,6 +290,7 @@ type engine struct {
 	*call.Engine
 	mu      sync.Mutex
 	first   map[string]time.Time
+	stats   []call.CallStats // every STATS, in order
 	invite  *protocol.Invite
 	changed chan struct{}
 	done    chan struct{}
@@ -322,6 +328,9 @@ func (e *engine) loop() {
 		}
 		if inv, ok := ev.Data.(protocol.Invite); ok && ev.Name == protocol.EvInvited {
 			e.invite = &inv
+		}
+		if st, ok := ev.Data.(call.CallStats); ok {
+			e.stats = append(e.stats, st)
 		}
 		ch := e.changed
 		e.changed = make(chan struct{})

@@ -7,6 +7,7 @@ import (
 	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
 
+	"github.com/softphone/softphone/call/rtc/bwe"
 	"github.com/softphone/softphone/media/vp8"
 )
 
@@ -17,6 +18,9 @@ const (
 	// audioHeaderBps is Opus's RTP overhead at 50 packets/s: a 12-byte
 	// header and the 8-byte transport-wide sequence extension.
 	audioHeaderBps = 50 * (12 + 8) * 8
+	// videoWire is video's wire rate per RTP rate: about 1100-byte packets
+	// carrying bwe.WireOverhead each.
+	videoWire = 1.035
 )
 
 // encoderHook wraps media/vp8's encoder builder to keep a handle on the
@@ -74,13 +78,16 @@ func (h *encoderHook) close() {
 	h.mu.Unlock()
 }
 
-// videoShare is what the video encoder may use of a congestion target:
-// audio goes first, then retransmissions (both at their recent rates);
-// the configured maximum caps it. The configured minimum is no floor here:
-// the estimate wins (the estimator itself keeps the minimum while the
-// network carries it). Below vp8.SuspendKbps the encoder pauses.
+// videoShare is what the video encoder may use of a congestion target (on
+// the wire): audio goes first, then retransmissions (both at their recent
+// RTP rates, audio with its packets' wire overhead), and video's own
+// packets carry about 3.5 % of overhead; the configured maximum caps it.
+// The configured minimum is no floor here: the estimate wins (the
+// estimator itself keeps the minimum while the network carries it).
+// Below vp8.SuspendKbps the encoder pauses.
 func videoShare(targetBps, audioBps, rtxBps, maxBps int) int {
-	v := int(float64(targetBps)*mediaShare) - audioBps - rtxBps
+	const audioWire = 50 * bwe.WireOverhead * 8 // 50 packets/s
+	v := int((float64(targetBps)*mediaShare - float64(audioBps+audioWire+rtxBps)) / videoWire)
 	return min(max(v, 1000), maxBps)
 }
 

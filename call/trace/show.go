@@ -204,7 +204,11 @@ func Summary(r Record) string {
 			Media  json.RawMessage   `json:"media"`
 		}
 		if json.Unmarshal(r.Data, &c) == nil && c.Config != nil {
-			s := fmt.Sprintf("server=%v account=%v (%d keys set explicitly)", c.Config["server"], c.Config["account"], len(c.Origin))
+			keys := "keys"
+			if len(c.Origin) == 1 {
+				keys = "key"
+			}
+			s := fmt.Sprintf("server=%v account=%v (%d %s set explicitly)", c.Config["server"], c.Config["account"], len(c.Origin), keys)
 			var m map[string]any
 			if json.Unmarshal(c.Media, &m) == nil {
 				s += " media: " + flat(m, "audioIn", "audioOut", "videoIn", "impair", "relayOnly")

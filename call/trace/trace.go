@@ -41,6 +41,10 @@ const (
 	KindStats     = "stats"      // one STATS sample
 )
 
+// Kinds are every record kind, in the order a call produces them.
+var Kinds = []string{KindVersion, KindConfig, KindDevices, KindEngine, KindSignalIn, KindSignalOut,
+	KindEvent, KindState, KindICELocal, KindICERemote, KindICEPair, KindMedia, KindStats}
+
 // Record is one line of a trace file.
 type Record struct {
 	Time    time.Time       `json:"t"`

@@ -20,9 +20,10 @@ func newAnswerCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "answer",
 		Short: "Wait for calls headless and accept, reject or ignore them",
-		Long: `Log in, wait for incoming calls and answer each the same way; print every
-event (one JSON object per line with --json) and exit with the outcome of the
-last call, as call does. Ctrl+C hangs up a call in progress, or ends the wait.`,
+		Long: `Log in, wait for incoming calls and answer each the same way; print the
+calls' events (every event as one JSON object per line with --json) and exit
+with the outcome of the last call, as call does. Ctrl+C hangs up a call in
+progress, or ends the wait (exit 130).`,
 		Example: `  softphone answer --account bob --token TOKEN                # accept one call
   softphone answer --action reject --count 0                  # reject every call
   softphone answer --after 2s --hangup-after 10s --record rec/`,

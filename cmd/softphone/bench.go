@@ -133,6 +133,8 @@ func newBenchMediaCmd(c *cli) *cobra.Command {
 	fs.DurationVar(&p.M2EDuration, "m2e-duration", 8*time.Second, "m2e: length of each call")
 	fs.DurationVar(&p.G2GDuration, "g2g-duration", 15*time.Second, "g2g: length of the glass-to-glass call")
 	fs.DurationVar(&p.CPUDuration, "cpu-duration", 20*time.Second, "cpu: length of each CPU / RSS call")
+	fs.DurationVar(&p.VideoDuration, "video-duration", 30*time.Second, "video: length of each impaired video call")
+	fs.StringSliceVar(&p.VideoProfiles, "video-profiles", nil, "video: the `PROFILES` to run (comma-separated; default all: "+videoProfileNames()+")")
 	fs.StringVar(&p.ServeLogPath, "serve-log", "", "write serve's log to `FILE`")
 	fs.BoolVar(&p.Debug, "debug", false, "engine debug logs (in-process parts) to stderr")
 	fs.BoolVar(&p.KeepDir, "keep", false, "keep the working directory (recordings, peer logs)")
@@ -152,6 +154,14 @@ func newBenchMediaCmd(c *cli) *cobra.Command {
 		return bench.RunMedia(ctx, p, c.stdout)
 	})
 	return cmd
+}
+
+func videoProfileNames() string {
+	var n []string
+	for _, p := range bench.VideoProfiles {
+		n = append(n, p.Name)
+	}
+	return strings.Join(n, ", ")
 }
 
 // newBenchPeerCmd is one peer of `bench media`'s CPU part: a headless

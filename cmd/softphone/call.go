@@ -16,9 +16,11 @@ func newCallCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "call PEER",
 		Short: "Place one call headless and exit with its outcome",
-		Long: `Place one call from the configured account to PEER, print every event
-(one JSON object per line with --json) and exit with the call's outcome:
-0 completed, 12 canceled, 13 rejected, 14 no answer, 15 busy, 1 error.`,
+		Long: `Place one call from the configured account to PEER, print what it is
+waiting for and the call's events (presence changes left out; every event as
+one JSON object per line with --json) and exit with the call's outcome:
+0 completed, 12 canceled, 13 rejected, 14 no answer, 15 busy, 16 completed
+but no media arrived, 1 error.`,
 		Example: `  softphone call bob --account alice --token TOKEN --hangup-after 10s
   softphone call echo --type video --video-in testsrc --audio-in tone --json
   softphone call bob --cancel-after 3s; echo "exit $?"   # 12: canceled`,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/pion/mediadevices"
 	// The V4L2 camera driver: registers nothing on a machine without
@@ -78,13 +79,7 @@ func runDevices(c *cli, asJSON bool) (int, error) {
 		fmt.Fprintf(c.stdout, "audio: PortAudio unavailable: %s\n", termsafe.String(audioErr.Error()))
 	} else {
 		fmt.Fprintln(c.stdout, "audio:")
-		// Device names come from drivers and, for Bluetooth, from the device.
-		tw := termsafe.NewWriter(c.stdout)
-		err := pa.WriteDeviceTable(tw, devs)
-		if ferr := tw.Flush(); err == nil {
-			err = ferr
-		}
-		if err != nil {
+		if err := writeDeviceTable(c.stdout, devs); err != nil {
 			return exitError, fmt.Errorf("write device table: %w", err)
 		}
 	}
@@ -96,4 +91,15 @@ func runDevices(c *cli, asJSON bool) (int, error) {
 		fmt.Fprintln(c.stdout, "  no camera found (calls send the picture of --video-in testsrc or FILE.y4m, or no video)")
 	}
 	return exitOK, nil
+}
+
+// writeDeviceTable prints the audio devices aligned by display width:
+// device names come from drivers and, for Bluetooth, from the device, in
+// any script (sanitised by WriteTable).
+func writeDeviceTable(w io.Writer, devs []pa.Device) error {
+	if len(devs) == 0 {
+		_, err := fmt.Fprintln(w, "no audio devices (PortAudio found none; is a sound server such as JACK running?)")
+		return err
+	}
+	return termsafe.WriteTable(w, pa.DeviceRows(devs))
 }

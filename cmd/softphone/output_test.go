@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
 	"github.com/softphone/softphone/internal/termsafe"
+	"github.com/softphone/softphone/media/pa"
 	"github.com/softphone/softphone/server/admin"
 )
 
@@ -107,5 +110,28 @@ func TestHumanEventLines(t *testing.T) {
 	r.Status, r.Durations = protocol.StatusCompleted, []protocol.Duration{{Accid: "alice", Duration: 66}}
 	if got := describe(call.Event{Name: protocol.EvMessageSent, Data: r}); !strings.HasSuffix(got, " · 01:06") {
 		t.Errorf("record line = %q", got)
+	}
+}
+
+// The device table lines up names in any script by display width (a
+// localized sound server names devices in Chinese) and says so when there
+// are none.
+func TestDeviceTableAlignsCJK(t *testing.T) {
+	var b strings.Builder
+	devs := []pa.Device{
+		{Index: 0, Name: "内置音频", HostAPI: "ALSA", MaxInputChannels: 2, DefaultSampleRate: 48000, DefaultInput: true},
+		{Index: 1, Name: "system", HostAPI: "JACK Audio Connection Kit", MaxOutputChannels: 2, DefaultSampleRate: 48000},
+	}
+	if err := writeDeviceTable(&b, devs); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	col := func(l, s string) int { return ansi.StringWidth(l[:strings.Index(l, s)]) }
+	if len(lines) != 3 || col(lines[1], "ALSA") != col(lines[0], "HOST API") || col(lines[2], "JACK") != col(lines[0], "HOST API") {
+		t.Fatalf("columns misaligned:\n%s", b.String())
+	}
+	b.Reset()
+	if err := writeDeviceTable(&b, nil); err != nil || !strings.HasPrefix(b.String(), "no audio devices") {
+		t.Fatalf("no devices: %q, %v", b.String(), err)
 	}
 }

@@ -165,13 +165,20 @@ time. FILE - reads stdin.`,
 		Example: `  softphone trace show call.trace --kind signal,state,ice --account alice`,
 		Args:    exactArgs(1, "one trace FILE (- reads stdin)"),
 		RunE: c.action(func(_ context.Context, args []string) (int, error) {
+			if err := checkKinds(kinds); err != nil {
+				return exitError, err
+			}
 			return runTrace(c, args[0], func(w io.Writer, recs []trace.Record) error {
+				if err := checkAccount(recs, account); err != nil {
+					return err
+				}
 				return trace.Show(w, filterRecords(recs, kinds, account))
 			})
 		}),
 	}
 	show.Flags().StringVar(&kinds, "kind", "", "only records whose kind starts with one of these, comma-separated `KINDS` (e.g. signal,state,ice)")
 	show.Flags().StringVar(&account, "account", "", "only records of this `ACCOUNT`")
+	completeWords(show.Flags(), "kind", trace.Kinds...)
 	stats := &cobra.Command{
 		Use:     "stats FILE",
 		Short:   "Print the call quality over time as a table",
@@ -182,6 +189,9 @@ time. FILE - reads stdin.`,
 				return exitError, usageError{errors.New("--interval must not be negative")}
 			}
 			return runTrace(c, args[0], func(w io.Writer, recs []trace.Record) error {
+				if err := checkAccount(recs, account); err != nil {
+					return err
+				}
 				return trace.WriteStats(w, filterRecords(recs, "", account), interval)
 			})
 		}),
@@ -210,6 +220,10 @@ func runTrace(c *cli, path string, write func(io.Writer, []trace.Record) error) 
 	err := write(out, recs)
 	if ferr := out.Flush(); err == nil {
 		err = ferr
+	}
+	var notIn notInTrace
+	if errors.As(err, &notIn) {
+		return exitError, err
 	}
 	if err != nil {
 		return exitError, fmt.Errorf("write: %w", err)
@@ -243,4 +257,44 @@ func filterRecords(recs []trace.Record, kinds, account string) []trace.Record {
 		out = append(out, r)
 	}
 	return out
+}
+
+// checkKinds refuses a --kind that matches no record kind: a typo would
+// otherwise filter everything out and print an empty trace.
+func checkKinds(kinds string) error {
+	for k := range strings.SplitSeq(kinds, ",") {
+		k = strings.TrimSpace(k)
+		if k != "" && !slices.ContainsFunc(trace.Kinds, func(kind string) bool { return strings.HasPrefix(kind, k) }) {
+			return usageError{fmt.Errorf("--kind %q: no record kind starts with it (kinds: %s)", k, strings.Join(trace.Kinds, ", "))}
+		}
+	}
+	return nil
+}
+
+// notInTrace is an --account the trace does not hold.
+type notInTrace struct{ account, have string }
+
+func (e notInTrace) Error() string {
+	return fmt.Sprintf("--account %q: not in this trace (accounts: %s)", e.account, e.have)
+}
+
+// checkAccount says so when --account names nobody in the trace, rather
+// than print an empty timeline or table.
+func checkAccount(recs []trace.Record, account string) error {
+	if account == "" {
+		return nil
+	}
+	var have []string
+	for _, r := range recs {
+		if r.Account == account {
+			return nil
+		}
+		if r.Account != "" && !slices.Contains(have, r.Account) {
+			have = append(have, r.Account)
+		}
+	}
+	if len(have) == 0 {
+		have = []string{"none"}
+	}
+	return notInTrace{account: account, have: strings.Join(have, ", ")}
 }

@@ -80,7 +80,7 @@ in its data directory (--data).`,
 		func(ctx context.Context, client *admin.Client, args []string) error {
 			u, err := client.CreateUser(ctx, args[0], name)
 			if err != nil {
-				return adminError("create user "+args[0], err)
+				return adminError(args[0], err)
 			}
 			return printTokenJSON(c, u)
 		})
@@ -91,7 +91,7 @@ in its data directory (--data).`,
 		func(ctx context.Context, client *admin.Client, _ []string) error {
 			users, err := client.ListUsers(ctx)
 			if err != nil {
-				return adminError("list users", err)
+				return adminError("", err)
 			}
 			return printUsers(c, users, asJSON)
 		})
@@ -100,7 +100,7 @@ in its data directory (--data).`,
 	remove := sub("remove ACCOUNT", "Remove an account", account,
 		func(ctx context.Context, client *admin.Client, args []string) error {
 			if err := client.RemoveUser(ctx, args[0]); err != nil {
-				return adminError("remove user "+args[0], err)
+				return adminError(args[0], err)
 			}
 			return nil
 		})
@@ -108,7 +108,7 @@ in its data directory (--data).`,
 		func(ctx context.Context, client *admin.Client, args []string) error {
 			u, err := client.ResetToken(ctx, args[0])
 			if err != nil {
-				return adminError("reset token of "+args[0], err)
+				return adminError(args[0], err)
 			}
 			return printTokenJSON(c, u)
 		})
@@ -158,24 +158,24 @@ func printUsers(c *cli, users []admin.User, asJSON bool) error {
 
 // adminError turns an admin client error into one line that says what is
 // wrong: the API's own message when it answered, "unreachable" when not.
-func adminError(what string, err error) error {
+func adminError(account string, err error) error {
 	var apiErr *admin.APIError
 	if errors.As(err, &apiErr) {
-		switch apiErr.Status {
-		case http.StatusUnauthorized:
-			return fmt.Errorf("%s: admin credentials refused (check --app-key/--app-secret): %s", what, apiErr.Message)
-		case http.StatusNotFound:
-			return fmt.Errorf("%s: no such account", what)
-		case http.StatusConflict:
-			return fmt.Errorf("%s: account already exists", what)
+		switch {
+		case apiErr.Status == http.StatusUnauthorized:
+			return fmt.Errorf("admin credentials refused (check --app-key/--app-secret): %s", apiErr.Message)
+		case apiErr.Status == http.StatusNotFound && account != "":
+			return fmt.Errorf("no such account %q", account)
+		case apiErr.Status == http.StatusConflict && account != "":
+			return fmt.Errorf("account %q already exists", account)
 		}
-		return fmt.Errorf("%s: %s (HTTP %d)", what, apiErr.Message, apiErr.Status)
+		return fmt.Errorf("%s (HTTP %d)", apiErr.Message, apiErr.Status)
 	}
 	var verr *tls.CertificateVerificationError
 	if errors.As(err, &verr) {
-		return fmt.Errorf("%s: the server's TLS certificate is not trusted (a self-signed CA needs --ca-file): %w", what, verr)
+		return fmt.Errorf("the server's TLS certificate is not trusted (a self-signed CA needs --ca-file): %w", verr)
 	}
-	return fmt.Errorf("%s: server unreachable: %w", what, err)
+	return fmt.Errorf("server unreachable: %w", err)
 }
 
 // localCredentials is what a local `serve` writes to <data>/credentials.json.

@@ -2,9 +2,8 @@ package pa
 
 import (
 	"fmt"
-	"io"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -57,18 +56,14 @@ func (d Device) defaultMarks() string {
 	return strings.Join(marks, ", ")
 }
 
-// WriteDeviceTable prints devices as an aligned table, one per line, with a
-// header; with no devices it prints a single explanatory line instead.
-func WriteDeviceTable(w io.Writer, devs []Device) error {
-	if len(devs) == 0 {
-		_, err := fmt.Fprintln(w, "no audio devices (PortAudio found none; is a sound server such as JACK running?)")
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "INDEX\tNAME\tHOST API\tIN\tOUT\tRATE\tDEFAULT")
+// DeviceRows is devices as a table, the header first: what `softphone
+// devices` prints, aligned by the caller (names may be CJK, which only a
+// display-width-aware writer lines up).
+func DeviceRows(devs []Device) [][]string {
+	rows := [][]string{{"INDEX", "NAME", "HOST API", "IN", "OUT", "RATE", "DEFAULT"}}
 	for _, d := range devs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%.0f\t%s\n", d.Index, d.Name, d.HostAPI,
-			d.MaxInputChannels, d.MaxOutputChannels, d.DefaultSampleRate, d.defaultMarks())
+		rows = append(rows, []string{strconv.Itoa(d.Index), d.Name, d.HostAPI, strconv.Itoa(d.MaxInputChannels),
+			strconv.Itoa(d.MaxOutputChannels), strconv.FormatFloat(d.DefaultSampleRate, 'f', 0, 64), d.defaultMarks()})
 	}
-	return tw.Flush()
+	return rows
 }

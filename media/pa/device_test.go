@@ -1,9 +1,8 @@
 package pa
 
 import (
-	"bytes"
 	"errors"
-	"strings"
+	"fmt"
 	"testing"
 )
 
@@ -29,26 +28,22 @@ func TestDeviceString(t *testing.T) {
 	}
 }
 
-func TestWriteDeviceTable(t *testing.T) {
-	var b bytes.Buffer
-	if err := WriteDeviceTable(&b, nil); err != nil {
-		t.Fatal(err)
+func TestDeviceRows(t *testing.T) {
+	if rows := DeviceRows(nil); len(rows) != 1 || rows[0][0] != "INDEX" {
+		t.Errorf("empty table: %q", rows)
 	}
-	if !strings.HasPrefix(b.String(), "no audio devices") || strings.Count(b.String(), "\n") != 1 {
-		t.Errorf("empty table: %q", b.String())
-	}
-	b.Reset()
 	devs := []Device{
 		{Index: 0, Name: "system", HostAPI: "JACK Audio Connection Kit", MaxInputChannels: 2, MaxOutputChannels: 2, DefaultSampleRate: 48000, DefaultInput: true},
 		{Index: 1, Name: "other", HostAPI: "ALSA", MaxOutputChannels: 2, DefaultSampleRate: 44100, DefaultOutput: true},
 	}
-	if err := WriteDeviceTable(&b, devs); err != nil {
-		t.Fatal(err)
+	rows := DeviceRows(devs)
+	want := [][]string{
+		{"INDEX", "NAME", "HOST API", "IN", "OUT", "RATE", "DEFAULT"},
+		{"0", "system", "JACK Audio Connection Kit", "2", "2", "48000", "default in"},
+		{"1", "other", "ALSA", "0", "2", "44100", "default out"},
 	}
-	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "INDEX") ||
-		!strings.Contains(lines[1], "default in") || !strings.Contains(lines[2], "default out") {
-		t.Errorf("table:\n%s", b.String())
+	if fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Errorf("rows = %q, want %q", rows, want)
 	}
 }
 

@@ -416,36 +416,34 @@ type Encoder struct {
 var errClosed = io.EOF
 
 // Read returns the next encoded VP8 frame. The returned slice is owned by the
-// caller. Frames the ladder, the backlog or rate control leave out are read
-// from the source and skipped; while suspended, Read consumes the source
-// until the target recovers.
+// caller. A captured frame the ladder, the backlog or rate control leave out
+// (and every frame while suspended) reads as an empty frame, which
+// mediadevices packetizes to nothing: Read must come back once per captured
+// frame, because mediadevices checks between reads whether the track is
+// being unbound, and a Read that looped until the next coded frame held a
+// suspended call's hang-up forever.
 func (e *Encoder) Read() ([]byte, func(), error) {
-	for {
-		e.mu.Lock()
-		closed := e.closed
-		e.mu.Unlock()
-		if closed {
-			return nil, func() {}, errClosed
-		}
-		img, release, err := e.src.Read()
-		if err != nil {
-			return nil, func() {}, err
-		}
-		yuv, ok := img.(*image.YCbCr)
-		if !ok || yuv.SubsampleRatio != image.YCbCrSubsampleRatio420 {
-			release()
-			return nil, func() {}, fmt.Errorf("vp8: source produced %T, want I420 *image.YCbCr", img)
-		}
-		out, err := e.encode(yuv)
-		release()
-		if err != nil {
-			return nil, func() {}, err
-		}
-		if len(out) == 0 {
-			continue // nothing coded for this frame; an empty RTP frame would be useless
-		}
-		return out, func() {}, nil
+	e.mu.Lock()
+	closed := e.closed
+	e.mu.Unlock()
+	if closed {
+		return nil, func() {}, errClosed
 	}
+	img, release, err := e.src.Read()
+	if err != nil {
+		return nil, func() {}, err
+	}
+	yuv, ok := img.(*image.YCbCr)
+	if !ok || yuv.SubsampleRatio != image.YCbCrSubsampleRatio420 {
+		release()
+		return nil, func() {}, fmt.Errorf("vp8: source produced %T, want I420 *image.YCbCr", img)
+	}
+	out, err := e.encode(yuv)
+	release()
+	if err != nil {
+		return nil, func() {}, err
+	}
+	return out, func() {}, nil
 }
 
 // maxIntraPct is the keyframe cap for a frame rate: WebRTC's rule, half the

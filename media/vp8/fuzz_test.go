@@ -10,7 +10,7 @@ func FuzzDecode(f *testing.F) {
 	src := frames(f, 64, 48, 3)
 	e := newTestEncoder(f, &sliceReader{frames: src}, NewParams(), 64, 48)
 	for range 3 {
-		fr, _, err := e.Read()
+		fr, err := nextFrame(f, e)
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -43,6 +43,9 @@ const (
 	// holdAfterOvershoot keeps a ladder stepped down for overshoot from
 	// climbing straight back.
 	holdAfterOvershoot = 8 * time.Second
+	// downDwell spaces steps down (each costs a keyframe) unless the
+	// target falls below half the rung's minimum.
+	downDwell = time.Second
 	// SuspendKbps is the target below which the lowest rung is not worth
 	// sending: the encoder sends nothing until the target recovers to
 	// resumeKbps (or the lowest rung's UpKbps if that is higher).
@@ -88,6 +91,7 @@ type ladder struct {
 	upSince   time.Time // the target is above the next rung up's UpKbps since
 	overSince time.Time // the encoder overshoots since
 	noUpUntil time.Time
+	changed   time.Time // the last step down
 }
 
 // update returns the rung (index) and whether video is suspended for the
@@ -118,12 +122,15 @@ func (l *ladder) update(now time.Time, kbps int, sentKbps float64) (int, bool) {
 		}
 		return l.cur, false
 	}
-	// Down: the target no longer carries this rung.
-	if kbps < l.rungs[l.cur].MinKbps {
+	// Down: the target no longer carries this rung. Once per downDwell
+	// unless it falls far below: a congestion controller cutting in steps
+	// would otherwise walk the ladder one keyframe at a time.
+	if kbps < l.rungs[l.cur].MinKbps && (now.Sub(l.changed) >= downDwell || kbps < l.rungs[l.cur].MinKbps/2) {
 		for l.cur < last && kbps < l.rungs[l.cur].MinKbps {
 			l.cur++
 		}
 		l.upSince, l.overSince = time.Time{}, time.Time{}
+		l.changed = now
 		return l.cur, false
 	}
 	// Down: the content needs more than the model says.

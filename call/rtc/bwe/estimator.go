@@ -24,8 +24,8 @@ import (
 	"github.com/pion/rtcp"
 )
 
-// Config bounds the estimate; all rates are bits per second of RTP
-// (headers and payload) for all streams together.
+// Config bounds the estimate; all rates are bits per second on the wire
+// (RTP with WireOverhead per packet) for all streams together.
 type Config struct {
 	StartBps int // the first estimate (default MinBps)
 	MinBps   int // kept unless the network delivered less
@@ -35,6 +35,10 @@ type Config struct {
 	FloorBps int
 	Log      *slog.Logger
 }
+
+// WireOverhead is what a packet carries on the wire besides its RTP: IPv4
+// 20 and UDP 8 bytes, and the 10-byte SRTP authentication tag.
+const WireOverhead = 20 + 8 + 10
 
 // Defaults.
 const (
@@ -163,11 +167,15 @@ func (e *Estimator) WriteRTCP(pkts []rtcp.Packet, _ interceptor.Attributes) erro
 	return nil
 }
 
-// sent records a packet leaving now and returns its transport-wide
-// sequence number. The pacer calls it in send order.
+// sent records a packet of size bytes of RTP leaving now and returns its
+// transport-wide sequence number. The pacer calls it in send order. The
+// estimator counts what the packet occupies on the wire (WireOverhead
+// more): a bottleneck carries IP packets, and a call sending 270 kbps of
+// RTP fills 300 kbit/s of link.
 func (e *Estimator) sent(at time.Time, size, probe int, padding bool) uint16 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	size += WireOverhead
 	if probe != 0 {
 		e.probe.sent(probe, at, size)
 	}
@@ -224,7 +232,7 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 		e.rtt = (4*e.rtt + rtt) / 5
 	}
 	u := e.delay.state
-	if e.owd.queue > standingQueue && u != usageUnder && now.Sub(e.rate.lastCut) >= standingRecut {
+	if e.owd.over >= standingWindows && u != usageUnder && now.Sub(e.rate.lastCut) >= standingRecut {
 		// A full queue with a flat delay is still overuse; after a cut the
 		// queue takes a while to drain, so it counts again only when it
 		// is still there a second later.

@@ -30,8 +30,12 @@ const (
 	rtxShare  = 0.35
 	rtxWindow = time.Second
 	rtxSlots  = 10
-	// paddingSize is a probe's padding per packet (the RTP maximum).
-	paddingSize = 255
+	// maxPadding is the most padding an RTP packet carries, minPadding the
+	// least a probe sends per packet; probeHeader is a padding packet's
+	// RTP header with the transport-wide sequence number.
+	maxPadding  = 255
+	minPadding  = 32
+	probeHeader = 12 + 8
 )
 
 // errPacerClosed is returned by writes after Close.
@@ -382,8 +386,15 @@ func (p *Pacer) probe(pl plan) {
 	p.mu.Unlock()
 	go func() {
 		defer p.probes.Done()
+		// probePackets packets carrying the cluster's bytes: at low rates
+		// smaller ones, so the probe adds only twice the rate for its
+		// length, not a fixed 3 KB that fills a slow link's queue.
 		total := pl.bps / 8 * pl.duration.Seconds()
-		n := max(int(total/paddingSize+0.5), probeMinPackets+1)
+		n := probePackets
+		pad := uint8(min(max(int(total)/n-probeHeader-WireOverhead, minPadding), maxPadding))
+		if extra := int(total)/(probeHeader+WireOverhead+maxPadding) - n; extra > 0 {
+			n += extra // fast paths: more full packets
+		}
 		gap := pl.duration / time.Duration(n)
 		t := time.NewTimer(0)
 		defer t.Stop()
@@ -396,7 +407,7 @@ func (p *Pacer) probe(pl plan) {
 			p.sendMu.Lock()
 			ts := st.lastTS
 			p.sendMu.Unlock()
-			h := &rtp.Header{Version: 2, Padding: true, PaddingSize: paddingSize, PayloadType: st.rtxPT, SSRC: st.rtxSSRC, Timestamp: ts}
+			h := &rtp.Header{Version: 2, Padding: true, PaddingSize: pad, PayloadType: st.rtxPT, SSRC: st.rtxSSRC, Timestamp: ts}
 			_ = p.send(st, h, nil, nil, classPadding, pl.id)
 			if i+1 < n {
 				t.Reset(gap)

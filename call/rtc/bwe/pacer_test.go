@@ -141,11 +141,11 @@ func TestRetransmissionsAreNumberedAndBudgeted(t *testing.T) {
 func TestProbePadding(t *testing.T) {
 	e, w, _ := pair(t, 100_000)
 	e.Pacer().probe(plan{id: 7, bps: 400_000, duration: 40 * time.Millisecond})
-	w.waitFor(t, probeMinPackets+1)
+	w.waitFor(t, probePackets)
 	e.Pacer().probes.Wait()
 	got := w.snapshot()
 	for _, h := range got {
-		if h.SSRC != 3 || !h.Padding || h.PaddingSize != paddingSize || h.PayloadType != 97 {
+		if h.SSRC != 3 || !h.Padding || h.PaddingSize < minPadding || h.PayloadType != 97 {
 			t.Fatalf("probe packet %+v: want RTX padding", h)
 		}
 	}

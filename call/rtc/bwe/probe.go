@@ -17,13 +17,14 @@ const (
 	probeInterval     = 5 * time.Second
 	probeIntervalIdle = 1500 * time.Millisecond
 	probeConfirm      = time.Second
+	probeMaxInterval  = 6 * time.Second
 	probeAfterCut     = 2 * time.Second // no probe this soon after a congestion cut
 	probeFactor       = 2.0
 	probeMinDuration  = 60 * time.Millisecond
-	// A cluster of 12 padding packets or more (about 3.3 KB): a shaper
-	// lets a few kilobytes through at line rate before it limits, and
-	// smaller clusters read as a free path.
-	probeMinBytes    = 12 * paddingSize
+	// A cluster is 12 padding packets or more, sized to the probe rate;
+	// its later half is measured (a shaper lets its first kilobytes
+	// through at line rate).
+	probePackets     = 12
 	probeMinPackets  = 8
 	probeMinReceived = 0.8                   // of the cluster's packets, or the probe failed
 	probeUnsaturated = 0.9                   // receive/send rate below this: the link is the limit
@@ -69,6 +70,7 @@ type prober struct {
 	// confirm is the result of a probe that succeeded and waits for a
 	// second one to agree before it counts (0: none).
 	confirm float64
+	failed  int // probes that failed in a row
 }
 
 // due decides whether to probe now; rate is the current target, acked what
@@ -77,7 +79,7 @@ type prober struct {
 // for want of bandwidth) only probes can show the path has more, so they
 // come sooner.
 func (p *prober) due(now time.Time, rate, acked, maxRate float64, lastCut time.Time, u usage) (plan, bool) {
-	interval := probeInterval
+	interval := p.backoff(probeInterval)
 	if acked > 0 && acked < 0.5*rate {
 		interval = probeIntervalIdle
 	}
@@ -93,7 +95,8 @@ func (p *prober) due(now time.Time, rate, acked, maxRate float64, lastCut time.T
 		return plan{}, false
 	}
 	bps := min(probeFactor*rate, maxRate)
-	d := max(probeMinDuration, time.Duration(float64(probeMinBytes*8)/bps*float64(time.Second)))
+	minBytes := probePackets * (probeHeader + WireOverhead + minPadding)
+	d := max(probeMinDuration, time.Duration(float64(minBytes*8)/bps*float64(time.Second)))
 	p.nextID++
 	p.last = now
 	if p.clusters == nil {
@@ -158,14 +161,22 @@ func (p *prober) results(now time.Time) float64 {
 	switch {
 	case best == 0:
 		p.confirm = 0
+		p.failed++
 	case p.confirm == 0:
 		p.confirm = best
 		p.last = now.Add(probeConfirm - probeInterval) // confirm soon
 		best = 0
 	default:
-		best, p.confirm = min(best, p.confirm), 0
+		best, p.confirm, p.failed = min(best, p.confirm), 0, 0
 	}
 	return best
+}
+
+// backoff stretches the interval after probes that failed in a row (a
+// path at its capacity pays for each): 5 s, then 6 s, so a path that
+// clears is still found in time to restore the picture within 10 s.
+func (p *prober) backoff(base time.Duration) time.Duration {
+	return min(base+time.Duration(p.failed)*base/2, probeMaxInterval)
 }
 
 // estimate is the rate the cluster shows the path carries, 0 if it failed.

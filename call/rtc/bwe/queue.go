@@ -19,6 +19,8 @@ const (
 	// gradient: audio crosses the same queue, and mouth-to-ear budgets
 	// leave little room for it.
 	standingQueue = 60 * time.Millisecond
+	// standingWindows in a row make a standing queue.
+	standingWindows = 2
 	// congestedQueue marks loss windows whose losses may be congestion:
 	// they do not teach the loss baseline.
 	congestedQueue = 30 * time.Millisecond
@@ -31,6 +33,9 @@ type owdTracker struct {
 	medians []owdMedian
 	queue   time.Duration // latest window median over the base
 	have    bool
+	// over counts the consecutive windows with a standing queue: one
+	// window can be a receiver that did not read its socket for a while.
+	over int
 }
 
 type owdMedian struct {
@@ -63,4 +68,9 @@ func (q *owdTracker) add(now, send time.Time, arrival time.Duration) {
 	}
 	q.queue = time.Duration((m - base) * float64(time.Millisecond))
 	q.have = true
+	if q.queue > standingQueue {
+		q.over++
+	} else {
+		q.over = 0
+	}
 }

@@ -14,6 +14,10 @@ const (
 	throughputLimit = 1.5 // never aim above this multiple of what arrives
 	throughputExtra = 10_000
 	throughputFloor = 100_000
+	// capHold is the share of a known capacity the rate holds at.
+	capHold = 0.9
+	// maxCut is the least one cut leaves of the rate.
+	maxCut = 0.5
 	// capacityDeviation: the path's capacity estimate (the rates at which
 	// decreases happened) is "known" within this many standard deviations;
 	// above it the increase turns multiplicative again.
@@ -76,6 +80,10 @@ func (a *aimd) cut(now time.Time, acked float64, congested bool) {
 		// picture needs less).
 		next = a.minRate
 	}
+	// One cut takes at most half: what arrived can read far too low for a
+	// while when feedback is lost in the queue or a starved receiver reads
+	// late, and a cut to 85 % of that paused the video for seconds.
+	next = max(next, a.rate*maxCut)
 	a.rate = max(min(next, a.rate), a.floor)
 	kbps := acked / 1000
 	if a.haveCap && kbps < a.capMean-capacityDeviation*a.capDev() {
@@ -125,8 +133,10 @@ func (a *aimd) increase(now time.Time, acked float64, rtt time.Duration) {
 		// What arrives can never exceed the capacity it was measured at, so
 		// libwebrtc's "acked above the upper bound" reset never comes on a
 		// fixed bottleneck and the rate creeps on into the queue. Hold it
-		// at the capacity; a probe finds out when the path grew.
-		next = min(next, max(a.rate, (a.capMean+a.capDev())*1000))
+		// under the capacity: every second stays below the cap, probes
+		// included, and the queue audio crosses stays empty. A probe finds
+		// out when the path grew.
+		next = min(next, max(a.rate, capHold*a.capMean*1000))
 	}
 	if acked > 0 {
 		// Never far above what arrives (it would be a guess), but always
