@@ -174,12 +174,12 @@ func TestFrames(t *testing.T) {
 	})
 	probeCase(t, "M09", "WebSocket protocol violations close the connection; the server stays up", func(t *testing.T) {
 		for _, frameBytes := range [][]byte{
-			{0x81, 0x05, 'h', 'e', 'l', 'l', 'o'},       // unmasked client frame
-			{0xF1, 0x80, 0, 0, 0, 0},                    // reserved bits set
-			{0x09, 0x80, 0, 0, 0, 0},                    // fragmented ping
-			{0x80, 0x80, 0, 0, 0, 0},                    // continuation without a start
+			{0x81, 0x05, 'h', 'e', 'l', 'l', 'o'},                        // unmasked client frame
+			{0xF1, 0x80, 0, 0, 0, 0},                                     // reserved bits set
+			{0x09, 0x80, 0, 0, 0, 0},                                     // fragmented ping
+			{0x80, 0x80, 0, 0, 0, 0},                                     // continuation without a start
 			{0x81, 0xFF, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, // 2^63 length
-			{0x88, 0x81, 0, 0, 0, 0, 1},                 // 1-byte close payload
+			{0x88, 0x81, 0, 0, 0, 0, 1},                                  // 1-byte close payload
 		} {
 			c := rawWSConn(t, sp)
 			_, _ = c.Write(frameBytes)
