@@ -207,7 +207,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	defer cancel()
 	if s.cfg.NATSURL != "" {
 		deadline, _ := sctx.Deadline()
-		s.log.Info("connecting to the NATS cluster", "nats", s.cfg.NATSURL, "replicas", s.cfg.Replicas, "deadline", deadline.Format(time.RFC3339))
+		s.log.Info("connecting to the NATS cluster", "nats", RedactURLs(s.cfg.NATSURL), "replicas", s.cfg.Replicas, "deadline", deadline.Format(time.RFC3339))
 		if err := s.startStep(sctx, "connect NATS", func(ctx context.Context) (err error) {
 			s.nc, err = s.connectCluster()
 			return err
