@@ -185,4 +185,29 @@ func TestSecrets(t *testing.T) {
 			t.Errorf("doctor output leaks:\n%s", r.all())
 		}
 	})
+	probeCase(t, "S08", "serve logs no NATS URL password or token", func(t *testing.T) {
+		r := runCLI(t, t.TempDir(), nil, 30*time.Second, "serve", "--listen", "127.0.0.1:0", "--turn-listen", "off", "--replicas", "1",
+			"--start-timeout", "1s", "--nats", "nats://admin:NATSPW77@127.0.0.1:1,nats://NATSTOK77@127.0.0.1:2")
+		if strings.Contains(r.all(), "NATSPW77") || strings.Contains(r.all(), "NATSTOK77") {
+			t.Errorf("serve prints NATS credentials:\n%s", r.all())
+		}
+		r = runCLI(t, t.TempDir(), nil, 30*time.Second, "serve", "--listen", "127.0.0.1:0", "--nats", "nats://admin:NATSPW77@")
+		if strings.Contains(r.all(), "NATSPW77") {
+			t.Errorf("a bad --nats URL is echoed with its password:\n%s", r.all())
+		}
+	})
+	probeCase(t, "S09", "a password in the server URL is not echoed by call, records, doctor", func(t *testing.T) {
+		dir := t.TempDir()
+		for _, args := range [][]string{
+			{"call", "bob", "--no-media"},
+			{"records"},
+			{"doctor", "--audio-in", "tone", "--audio-out", "none", "--video-in", "none"},
+		} {
+			a := append(args, "--server", "ws://user:URLPW55@127.0.0.1:1", "--account", "alice", "--token", "x")
+			r := runCLI(t, dir, nil, 30*time.Second, a...)
+			if strings.Contains(r.all(), "URLPW55") {
+				t.Errorf("%s echoes the URL password:\n%s", args[0], r.all())
+			}
+		}
+	})
 }
