@@ -516,6 +516,9 @@ func (e *Engine) Call(ctx context.Context, userID string, t protocol.CallType, a
 		ci.ChannelID, ci.RequestID, ci.ChannelName = cr.ChannelID, cr.RequestID, cr.ChannelName
 		e.oweRecordLocked(cr.ChannelID)
 		e.replayEarlyLocked()
+		if e.cur == ci {
+			e.startMediaLocked() // prepares the offer while it rings
+		}
 	})
 	if err == nil && cr.ChannelID == "" {
 		err = errors.New("server sent no channel id")
@@ -574,7 +577,11 @@ func (e *Engine) Accept(ctx context.Context, inv *protocol.Invite) error {
 		e.state = protocol.StateInCall
 		e.tr.stateLocked(e.state, e.cur)
 		e.invite = nil
-		e.startMediaLocked()
+		if e.media != nil {
+			e.media.Activate() // prepared while it rang
+		} else {
+			e.startMediaLocked()
+		}
 	})
 	if err != nil {
 		return fmt.Errorf("accept %s: %w", cur.ChannelID, err)

@@ -171,10 +171,21 @@ func (e *Engine) MediaStats() (CallStats, bool) {
 	return m.LastStats()
 }
 
-// startMediaLocked starts the media session of the current call once it is
-// connected (e.mu held). Relays that arrived early are replayed into it.
+// startMediaLocked starts the media session of the current call (e.mu
+// held): once it is connected, or already while it rings (our own call as
+// soon as its channel is known, an invite when it arrives). A session
+// started while ringing builds the peer connection and opens the devices —
+// the caller's also makes its offer and gathers candidates — and sends
+// nothing until the call is accepted and Activate runs: accept → first
+// audio then leaves out the setup. Relays that arrived early are replayed
+// into it.
 func (e *Engine) startMediaLocked() {
-	if e.cfg.Media == nil || e.media != nil || e.cur == nil || e.state != protocol.StateInCall || e.closed {
+	if e.cfg.Media == nil || e.media != nil || e.cur == nil || e.closed {
+		return
+	}
+	ringing := e.cur.ChannelID != "" &&
+		((e.state == protocol.StateCalling && e.cur.Outgoing) || (e.state == protocol.StateCalled && !e.cur.Outgoing))
+	if e.state != protocol.StateInCall && !ringing {
 		return
 	}
 	cur := e.cur
@@ -196,6 +207,7 @@ func (e *Engine) startMediaLocked() {
 		MicMuted: e.micMuted,
 		CamOff:   e.camOff,
 		Frames:   e.frames,
+		Held:     ringing,
 	}
 	if e.tr != nil {
 		p.Tracer = e.tr

@@ -149,6 +149,7 @@ func (e *Engine) onInviteLocked(inv protocol.Invite) {
 	e.invite = &inv
 	e.oweRecordLocked(inv.ChannelID)
 	e.bus.emit(protocol.EvInvited, inv)
+	e.startMediaLocked() // prepared while it rings, so accepting only answers the offer
 }
 
 // applyPeerLocked moves the state machine for an event about the current
@@ -159,7 +160,11 @@ func (e *Engine) applyPeerLocked(name string, p protocol.Peer) {
 		if e.state == protocol.StateCalling {
 			e.state = protocol.StateInCall
 			e.cur.MediaToken = p.MediaToken
-			e.startMediaLocked()
+			if e.media != nil {
+				e.media.Activate() // prepared while it rang
+			} else {
+				e.startMediaLocked()
+			}
 		}
 	case protocol.EvUserReject, protocol.EvUserBusy, protocol.EvUserCancel, protocol.EvCallingTimeout,
 		protocol.EvCallEnd, protocol.EvOtherClientAccept, protocol.EvOtherClientReject:
@@ -201,6 +206,9 @@ func (e *Engine) reconcileLocked(calls []protocol.ChannelState) {
 				e.state = protocol.StateInCall
 			}
 			e.startMediaLocked()
+			if e.media != nil {
+				e.media.Activate() // one prepared while it rang
+			}
 		}
 	}
 	if e.state != protocol.StateIdle {

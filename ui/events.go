@@ -96,7 +96,11 @@ func (m *Model) handleEvent(ev call.Event) tea.Cmd {
 		case d.Kind == protocol.ProblemNoMedia:
 			m.setNotice(fmtS(m.t.noMedia, d.Error), true)
 		default:
-			m.setNotice(fmtS(m.t.mediaWarn, d.Kind, d.Error), true)
+			kind := d.Kind
+			if k, ok := m.t.mediaKinds[kind]; ok {
+				kind = k // the device, in the UI's language; the detail is the driver's
+			}
+			m.setNotice(fmtS(m.t.mediaWarn, kind, d.Error), true)
 		}
 	}
 	return nil

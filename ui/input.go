@@ -230,6 +230,11 @@ func (m *Model) mainKey(msg tea.KeyMsg) tea.Cmd {
 			if acct == "" {
 				return nil
 			}
+			if !protocol.ValidID(acct) {
+				// Said here in the UI's language; the server's answer is English.
+				m.setNotice(fmtS(m.t.badAccount, acct), true)
+				return nil
+			}
 			eng := m.eng
 			return m.request(func(ctx context.Context) tea.Msg {
 				list, err := eng.AddContact(ctx, acct)

@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/softphone/softphone/call/protocol"
 	"github.com/softphone/softphone/internal/termsafe"
 )
 
@@ -88,6 +89,11 @@ func (m *Model) loginKey(msg tea.KeyMsg) tea.Cmd {
 		if account == "" {
 			f.focus_ = 1
 			f.err = m.t.loginNoAcct
+			return f.focus()
+		}
+		if !protocol.ValidID(account) {
+			f.focus_ = 1
+			f.err = fmtS(m.t.badAccount, account)
 			return f.focus()
 		}
 		f.busy, f.err = true, ""

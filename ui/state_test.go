@@ -325,6 +325,15 @@ func TestSmallerStates(t *testing.T) {
 		t.Fatalf("main help without esc and ctrl+c:\n%s", v)
 	}
 	m.Update(press("?"))
+	// A mistyped account to add is said in the UI's language, before the
+	// server answers in English.
+	m.Update(press("+"))
+	m.Update(burst("bad name"))
+	m.Update(press("enter"))
+	if v := m.View(); !strings.Contains(v, `账号 "bad name" 无效`) || strings.Contains(v, "field account") {
+		t.Fatalf("adding an invalid account:\n%s", v)
+	}
+
 	m.placeCall("bob", protocol.CallAudio)
 	m.Update(press("q"))
 	if v := m.View(); !strings.Contains(v, "正在呼叫 小明 (bob)，取消呼叫并退出？") {
@@ -337,6 +346,11 @@ func TestSmallerStates(t *testing.T) {
 	lm.Update(press("enter"))
 	if v := lm.View(); !strings.Contains(v, zhText.loginNoAcct) || !strings.Contains(v, "› "+zhText.loginAcct) {
 		t.Fatalf("the login form with no account:\n%s", v)
+	}
+	lm.Update(burst("a b"))
+	lm.Update(press("enter"))
+	if v := lm.View(); !strings.Contains(v, `账号 "a b" 无效`) || !strings.Contains(v, "› "+zhText.loginAcct) {
+		t.Fatalf("the login form with an invalid account:\n%s", v)
 	}
 }
 
@@ -461,5 +475,17 @@ func TestShortNumbers(t *testing.T) {
 		if got := string(shortNumbers([]byte(tc.in))); got != tc.want {
 			t.Errorf("shortNumbers(%s) = %s, want %s", tc.in, got, tc.want)
 		}
+	}
+}
+
+// A media warning names the device in the UI's language; the driver's
+// detail follows as it is.
+func TestMediaWarningKind(t *testing.T) {
+	eng := staticEngine(t)
+	m := staticModel(t, eng, "zh", termW, termH, nil)
+	inCall(m, protocol.CallAudio)
+	m.Update(eventMsg{ev: call.Event{Name: call.EvMediaWarning, Time: fixedNow, Data: call.MediaWarning{Kind: "audio", Error: "no audio input device"}}})
+	if v := m.View(); !strings.Contains(v, "媒体提示（麦克风）：no audio input device") {
+		t.Fatalf("media warning:\n%s", v)
 	}
 }

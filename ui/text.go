@@ -40,6 +40,7 @@ type text struct {
 	contactPending  string // %s: added, presence shown once they add you too
 	contactRemoved  string // %s
 	unknownAccount  string // %s
+	badAccount      string // %s: not a valid account name
 
 	// history
 	noRecords     string
@@ -105,19 +106,20 @@ type text struct {
 	switchAsk      string    // peer asks to switch to video
 	switchWait     string
 	switchNo       string
-	mediaWarn      string // %s kind, %s error
-	noMedia        string // %s cause: no media arrived from the peer
-	peerNoMedia    string // %s cause: the peer reports it gets no media
-	camSwitched    string // SwitchCamera moved to the next camera
-	camNoSwitch    string // … found none to move to
-	camInAudio     string // e in an audio call
-	camOffPane     string // the local preview with the camera off
-	peerCamPane    string // the remote pane with the peer's camera off
-	blackPicture   string // the remote picture is all black
-	switchGone     string // we withdrew our switch request
-	switchExpire   string // … it expired unanswered
-	switchPeerGone string // the peer withdrew theirs
-	micSilent      string // the microphone sends silence
+	mediaWarn      string            // %s kind, %s error
+	mediaKinds     map[string]string // MEDIA_WARNING kinds by name
+	noMedia        string            // %s cause: no media arrived from the peer
+	peerNoMedia    string            // %s cause: the peer reports it gets no media
+	camSwitched    string            // SwitchCamera moved to the next camera
+	camNoSwitch    string            // … found none to move to
+	camInAudio     string            // e in an audio call
+	camOffPane     string            // the local preview with the camera off
+	peerCamPane    string            // the remote pane with the peer's camera off
+	blackPicture   string            // the remote picture is all black
+	switchGone     string            // we withdrew our switch request
+	switchExpire   string            // … it expired unanswered
+	switchPeerGone string            // the peer withdrew theirs
+	micSilent      string            // the microphone sends silence
 
 	// event log
 	logTitle  string
@@ -188,6 +190,7 @@ var zhText = text{
 	contactPending:  "已添加 %s，对方也添加你后可见其在线状态",
 	contactRemoved:  "已删除联系人 %s",
 	unknownAccount:  "没有账号 %s",
+	badAccount:      "账号 %q 无效：只能用字母、数字、_ 和 -，最多 64 个字符",
 
 	noRecords:     "还没有通话记录",
 	typeAudio:     "语音",
@@ -250,6 +253,7 @@ var zhText = text{
 	switchWait:     "已请求切换为视频通话，等待对方同意…",
 	switchNo:       "对方拒绝切换为视频通话",
 	mediaWarn:      "媒体提示（%s）：%s",
+	mediaKinds:     map[string]string{"audio": "麦克风", "video": "摄像头", "audioOut": "扬声器", "network": "网络"},
 	noMedia:        "没有收到对方的音视频：%s",
 	peerNoMedia:    "对方没有收到音视频：%s",
 	camSwitched:    "已切换摄像头",
@@ -328,6 +332,7 @@ var enText = text{
 	contactPending:  "Added %s; their presence shows once they add you too",
 	contactRemoved:  "Removed contact %s",
 	unknownAccount:  "No account %s",
+	badAccount:      "Account %q is not valid: letters, digits, _ and - only, at most 64",
 
 	noRecords:     "No calls yet",
 	typeAudio:     "audio",
@@ -390,6 +395,7 @@ var enText = text{
 	switchWait:     "Asked to switch to video, waiting for the peer…",
 	switchNo:       "The peer refused to switch to video",
 	mediaWarn:      "Media warning (%s): %s",
+	mediaKinds:     map[string]string{"audio": "microphone", "video": "camera", "audioOut": "speaker", "network": "network"},
 	noMedia:        "No audio or video from the peer: %s",
 	peerNoMedia:    "The peer gets no audio or video: %s",
 	camSwitched:    "Switched camera",

@@ -69,7 +69,7 @@ func (s *Session) watchMedia() {
 // CheckMediaAtEnd is called as the call ends: a call that lasted a while
 // without any media gets its warning now if the watchdog had not fired.
 func (s *Session) CheckMediaAtEnd() {
-	if s.cfg.NoMediaAfter < 0 || time.Since(s.started) < noMediaAtEnd {
+	if s.cfg.NoMediaAfter < 0 || !s.activated() || time.Since(s.started) < noMediaAtEnd {
 		return
 	}
 	s.checkMedia(fmt.Sprintf("the call ended %.1f s after accept without media: ", time.Since(s.started).Seconds()), false)

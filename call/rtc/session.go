@@ -71,6 +71,9 @@ type Params struct {
 	// Tracer records ICE candidates, the selected pair and the connection
 	// state; nil records nothing.
 	Tracer Tracer
+	// Held starts the session before the call is active (a caller while it
+	// rings): nothing is sent until Activate (prepare.go).
+	Held bool
 }
 
 // Tracer is what the session reports to a call trace.
@@ -178,6 +181,7 @@ type Session struct {
 	loop   *loopback // non-nil when cfg.Loopback > 0 (loopback.go)
 
 	mediaWatch // the no-media check (nomedia.go)
+	activation // a held session's gate (prepare.go)
 }
 
 // New starts a session; it never blocks on the network.
@@ -204,7 +208,10 @@ func New(in Params) *Session {
 		audioArrived:  make(chan struct{}, 1),
 		remote:        map[webrtc.RTPCodecType]uint32{},
 	}
-	s.started = time.Now()
+	s.active = make(chan struct{})
+	if !in.Held {
+		s.Activate()
+	}
 	s.micMutedF.Store(p.micMuted)
 	s.camOffF.Store(p.camOff)
 	s.loop = newLoopback(p.cfg.Loopback)
@@ -251,11 +258,13 @@ func (s *Session) run() {
 	if err := s.setup(); err != nil {
 		s.log.Error("media session setup failed; the call continues without media", "err", err)
 		s.negotiationFailed("media session setup", err)
-		s.watchMedia()
+		if s.waitActive() {
+			s.watchMedia()
+		}
 		return
 	}
-	s.spawn(s.statsLoop)
-	s.spawn(s.watchMedia)
+	s.whenActive(s.statsLoop)
+	s.whenActive(s.watchMedia)
 	if s.offerer {
 		s.negotiate()
 	}
@@ -357,6 +366,12 @@ func (s *Session) setup() error {
 	se.SetSrflxAcceptanceMinWait(0)
 	se.SetPrflxAcceptanceMinWait(0)
 	se.SetRelayAcceptanceMinWait(0)
+	// Answering, we are the DTLS server: the offerer (the caller, ICE
+	// controlling) knows first that a pair works and starts the handshake
+	// at once, rather than after its nomination reaches us.
+	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+		return fmt.Errorf("dtls role: %w", err)
+	}
 	if cfg.Net != nil {
 		se.SetNet(cfg.Net)
 	}

@@ -51,6 +51,9 @@ func (s *Session) send(kind string, v any) {
 // leave back to back; checkRelays collects the answers.
 func (s *Session) sendRelays() {
 	defer s.runWG.Done()
+	if !s.waitActive() {
+		return
+	}
 	acks := make(chan relayAck, maxQueuedRelays)
 	done := make(chan struct{})
 	go func() {

@@ -53,17 +53,19 @@ progress, or ends the wait (exit 130).`,
 
 // answerWhat says what answer will do with each call.
 func answerWhat(o answerOptions) string {
-	what := o.action
+	var what string
+	switch {
+	case o.count == 0:
+		what = o.action + " every call"
+	case o.count == 1:
+		what = o.action + " one call"
+	default:
+		what = fmt.Sprintf("%s %d calls", o.action, o.count)
+	}
 	if o.action != actionIgnore && o.after > 0 {
 		what += " after " + o.after.String()
 	}
-	switch {
-	case o.count == 0:
-		return what + " every call"
-	case o.count == 1:
-		return what + " one call"
-	}
-	return fmt.Sprintf("%s %d calls", what, o.count)
+	return what
 }
 
 // answerOptions are answer's own flags.

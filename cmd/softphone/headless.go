@@ -16,6 +16,7 @@ import (
 
 	"github.com/softphone/softphone/call"
 	"github.com/softphone/softphone/call/protocol"
+	"github.com/softphone/softphone/call/trace"
 	"github.com/softphone/softphone/internal/termsafe"
 )
 
@@ -133,12 +134,18 @@ type eventPrinter struct {
 	mu     *sync.Mutex // shared by printers writing to the same stream
 	json   bool
 	prefix string
+	// stats collects the call's STATS for the quality line printed after
+	// its record, as baresip and pjsua sum a call up when it ends.
+	stats trace.Series
 }
 
 func (p *eventPrinter) print(ev call.Event) error {
 	var line string
 	if !p.json && quiet(ev.Name) {
 		return nil
+	}
+	if !p.json {
+		defer p.summarise(ev)
 	}
 	if p.json {
 		b, err := json.Marshal(ev)
@@ -153,6 +160,29 @@ func (p *eventPrinter) print(ev call.Event) error {
 		}
 	}
 	return p.line(line)
+}
+
+// summarise keeps the STATS of the call and, after its record, prints
+// one line of min/avg/max: what a support ticket quotes.
+func (p *eventPrinter) summarise(ev call.Event) {
+	switch d := ev.Data.(type) {
+	case call.CallStats:
+		p.stats.Samples = append(p.stats.Samples, trace.TimedSample{Time: ev.Time, Sample: trace.Sample{
+			Mos: d.Mos, RttMs: d.RttMs, LossPct: d.LossPct, RemoteLossPct: d.RemoteLossPct, JitterMs: d.JitterMs,
+			SendKbps: d.SendKbps, RecvKbps: d.RecvKbps}})
+	case call.RecordMessage:
+		if len(p.stats.Samples) == 0 {
+			return
+		}
+		q := trace.Summarize(p.stats)
+		p.stats.Samples = nil
+		rtt := "–"
+		if q.RttMs.N > 0 {
+			rtt = fmt.Sprintf("%.0f ms", q.RttMs.Avg)
+		}
+		p.note("quality over %d samples: mos %.2f avg, %.2f min · loss %.1f%% avg, %.1f%% max · remote loss %.1f%% avg, %.1f%% max · rtt %s avg · jitter %.1f ms avg",
+			q.Samples, q.Mos.Avg, q.Mos.Min, q.LossPct.Avg, q.LossPct.Max, q.RemoteLossPct.Avg, q.RemoteLossPct.Max, rtt, q.JitterMs.Avg)
+	}
 }
 
 // note prints what the command is doing between events ("calling bob …",

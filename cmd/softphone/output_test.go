@@ -111,6 +111,23 @@ func TestHumanEventLines(t *testing.T) {
 	if got := describe(call.Event{Name: protocol.EvMessageSent, Data: r}); !strings.HasSuffix(got, " · 01:06") {
 		t.Errorf("record line = %q", got)
 	}
+
+	// After the record, one line sums the call's quality up.
+	var out strings.Builder
+	p := &eventPrinter{w: &out, mu: &sync.Mutex{}}
+	for _, mos := range []float64{4.4, 3.8} {
+		st.Mos = mos
+		if err := p.print(call.Event{Name: call.EvStats, Time: time.Now(), Data: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.print(call.Event{Name: protocol.EvMessageSent, Time: time.Now(), Data: r}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, "quality over 2 samples: mos 4.10 avg, 3.80 min · loss 0.0% avg, 0.0% max · remote loss 12.1% avg") {
+		t.Errorf("no quality line after the record:\n%s", out.String())
+	}
 }
 
 // The device table lines up names in any script by display width (a
@@ -133,5 +150,21 @@ func TestDeviceTableAlignsCJK(t *testing.T) {
 	b.Reset()
 	if err := writeDeviceTable(&b, nil); err != nil || !strings.HasPrefix(b.String(), "no audio devices") {
 		t.Fatalf("no devices: %q, %v", b.String(), err)
+	}
+}
+
+func TestAnswerWhat(t *testing.T) {
+	for _, tc := range []struct {
+		o    answerOptions
+		want string
+	}{
+		{answerOptions{action: actionAccept, count: 1}, "accept one call"},
+		{answerOptions{action: actionAccept, count: 1, after: time.Second}, "accept one call after 1s"},
+		{answerOptions{action: actionReject, count: 0, after: 2 * time.Second}, "reject every call after 2s"},
+		{answerOptions{action: actionIgnore, count: 3, after: time.Second}, "ignore 3 calls"},
+	} {
+		if got := answerWhat(tc.o); got != tc.want {
+			t.Errorf("answerWhat(%+v) = %q, want %q", tc.o, got, tc.want)
+		}
 	}
 }

@@ -213,6 +213,7 @@ const (
 	// its buffer model runs below 30 % (WebRTC's value), so a target below
 	// the content's needs costs frame rate, not a growing overshoot.
 	DefaultDropFrameThreshold = 30
+	defaultMaxIntraPct        = 300
 )
 
 // Params configures the encoder. Start from NewParams; BitRate,
@@ -233,7 +234,7 @@ type Params struct {
 	// Decoder buffer model in ms (rc_buf_sz, rc_buf_initial_sz, rc_buf_optimal_sz).
 	BufferMs, BufferInitialMs, BufferOptimalMs int
 	// MaxIntraBitratePct caps a keyframe's size in percent of an average frame so
-	// a PLI-triggered keyframe does not burst the link; 0 derives it from the frame rate.
+	// a PLI-triggered keyframe does not burst the link (default 300).
 	MaxIntraBitratePct int
 	// StaticThreshold skips encoding of macroblocks that barely change.
 	StaticThreshold int
@@ -446,13 +447,16 @@ func (e *Encoder) Read() ([]byte, func(), error) {
 	return out, func() {}, nil
 }
 
-// maxIntraPct is the keyframe cap for a frame rate: WebRTC's rule, half the
-// optimal buffer in frames, as a percentage of an average frame.
-func (e *Encoder) maxIntraPct(fps float64) int {
+// maxIntraPct is the keyframe cap. WebRTC allows half its optimal buffer
+// (7.5–9 frames at 24–30 fps); on a 300 kbit/s link that keyframe is
+// 300 ms of the link's time, a queue audio waits in and, behind a 200 ms
+// drop-tail buffer, drops. Three frames (WebRTC's floor) keep it at about
+// 100 ms; the frames after it mend the quality.
+func (e *Encoder) maxIntraPct(float64) int {
 	if e.params.MaxIntraBitratePct > 0 {
 		return e.params.MaxIntraBitratePct
 	}
-	return max(300, e.params.BufferOptimalMs*int(fps+0.5)/20)
+	return defaultMaxIntraPct
 }
 
 // init (re)creates the libvpx context for frames of w×h. mu is held.

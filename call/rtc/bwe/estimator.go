@@ -49,8 +49,10 @@ const (
 	// probeDistrust: overuse this soon after a probe raised the rate
 	// undoes the raise.
 	probeDistrust = 2 * time.Second
-	rttDefault    = 100 * time.Millisecond
-	ackedSpan     = 500 * time.Millisecond
+	// probeEcho: a delay gradient this soon after a probe is the probe's.
+	probeEcho  = 800 * time.Millisecond
+	rttDefault = 100 * time.Millisecond
+	ackedSpan  = 500 * time.Millisecond
 )
 
 // Estimator is one PeerConnection's bandwidth estimator and pacer. It
@@ -75,6 +77,7 @@ type Estimator struct {
 	// the rate it raised from.
 	probeRaised time.Time
 	beforeProbe float64
+	probeSent   time.Time // when the last probe cluster started
 	owd         owdTracker
 	congest     bool // the queue was over congestedQueue in this loss window
 	rtt         time.Duration
@@ -232,6 +235,13 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 		e.rtt = (4*e.rtt + rtt) / 5
 	}
 	u := e.delay.state
+	if u == usageOver && !e.probeSent.IsZero() && now.Sub(e.probeSent) < probeEcho {
+		// Our own probe queued a little (as it should on a path at its
+		// capacity): not congestion to cut for. Without this every probe
+		// on a held bottleneck cut the rate and taught the capacity
+		// estimate a lower value: 300 → 257 → 221 → 192 kbps.
+		u = usageNormal
+	}
 	if e.owd.over >= standingWindows && u != usageUnder && now.Sub(e.rate.lastCut) >= standingRecut {
 		// A full queue with a flat delay is still overuse; after a cut the
 		// queue takes a while to drain, so it counts again only when it
@@ -268,6 +278,7 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 	pl, probeNow := e.probe.due(now, target, acked, float64(e.cfg.MaxBps), e.rate.lastCut, u)
 	if probeNow {
 		e.counts.Probes++
+		e.probeSent = now
 	}
 	cb := e.onChange
 	if changed && (float64(t) < 0.9*float64(e.logged) || float64(t) > 1.1*float64(e.logged)) {

@@ -17,7 +17,10 @@ import (
 // Pacing follows the estimate like GCC's leaky bucket, with libwebrtc's
 // pacing factor and burst window.
 const (
-	pacingFactor   = 2.5                   // send at up to 2.5× the target bitrate
+	// pacingFactor: send at up to 1.5× the target. libwebrtc's 2.5 empties
+	// a keyframe into a 300 kbit/s bottleneck at 2.5 times its rate, and
+	// the audio behind it waits for the queue to drain.
+	pacingFactor   = 1.5
 	pacingBurst    = 40 * time.Millisecond // what may leave at once, at that rate
 	pacingMinBurst = 10 * 1200             // bytes: a small keyframe leaves unpaced
 	// maxQueueDelay bounds the queue as a last resort. The encoder skips

@@ -80,14 +80,14 @@ func pair(t *testing.T, bps int) (*Estimator, *wire, func(uint32, rtp.Header, in
 }
 
 func TestAudioNeverWaitsBehindVideo(t *testing.T) {
-	e, w, write := pair(t, 100_000)
+	e, w, write := pair(t, 300_000)
 	for i := range 50 {
 		if err := write(2, rtp.Header{SSRC: 2, SequenceNumber: uint16(i), PayloadType: 96}, 1200); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if e.Pacer().Backlog() == 0 {
-		t.Fatal("60 KB of video at 100 kbps did not queue")
+		t.Fatal("60 KB of video at 300 kbps did not queue")
 	}
 	before := len(w.snapshot())
 	if err := write(1, rtp.Header{SSRC: 1, SequenceNumber: 7, PayloadType: 111}, 100); err != nil {

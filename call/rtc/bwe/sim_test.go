@@ -151,7 +151,7 @@ func (s *sim) run(d time.Duration) {
 		if ms%33 == 0 {
 			// As the session shares it: audio (44 kbps of RTP, 59 on the
 			// wire) first, then video with its packets' overhead.
-			video := max((float64(target)*0.95-44_000-50*WireOverhead*8)/1.035, 20_000)
+			video := max((float64(target)*0.95-44_000-50*WireOverhead*8-12_000)/1.035, 20_000)
 			frame := int(video / 8 / 30)
 			for frame > 0 {
 				n := min(frame, 1200)
