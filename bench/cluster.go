@@ -56,7 +56,9 @@ type natsNode struct {
 
 func (n *natsNode) url() string { return "nats://127.0.0.1:" + strconv.Itoa(n.port) }
 
-func (n *natsNode) start(ctx context.Context, exe, routes string) error {
+// launch starts the process; a node is healthy only once the cluster has
+// a JetStream meta leader (see healthy).
+func (n *natsNode) launch(ctx context.Context, exe, routes string) error {
 	args := []string{"-js", "-n", n.name, "-a", "127.0.0.1", "-p", strconv.Itoa(n.port), "-m", strconv.Itoa(n.monPort),
 		"-sd", n.dir, "--cluster_name", "bench", "--cluster", "nats://127.0.0.1:" + strconv.Itoa(n.cport), "--routes", routes}
 	n.cmd = exec.CommandContext(ctx, exe, args...)
@@ -64,7 +66,19 @@ func (n *natsNode) start(ctx context.Context, exe, routes string) error {
 	if err := n.cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", n.name, err)
 	}
-	return waitHealthy(ctx, "http://127.0.0.1:"+strconv.Itoa(n.monPort)+"/healthz", 30*time.Second)
+	return nil
+}
+
+func (n *natsNode) healthy(ctx context.Context) error {
+	return waitHealthy(ctx, "http://127.0.0.1:"+strconv.Itoa(n.monPort)+"/healthz", 60*time.Second)
+}
+
+// start launches a node into a running cluster.
+func (n *natsNode) start(ctx context.Context, exe, routes string) error {
+	if err := n.launch(ctx, exe, routes); err != nil {
+		return err
+	}
+	return n.healthy(ctx)
 }
 
 // kill ends the node with sig (SIGKILL: a crash; SIGTERM: a clean stop).
@@ -119,7 +133,12 @@ func startCluster(ctx context.Context, p ClusterPlan, dir string, out io.Writer)
 	}
 	env.routes = strings.Join(routes, ",")
 	for _, n := range env.nodes {
-		if err := n.start(ctx, p.NATSServer, env.routes); err != nil {
+		if err := n.launch(ctx, p.NATSServer, env.routes); err != nil {
+			return env, err
+		}
+	}
+	for _, n := range env.nodes {
+		if err := n.healthy(ctx); err != nil {
 			return env, err
 		}
 	}

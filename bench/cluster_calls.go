@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -149,6 +150,11 @@ func staleReads(ctx context.Context, env *clusterEnv, creds []Cred, p ClusterPla
 		caller := newParty(creds[2*i], env.urls[i%2])
 		callee := newParty(creds[2*i+1], env.urls[(i+1)%2])
 		calls := p.Calls/par + map[bool]int{true: 1}[i < p.Calls%par]
+		for _, who := range []*party{caller, callee} {
+			if err := who.ensure(ctx); err != nil {
+				return err
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -168,6 +174,9 @@ func staleReads(ctx context.Context, env *clusterEnv, creds []Cred, p ClusterPla
 	fmt.Fprintf(out, "  refused steps: %s\n  lost events: %s\n", &refused, &lost)
 	return ctx.Err()
 }
+
+// benchCandidate is a well-formed ICE candidate for the relays.
+var benchCandidate = json.RawMessage(`{"candidate":{"candidate":"candidate:1 1 udp 2130706431 127.0.0.1 9 typ host","sdpMid":"0","sdpMLineIndex":0}}`)
 
 // crossCall is one call of the stale-read run.
 func crossCall(ctx context.Context, caller, callee *party, refused, lost *tally) {
@@ -206,10 +215,10 @@ func crossCall(ctx context.Context, caller, callee *party, refused, lost *tally)
 	var ua protocol.Peer
 	if m := ev(caller, protocol.EvUserAccept, ch); m != nil {
 		_ = json.Unmarshal(m.Data, &ua)
-		_, err = caller.do(ctx, protocol.ReqRelay, protocol.Relay{ChannelID: ch, Token: ua.MediaToken, Kind: protocol.RelayCandidate, Payload: json.RawMessage(`{}`)})
+		_, err = caller.do(ctx, protocol.ReqRelay, protocol.Relay{ChannelID: ch, Token: ua.MediaToken, Kind: protocol.RelayCandidate, Payload: benchCandidate})
 		step("relay (caller)", err)
 	}
-	_, err = callee.do(ctx, protocol.ReqRelay, protocol.Relay{ChannelID: ch, Token: ar.MediaToken, Kind: protocol.RelayCandidate, Payload: json.RawMessage(`{}`)})
+	_, err = callee.do(ctx, protocol.ReqRelay, protocol.Relay{ChannelID: ch, Token: ar.MediaToken, Kind: protocol.RelayCandidate, Payload: benchCandidate})
 	step("relay (callee)", err)
 	_, err = callee.do(ctx, protocol.ReqHangup, ref)
 	step("hangup", err)
@@ -244,6 +253,10 @@ var faultRuns = map[string]faultRun{
 	// The same leader stopped cleanly: it hands its leaderships over first.
 	"leader-term": {"SIGTERM of the node leading every stream (n3)", syscall.SIGTERM, func(ctx context.Context, env *clusterEnv) (string, error) {
 		return "n3", env.placeLeaders(ctx, func(string) string { return "n3" })
+	}},
+	// Both at once: the node under serve 1 leads every stream.
+	"node-leader": {"kill -9 of the node under serve 1, leading every stream (n1)", syscall.SIGKILL, func(ctx context.Context, env *clusterEnv) (string, error) {
+		return "n1", env.placeLeaders(ctx, func(string) string { return "n1" })
 	}},
 	// The node under serve 1, leading nothing: serve 1's connection fails
 	// over and its devices log in again.
@@ -335,11 +348,12 @@ func runFault(ctx context.Context, env *clusterEnv, creds []Cred, rate float64, 
 	return env.node(target).start(ctx, env.exe, env.routes)
 }
 
-// setupPair places calls one at a time: a call, then its cancel and both
-// records, so its locks are free before its next call.
+// setupPair places calls one at a time: a call, then its cancel, whose
+// reply says the locks are free for the next call.
 type setupPair struct {
 	caller, callee *party
 	busy           atomic.Bool
+	calls          atomic.Int64 // completed calls (the soak)
 }
 
 func (p *setupPair) setup(ctx context.Context, start time.Time) sample {
@@ -352,43 +366,58 @@ func (p *setupPair) setup(ctx context.Context, start time.Time) sample {
 		return s
 	}
 	ref := protocol.ChannelRef{ChannelID: cr.ChannelID}
+	// As a real client does, cancel again until the server takes it: a
+	// connection closed by a failover, or a 503, did not cancel anything.
 	for {
 		_, err := p.caller.do(cctx, protocol.ReqCancel, ref)
-		if err == nil || protocol.CodeOf(err) != protocol.CodeUnavailable || cctx.Err() != nil {
+		var pe *protocol.Error
+		if err == nil || cctx.Err() != nil || (errors.As(err, &pe) && pe.Code != protocol.CodeUnavailable) {
 			break
 		}
-	}
-	for _, who := range []*party{p.caller, p.callee} {
-		wctx, cancel := context.WithTimeout(cctx, 10*time.Second)
-		_, _ = who.wait(wctx, protocol.EvMessageSent, cr.ChannelID)
-		cancel()
 	}
 	return s
 }
 
+// reportFault prints what the fault cost. A setup counts as slowed when it
+// took longer than slowSetup and three times the slowest of the setups
+// before the fault (a shared machine's noise is not the fault's doing); the
+// disruption lasts from the fault until the last refused or slowed setup
+// finished.
 func reportFault(out io.Writer, name, what string, killAt time.Time, samples []sample, skipped int) {
 	sort.Slice(samples, func(i, j int) bool { return samples[i].start.Before(samples[j].start) })
 	var before, after []time.Duration
+	for _, s := range samples {
+		if s.start.Before(killAt.Add(-slowSetup)) {
+			before = append(before, s.latency)
+		}
+	}
+	base := summarize(before)
+	slow := max(slowSetup, 3*base.P99)
 	var refused, slowed int
 	var lastAffected time.Time
 	var errs tally
+	var affectedList []string
 	for _, s := range samples {
-		if s.start.Before(killAt) {
-			before = append(before, s.latency)
+		if s.start.Before(killAt.Add(-slowSetup)) {
 			continue
 		}
 		after = append(after, s.latency)
-		affected := s.err != nil || s.latency > slowSetup
+		affected := s.err != nil || s.latency > slow
 		if s.err != nil {
 			refused++
 			errs.add("call", s.err)
-		} else if s.latency > slowSetup {
+		} else if s.latency > slow {
 			slowed++
 		}
 		if affected {
 			if done := s.start.Add(s.latency); done.After(lastAffected) {
 				lastAffected = done
 			}
+			what := s.latency.Round(10 * time.Millisecond).String()
+			if s.err != nil {
+				what = fmt.Sprintf("code %d", protocol.CodeOf(s.err))
+			}
+			affectedList = append(affectedList, fmt.Sprintf("%+.1fs %s", s.start.Sub(killAt).Seconds(), what))
 		}
 	}
 	window := time.Duration(0)
@@ -396,7 +425,13 @@ func reportFault(out io.Writer, name, what string, killAt time.Time, samples []s
 		window = lastAffected.Sub(killAt)
 	}
 	fmt.Fprintf(out, "fault %s: %s\n", name, what)
-	fmt.Fprintf(out, "  setups before: %s\n  setups after:  %s\n", summarize(before), summarize(after))
+	fmt.Fprintf(out, "  setups before: %s\n  setups after:  %s\n", base, summarize(after))
 	fmt.Fprintf(out, "  refused %d (%s), slowed over %s %d, skipped ticks %d; disrupted for %s after the fault\n",
-		refused, &errs, slowSetup, slowed, skipped, window.Round(10*time.Millisecond))
+		refused, &errs, slow.Round(time.Millisecond), slowed, skipped, window.Round(10*time.Millisecond))
+	if n := len(affectedList); n > 0 {
+		if n > 12 {
+			affectedList = append(affectedList[:6], append([]string{"…"}, affectedList[n-6:]...)...)
+		}
+		fmt.Fprintf(out, "  affected setups (start after the fault, latency): %s\n", strings.Join(affectedList, ", "))
+	}
 }

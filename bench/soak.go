@@ -90,7 +90,11 @@ func RunSoak(ctx context.Context, p SoakPlan, out io.Writer) error {
 			defer wg.Done()
 			defer pr.busy.Store(false)
 			if err := pr.complete(ctx); err != nil {
-				failed.Add(1)
+				if failed.Add(1) <= 3 {
+					fmt.Fprintf(out, "  call failed: %v\n", err)
+				}
+			} else {
+				pr.calls.Add(1)
 			}
 			if n := done.Add(1); n%1000 == 0 {
 				rss, _ := rssOf(srv.pid)
@@ -122,7 +126,42 @@ func RunSoak(ctx context.Context, p SoakPlan, out io.Writer) error {
 		fmt.Fprintf(out, "  plateau %s, at the last call %s (%+.1f MiB), after %s idle %s (%+.1f MiB)\n",
 			mib(plateau), mib(last), float64(last-plateau)/(1<<20), p.Idle, mib(end), float64(end-plateau)/(1<<20))
 	}
+	if err := pageRecords(ctx, pairs[0].caller, int(pairs[0].calls.Load()), out); err != nil {
+		return err
+	}
 	return ctx.Err()
+}
+
+// pageRecords pages through one account's history, 500 records a request,
+// and checks it holds want distinct records in replies within the frame
+// limit.
+func pageRecords(ctx context.Context, p *party, want int, out io.Writer) error {
+	start := time.Now()
+	seen := map[string]bool{}
+	pages, biggest := 0, 0
+	cursor := ""
+	for {
+		data, err := p.do(ctx, protocol.ReqRecords, protocol.RecordsQuery{Limit: protocol.MaxRecordsLimit, Cursor: cursor})
+		if err != nil {
+			return fmt.Errorf("records page %d: %w", pages+1, err)
+		}
+		var rr protocol.RecordsReply
+		if err := json.Unmarshal(data, &rr); err != nil {
+			return err
+		}
+		pages++
+		biggest = max(biggest, len(data))
+		for _, r := range rr.Records {
+			seen[r.ChannelID] = true
+		}
+		if rr.Next == "" {
+			break
+		}
+		cursor = rr.Next
+	}
+	fmt.Fprintf(out, "  records of %s: %d distinct in %d pages (want %d), largest reply %d bytes (frame limit %d), paged in %s\n",
+		p.cred.Account, len(seen), pages, want, biggest, protocol.MaxMessageSize, time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // complete places one complete call: call, accept, hangup, both records.

@@ -295,6 +295,11 @@ func TestEventStateMachine(t *testing.T) {
 			{protocol.EvMessageSent, &protocol.Record{ChannelID: "zz", Status: 1, From: "bob", To: "alice"}, protocol.StateInCall, true},
 			{protocol.EvCallEnd, peer("c1"), protocol.StateIdle, true},
 		}},
+		{"a record once per call", protocol.StateIdle, []step{
+			{protocol.EvMessageSent, &protocol.Record{ChannelID: "r1", Status: 1, From: "bob", To: "alice"}, protocol.StateIdle, true},
+			{protocol.EvMessageSent, &protocol.Record{ChannelID: "r1", Status: 1, From: "bob", To: "alice"}, protocol.StateIdle, false},
+			{protocol.EvMessageSent, &protocol.Record{ChannelID: "r2", Status: 2, From: "bob", To: "alice"}, protocol.StateIdle, true},
+		}},
 		{"busy", protocol.StateCalling, []step{{protocol.EvUserBusy, peer("c1"), protocol.StateIdle, true}}},
 		{"reject", protocol.StateCalling, []step{{protocol.EvUserReject, peer("c1"), protocol.StateIdle, true}}},
 		{"other client rejected", protocol.StateCalled, []step{{protocol.EvOtherClientReject, peer("c1"), protocol.StateIdle, true}}},

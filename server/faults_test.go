@@ -5,6 +5,7 @@ import (
 	"net"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -293,4 +294,44 @@ func TestNATSReconnectResyncsDevices(t *testing.T) {
 	b2.peerEvent(protocol.EvCallEnd)
 	b2.record()
 	a2.record()
+}
+
+// TestStartWaitsForSlowCluster: a serve started before its NATS server is
+// up retries until it is (within the start deadline) instead of exiting,
+// and one whose NATS never comes gives up at the deadline with a clear
+// error.
+func TestStartWaitsForSlowCluster(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	url := "nats://127.0.0.1:" + strconv.Itoa(port)
+	node := func(timeout time.Duration) *server.Server {
+		srv, err := server.New(server.Config{Listen: "127.0.0.1:0", NATSURL: url, NodeID: "n1", Replicas: 1,
+			AppKey: "key", AppSecret: "secret", StartTimeout: timeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = srv.Close() })
+		return srv
+	}
+
+	err = node(time.Second).Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "gave up at the start deadline") {
+		t.Fatalf("start without NATS: %v", err)
+	}
+
+	started := make(chan error, 1)
+	srv := node(waitFor)
+	go func() { started <- srv.Start(context.Background()) }()
+	time.Sleep(500 * time.Millisecond) // serve is retrying by now
+	natstest.Run(t, &natsserver.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: t.TempDir()})
+	t.Cleanup(func() { _ = srv.Close() }) // before its NATS stops
+	if err := <-started; err != nil {
+		t.Fatalf("start once NATS came: %v", err)
+	}
+	c := dial(t, srv)
+	c.wantCode(protocol.CodeNotLoggedIn, protocol.ReqPing, nil)
 }

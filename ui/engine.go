@@ -22,7 +22,7 @@ type engine interface {
 	Contacts(ctx context.Context) ([]protocol.Contact, error)
 	AddContact(ctx context.Context, account string) ([]protocol.Contact, error)
 	RemoveContact(ctx context.Context, account string) ([]protocol.Contact, error)
-	Records(ctx context.Context, peer string, limit int) ([]call.RecordMessage, error)
+	RecordsPage(ctx context.Context, peer, cursor string, limit int) (call.RecordsPage, error)
 
 	Call(ctx context.Context, userID string, t protocol.CallType, attachment json.RawMessage) (*protocol.CallReply, error)
 	Accept(ctx context.Context, inv *protocol.Invite) error

@@ -201,6 +201,22 @@ func (m *Model) peerEvent(name string, p protocol.Peer) tea.Cmd {
 	return nil
 }
 
+// olderRecords appends a page of older records to the history, leaving out
+// any already shown (a record that arrived as MESSAGE_SENT meanwhile).
+func (m *Model) olderRecords(list []call.RecordMessage) {
+	shown := make(map[string]bool, len(m.records))
+	for _, r := range m.records {
+		shown[r.ChannelID] = true
+	}
+	for _, r := range list {
+		if !shown[r.ChannelID] {
+			m.records = append(m.records, r)
+			m.noteRecent(r)
+		}
+	}
+	m.sortContacts()
+}
+
 // recordArrived adds a MESSAGE_SENT record to the history and, for the
 // call that just ended, shows its status text (已完成 …) in the notice.
 func (m *Model) recordArrived(r call.RecordMessage) {
@@ -211,9 +227,6 @@ func (m *Model) recordArrived(r call.RecordMessage) {
 		}
 	}
 	m.records = append([]call.RecordMessage{r}, m.records...)
-	if len(m.records) > recordsLimit {
-		m.records = m.records[:recordsLimit]
-	}
 	m.noteRecent(r)
 	m.sortContacts()
 	if r.ChannelID != "" && r.ChannelID == m.lastChannel && m.phase == phaseNone && m.invite == nil {

@@ -339,6 +339,7 @@ func (m *Model) historyKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.down):
 		m.hselPinned = true
 		m.selectRecord(min(len(m.records)-1, m.hcursor+1))
+		return m.loadMoreRecords()
 	case key.Matches(msg, k.enter), key.Matches(msg, k.audio), key.Matches(msg, k.video):
 		if m.hcursor >= len(m.records) {
 			return nil

@@ -26,7 +26,7 @@ const (
 	switchLife     = 30 * time.Second      // an unanswered request to switch to video is withdrawn then
 	micSilentAfter = 3                     // clock ticks of a silent microphone before the hint shows
 	logLines       = 500                   // event log entries kept
-	recordsLimit   = 100                   // history entries loaded
+	recordsPage    = 100                   // history entries loaded at a time; more as the cursor reaches the end
 	defaultRing    = protocol.DefaultCallTimeout
 )
 
@@ -104,6 +104,8 @@ type Model struct {
 	addInput              textinput.Model
 	removing              string // contact awaiting y/n
 	records               []call.RecordMessage
+	recordsNext           string // cursor of the next older page of records ("" = none)
+	recordsLoading        bool   // an older page is on its way
 
 	// incoming invite prompt
 	invite         *protocol.Invite
@@ -191,6 +193,8 @@ type (
 	}
 	recordsMsg struct {
 		list []call.RecordMessage
+		next string // cursor of the older records ("" = no more)
+		more bool   // an older page, appended to the history
 		err  error
 	}
 	callPlacedMsg struct {
@@ -327,8 +331,22 @@ func (m *Model) loadContacts() tea.Cmd {
 func (m *Model) loadRecords() tea.Cmd {
 	eng := m.eng
 	return m.request(func(ctx context.Context) tea.Msg {
-		list, err := eng.Records(ctx, "", recordsLimit)
-		return recordsMsg{list: list, err: err}
+		page, err := eng.RecordsPage(ctx, "", "", recordsPage)
+		return recordsMsg{list: page.Records, next: page.Next, err: err}
+	})
+}
+
+// loadMoreRecords fetches the next older page of the history, once the
+// cursor reaches the last record loaded.
+func (m *Model) loadMoreRecords() tea.Cmd {
+	if m.recordsNext == "" || m.recordsLoading || m.hcursor < len(m.records)-1 {
+		return nil
+	}
+	m.recordsLoading = true
+	eng, cursor := m.eng, m.recordsNext
+	return m.request(func(ctx context.Context) tea.Msg {
+		page, err := eng.RecordsPage(ctx, "", cursor, recordsPage)
+		return recordsMsg{list: page.Records, next: page.Next, more: true, err: err}
 	})
 }
 
@@ -498,8 +516,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.contactsLoaded(msg)
 		return m, nil
 	case recordsMsg:
+		if msg.more {
+			m.recordsLoading = false
+		}
 		if msg.err != nil {
 			m.loadFailed(msg.err)
+			return m, nil
+		}
+		m.recordsNext = msg.next
+		if msg.more {
+			m.olderRecords(msg.list)
 			return m, nil
 		}
 		m.records = msg.list

@@ -33,7 +33,7 @@ into bin/) or --nats-server.`,
 	fs.IntVar(&p.Calls, "calls", 1000, "cross-node calls of the stale-read run (0 = skip)")
 	fs.IntVar(&p.Parallel, "parallel", 10, "pairs calling at once in the stale-read run")
 	fs.Float64Var(&p.Rate, "rate", 20, "call setups per second during the fault runs")
-	faults := fs.String("faults", "follower,leader,leader-term,node", "fault runs, comma-separated: follower, leader, leader-term, node")
+	faults := fs.String("faults", "follower,leader,leader-term,node,node-leader", "fault runs, comma-separated: follower, leader, leader-term, node, node-leader")
 	fs.StringVar(&p.NATSServer, "nats-server", "", "the nats-server `BINARY` (default: from PATH)")
 	fs.BoolVar(&p.KeepDir, "keep", false, "keep the data directory and logs")
 	cmd.RunE = benchAction(c, func(ctx context.Context) error {

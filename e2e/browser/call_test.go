@@ -119,13 +119,7 @@ func TestBrowserRelayOnly(t *testing.T) {
 	srv, toks := pair(t, func(c *server.Config) { c.TURNListen = "127.0.0.1:0" })
 	media := engineMedia()
 	media.RelayOnly = true
-	bob := newEngine(t, srv, "bob", toks["bob"], media)
-	alice := open(t, srv, "alice", toks["alice"], "relayOnly=1")
-	alice.check(alice.ClickContact(ctxT(t), "bob", false))
-	inv := bob.waitFor(protocol.EvInvited, nil).Data.(protocol.Invite)
-	if err := bob.Accept(ctxT(t), &inv); err != nil {
-		t.Fatal(err)
-	}
+	bob, alice := browserCallsBob(t, srv, toks, media, "relayOnly=1")
 	alice.stats("d.candidateType === 'relay' && d.audioPacketsReceived > 10")
 	bob.statsWith(func(s call.CallStats) bool { return s.CandidateType == "relay" && s.AudioRecvKbps > 0 })
 	alice.click("btn-hangup")
@@ -138,14 +132,7 @@ func TestBrowserRelayOnly(t *testing.T) {
 // ends, the page showing the cause in the call view.
 func TestBrowserMediaFailure(t *testing.T) {
 	srv, toks := pair(t, nil)
-	media := engineMedia()
-	bob := newEngine(t, srv, "bob", toks["bob"], media)
-	alice := open(t, srv, "alice", toks["alice"], "relayOnly=1")
-	alice.check(alice.ClickContact(ctxT(t), "bob", false))
-	inv := bob.waitFor(protocol.EvInvited, nil).Data.(protocol.Invite)
-	if err := bob.Accept(ctxT(t), &inv); err != nil {
-		t.Fatal(err)
-	}
+	bob, alice := browserCallsBob(t, srv, toks, engineMedia(), "relayOnly=1")
 	alice.event("USER_ACCEPT", "")
 
 	var refused struct {
@@ -174,4 +161,18 @@ func TestBrowserMediaFailure(t *testing.T) {
 	alice.event("MEDIA_WARNING", "d.kind === 'noMedia' && d.remote && d.error.includes('no ICE candidates')")
 	alice.click("btn-hangup")
 	bob.waitFor(protocol.EvCallEnd, nil)
+}
+
+// browserCallsBob opens alice's client (with query), has her call bob's
+// engine (audio) from her contacts, and bob accept.
+func browserCallsBob(t *testing.T, srv *server.Server, toks map[string]string, media *call.MediaConfig, query string) (*engine, *page) {
+	t.Helper()
+	bob := newEngine(t, srv, "bob", toks["bob"], media)
+	alice := open(t, srv, "alice", toks["alice"], query)
+	alice.check(alice.ClickContact(ctxT(t), "bob", false))
+	inv := bob.waitFor(protocol.EvInvited, nil).Data.(protocol.Invite)
+	if err := bob.Accept(ctxT(t), &inv); err != nil {
+		t.Fatal(err)
+	}
+	return bob, alice
 }

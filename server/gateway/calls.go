@@ -52,7 +52,11 @@ func (s *session) call(ctx context.Context, req *protocol.Call) (any, func(), er
 		SetupUntil: lease.UnixMilli(), FromInc: s.inc, ToInc: calleeInc,
 	}
 	c.Name = c.ID
-	rev, callerOK, calleeOK, err := g.takeCall(ctx, c, lease)
+	// The setup's writes must land within setupConfirmBy: past it (and the
+	// lease) another setup may take the locks as stale.
+	sctx, cancel := context.WithDeadline(ctx, now.Add(setupConfirmBy))
+	defer cancel()
+	rev, callerOK, calleeOK, err := g.takeCall(sctx, c, lease)
 	if err != nil || !callerOK {
 		g.abandonSetup(c)
 		if err != nil {
@@ -73,14 +77,11 @@ func (s *session) call(ctx context.Context, req *protocol.Call) (any, func(), er
 		reply.CalleeOnline = g.accountOnline(ctx, req.To)
 		return reply, func() { g.announceEnd(c, rec) }, nil
 	}
-	// Confirm only well inside the lease: past it another setup may take
-	// the locks as stale.
-	if time.Since(now) > setupConfirmBy {
+	if _, err := g.st.UpdateChannel(sctx, c, rev); err != nil {
 		g.abandonSetup(c)
-		return nil, nil, protocol.Errorf(protocol.CodeUnavailable, "call setup took too long (server state slow to answer); try again")
-	}
-	if _, err := g.st.UpdateChannel(ctx, c, rev); err != nil {
-		g.abandonSetup(c)
+		if sctx.Err() != nil && ctx.Err() == nil {
+			return nil, nil, protocol.Errorf(protocol.CodeUnavailable, "call setup took too long (server state slow to answer); try again")
+		}
 		return nil, nil, err
 	}
 	g.armTimer(c.ID, time.UnixMilli(c.ExpiresAt))

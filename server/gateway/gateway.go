@@ -57,7 +57,7 @@ const (
 	loginTimeout          = 30 * time.Second
 	requestTimeout        = 10 * time.Second
 	sweepInterval         = time.Second
-	endedRetention        = 2 * time.Minute
+	endedRetention        = time.Minute     // ended channels answer late requests and record look-ups this long
 	heartbeatEvery        = time.Second     // also how exactly a dead node's calls are billed
 	recordRetryAfter      = 3 * time.Second // an ended channel's record still pending this long is rewritten
 	queueFrames           = 1024            // outbound frames a session may have waiting: > MaxContacts PRESENCE events

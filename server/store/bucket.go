@@ -18,11 +18,11 @@ const listAttempt = 30 * time.Second
 // reporting a conflict.
 //
 // Reads of the buckets whose values decide transitions (accounts, channels,
-// busy locks, metadata, nonces) are served by the stream leader: their
-// streams are created without direct get, which any replica answers — a
-// lagging follower would then refuse an accept right after INVITED with
-// "channel does not exist", or a relay right after USER_ACCEPT with "not in
-// a call".
+// busy locks, metadata, nonces) are served by the stream leader: on a
+// cluster their streams are created without direct get, which any replica
+// answers — a lagging follower would then refuse an accept right after
+// INVITED with "channel does not exist", or a relay right after USER_ACCEPT
+// with "not in a call". With one replica direct get is the leader's.
 type bucket struct {
 	name   string
 	kv     jetstream.KeyValue

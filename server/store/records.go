@@ -28,8 +28,11 @@ const (
 	recordSubjectPrefix       = "sp.rec."
 	legacyRecordSubjectPrefix = "sp.records."
 	// recordDedupWindow is how long a record's dedup id (channel and party)
-	// suppresses a second copy; HasRecord covers older rewrites.
-	recordDedupWindow = 10 * time.Minute
+	// suppresses a second copy: a retried write comes within seconds, and
+	// a sweeper's rewrite looks the record up first (HasRecord). The
+	// server keeps every id of the window in memory — two per call — so
+	// the window is no longer than that needs.
+	recordDedupWindow = 2 * time.Minute
 )
 
 // DefaultRecordsLimit is used when a query asks for 0 records.

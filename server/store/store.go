@@ -111,7 +111,9 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, er
 		spec.cfg.Replicas = replicas
 		spec.cfg.Storage = jetstream.FileStorage
 		scfg := kvStreamConfig(spec.cfg)
-		scfg.AllowDirect = spec.direct
+		// With one replica the only server answering a direct get is the
+		// leader, and the direct path is the cheaper one.
+		scfg.AllowDirect = spec.direct || replicas == 1
 		// Asynchronous persistence is refused for replicated streams.
 		stream, err := s.ensureStream(ctx, scfg, spec.async && replicas == 1)
 		if err != nil {

@@ -214,7 +214,19 @@ func (c *cluster) estimate() float64 {
 		slices.Sort(v)
 		return v[len(v)/2]
 	}
-	if growth := median(half) - median(c.arrivals[:len(c.arrivals)/2]); growth > max(probeMaxQueue, c.ends.Sub(c.started)/3) {
+	// The allowance grows with the path's jitter (the first half's
+	// interquartile range): on a path whose delay varies by ±20 ms two
+	// medians of six packets differ by that much without any queue.
+	first := c.arrivals[:len(c.arrivals)/2]
+	spread := func() time.Duration {
+		v := make([]time.Duration, len(first))
+		for i, a := range first {
+			v[i] = owd(a)
+		}
+		slices.Sort(v)
+		return v[len(v)*3/4] - v[len(v)/4]
+	}()
+	if growth := median(half) - median(first); growth > max(probeMaxQueue, c.ends.Sub(c.started)/3, spread) {
 		return 0
 	}
 	if recvRate < probeUnsaturated*sendRate {

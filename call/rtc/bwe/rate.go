@@ -13,7 +13,10 @@ const (
 	responseBase    = 100 * time.Millisecond
 	throughputLimit = 1.5 // never aim above this multiple of what arrives
 	throughputExtra = 10_000
-	throughputFloor = 100_000
+	// throughputFloor is above what resumes a paused video (about 110
+	// kbps with audio and overheads): below it a call whose video paused
+	// could never grow back without a probe, and jitter fails probes.
+	throughputFloor = 150_000
 	// capHold is the share of a known capacity the rate holds at.
 	capHold = 0.9
 	// maxCut is the least one cut leaves of the rate.

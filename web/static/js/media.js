@@ -193,13 +193,7 @@ export class MediaSession {
     this.pendingRemote = [];
     for (const c of pending) await this.addRemoteCandidate(c);
     if (desc.type === 'offer') {
-      this.holdCandidates = true;
-      try {
-        await this.pc.setLocalDescription();
-        this.send('answer', { type: 'answer', sdp: this.pc.localDescription.sdp });
-      } finally {
-        this.releaseCandidates();
-      }
+      await this.sendLocalDescription('answer');
       this.applyBitrate();
       if (this.unnegotiatedSender()) this.send('control', { renegotiate: true });
     } else {
@@ -248,10 +242,16 @@ export class MediaSession {
       return;
     }
     this.wantOffer = false;
+    await this.sendLocalDescription('offer');
+  }
+
+  // sendLocalDescription sets the local offer or answer and sends it; the
+  // candidates gathered meanwhile wait, so they follow the description.
+  async sendLocalDescription(type) {
     this.holdCandidates = true;
     try {
       await this.pc.setLocalDescription();
-      this.send('offer', { type: 'offer', sdp: this.pc.localDescription.sdp });
+      this.send(type, { type, sdp: this.pc.localDescription.sdp });
     } finally {
       this.releaseCandidates();
     }
