@@ -1,8 +1,12 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -150,5 +154,125 @@ func TestRestartKeepsState(t *testing.T) {
 	cr = a.call("bob", protocol.CallAudio, 0)
 	if inv := b.invite(); inv.ChannelID != cr.ChannelID {
 		t.Fatalf("invite %+v", inv)
+	}
+}
+
+// signedRequest builds an admin request with fresh NetEase-style headers.
+func signedRequest(t *testing.T, srv *server.Server, method, path string, body io.Reader) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.AdminURL()+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, secret := srv.Credentials()
+	nonce, cur := auth.RandomID(16), strconv.FormatInt(time.Now().Unix(), 10)
+	req.Header.Set("AppKey", k)
+	req.Header.Set("Nonce", nonce)
+	req.Header.Set("CurTime", cur)
+	req.Header.Set("CheckSum", auth.CheckSum(secret, nonce, cur))
+	return req
+}
+
+// TestAdminBodies: a body is one JSON object of valid UTF-8 within 16 KiB,
+// or a clear 4xx that creates nothing; a body that trickles in is cut off.
+func TestAdminBodies(t *testing.T) {
+	srv := startServer(t, func(c *server.Config) { c.HTTPBodyTimeout = 300 * time.Millisecond })
+	for _, tc := range []struct {
+		name string
+		body string
+		want int
+	}{
+		{"invalid UTF-8 in a name", "{\"account\":\"u1\",\"name\":\"\xff\xfe\"}", 400},
+		{"a second object after the first", `{"account":"u2"}{"account":"u3"}`, 400},
+		{"garbage after the object", `{"account":"u4"} x`, 400},
+		{"an unknown field", `{"account":"u5","admin":true}`, 400},
+		{"larger than 16 KiB", `{"account":"u6","name":"` + strings.Repeat("n", 17<<10) + `"}`, 413},
+		{"not JSON", `account=u7`, 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.DefaultClient.Do(signedRequest(t, srv, http.MethodPost, "/admin/v1/users", strings.NewReader(tc.body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("HTTP %d %s, want %d", resp.StatusCode, b, tc.want)
+			}
+		})
+	}
+	users, err := adminClient(srv).ListUsers(context.Background())
+	if err != nil || len(users) != 0 {
+		t.Fatalf("refused bodies created accounts: %+v %v", users, err)
+	}
+
+	// A body announced but sent a byte at a time: the server stops waiting.
+	conn, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := signedRequest(t, srv, http.MethodPost, "/admin/v1/users", nil)
+	var head strings.Builder
+	fmt.Fprintf(&head, "POST /admin/v1/users HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n")
+	for k, v := range req.Header {
+		fmt.Fprintf(&head, "%s: %s\r\n", k, v[0])
+	}
+	head.WriteString("\r\n{")
+	if _, err := conn.Write([]byte(head.String())); err != nil {
+		t.Fatal(err)
+	}
+	// Keep trickling until the server answers or gives up. The read
+	// deadline only turns a hang into a failure.
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 512)
+		_, err := conn.Read(buf)
+		done <- err
+	}()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("a trickling body held the connection for 10 s")
+			}
+			return // answered or closed by the server: not held
+		case <-tick.C:
+			_, _ = conn.Write([]byte(" "))
+		}
+	}
+}
+
+// TestHTTPIdleTimeout: an idle keep-alive connection is closed.
+func TestHTTPIdleTimeout(t *testing.T) {
+	srv := startServer(t, func(c *server.Config) { c.HTTPIdleTimeout = 300 * time.Millisecond })
+	conn, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	// Only turns a connection kept open for ever into a failure.
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = br.ReadByte()
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("an idle keep-alive connection stayed open")
+	}
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("read on the idle connection: %v, want EOF", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,7 +39,7 @@ func (s *Server) connectCluster() (*nats.Conn, error) {
 			s.log.Warn("NATS connection lost; reconnecting", "err", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			s.log.Info("NATS connection restored", "server", nc.ConnectedUrlRedacted())
+			s.log.Info("NATS connection restored", "server", RedactURLs(nc.ConnectedUrl()))
 			s.gwMu.Lock()
 			gw := s.gw
 			s.gwMu.Unlock()
@@ -46,6 +48,34 @@ func (s *Server) connectCluster() (*nats.Conn, error) {
 			}
 		}),
 	)
+}
+
+// RedactURLs hides the credentials of a URL, or of each of a
+// comma-separated list, for logs and messages: the password of
+// user:password, and a lone user, which NATS takes as a token
+// (nats://TOKEN@host). net/url's Redacted keeps the latter. What does not
+// parse as a URL is replaced whole if it has an @.
+func RedactURLs(list string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		switch {
+		case err != nil && strings.Contains(p, "@"):
+			parts[i] = "[redacted URL]"
+		case err != nil || u.User == nil:
+		case hasPassword(u.User):
+			parts[i] = u.Redacted()
+		default:
+			u.User = url.User("xxxxx")
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+func hasPassword(u *url.Userinfo) bool {
+	_, ok := u.Password()
+	return ok
 }
 
 // startStep runs one step of the start-up until it succeeds, fails for

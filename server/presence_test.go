@@ -133,3 +133,50 @@ func TestPresenceOfRecreatedAccount(t *testing.T) {
 		t.Fatalf("recreated bob: %+v", c)
 	}
 }
+
+// TestConsentEndsWithHolder: listing an account is consent to its holder.
+// When the holder is removed, whoever gets the name next does not inherit
+// it: adding alice back shows the new bob nothing of her until she adds
+// him again.
+func TestConsentEndsWithHolder(t *testing.T) {
+	srv := startServer(t, nil)
+	ctx := context.Background()
+	ta, tb := mustUser(t, srv, "alice"), mustUser(t, srv, "bob")
+	a, b := dial(t, srv), dial(t, srv)
+	a.login("alice", ta, "a1")
+	b.login("bob", tb, "b1")
+	a.mustDo(protocol.ReqContactAdd, protocol.ContactRef{Account: "bob"}, nil)
+	b.mustDo(protocol.ReqContactAdd, protocol.ContactRef{Account: "alice"}, nil)
+	wantPresence(t, a, "bob", protocol.PresenceOnline)
+	if c := contactEntry(t, contactsOf(b), "alice"); c.Presence != protocol.PresenceOnline {
+		t.Fatalf("mutual alice: %+v", c)
+	}
+
+	if err := adminClient(srv).RemoveUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	b.event(protocol.EvSessionEnded)
+	tb2 := mustUser(t, srv, "bob")
+	b2 := dial(t, srv)
+	b2.login("bob", tb2, "b2")
+	var cr protocol.ContactsReply
+	b2.mustDo(protocol.ReqContactAdd, protocol.ContactRef{Account: "alice"}, &cr)
+	if c := contactEntry(t, cr, "alice"); c.Presence != protocol.PresencePending || c.NickName != "" {
+		t.Fatalf("the new bob sees alice through the consent she gave the old one: %+v", c)
+	}
+	// alice's coming and going does not reach the new bob either.
+	a.mustDo(protocol.ReqLogout, nil, nil)
+	a.login("alice", ta, "a1")
+	b2.quiet()
+	// The new bob consented: alice, who still lists the name, sees him.
+	if c := contactEntry(t, contactsOf(a), "bob"); c.Presence != protocol.PresenceOnline {
+		t.Fatalf("bob (new, consenting) in alice's list: %+v", c)
+	}
+
+	// alice adds bob again: consent to the new holder.
+	a.mustDo(protocol.ReqContactAdd, protocol.ContactRef{Account: "bob"}, nil)
+	wantPresence(t, b2, "alice", protocol.PresenceOnline)
+	if c := contactEntry(t, contactsOf(b2), "alice"); c.Presence != protocol.PresenceOnline || c.NickName != "Nick alice" {
+		t.Fatalf("alice after adding the new bob: %+v", c)
+	}
+}

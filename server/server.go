@@ -74,6 +74,12 @@ type Config struct {
 	// StartTimeout bounds how long Start waits for a slow or briefly
 	// unavailable NATS cluster; default 60s.
 	StartTimeout time.Duration
+
+	// HTTPIdleTimeout closes an idle keep-alive HTTP connection (admin
+	// API, browser client; WebSockets have their own pings); default 2m.
+	// HTTPBodyTimeout bounds reading an admin request's body; default 10s.
+	HTTPIdleTimeout time.Duration
+	HTTPBodyTimeout time.Duration
 }
 
 // Defaults.
@@ -84,6 +90,7 @@ const (
 	DefaultTURNListen      = "127.0.0.1:3478"
 	DefaultClusterReplicas = 3
 	DefaultStartTimeout    = time.Minute
+	DefaultHTTPIdleTimeout = 2 * time.Minute
 )
 
 // Server is one signaling node.
@@ -168,6 +175,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = DefaultStartTimeout
 	}
+	if cfg.HTTPIdleTimeout <= 0 {
+		cfg.HTTPIdleTimeout = DefaultHTTPIdleTimeout
+	}
 	return &Server{cfg: cfg, log: cfg.Logger}, nil
 }
 
@@ -197,7 +207,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	defer cancel()
 	if s.cfg.NATSURL != "" {
 		deadline, _ := sctx.Deadline()
-		s.log.Info("connecting to the NATS cluster", "nats", s.cfg.NATSURL, "replicas", s.cfg.Replicas, "deadline", deadline.Format(time.RFC3339))
+		s.log.Info("connecting to the NATS cluster", "nats", RedactURLs(s.cfg.NATSURL), "replicas", s.cfg.Replicas, "deadline", deadline.Format(time.RFC3339))
 		if err := s.startStep(sctx, "connect NATS", func(ctx context.Context) (err error) {
 			s.nc, err = s.connectCluster()
 			return err
@@ -260,6 +270,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	mux.Handle("/v1/ws", s.gw)
 	mux.Handle("/admin/", admin.NewHandler(admin.Config{
 		Store: s.st, AppKey: s.appKey, AppSecret: s.appSecret, Logger: s.log.With("component", "admin"), Sessions: s.gw,
+		BodyTimeout: s.cfg.HTTPBodyTimeout,
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.Handle("/", web.Handler()) // the browser client
@@ -274,7 +285,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		s.ln = tls.NewListener(s.ln, &tls.Config{Certificates: []tls.Certificate{*s.cert},
 			MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
 	}
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: s.cfg.HTTPIdleTimeout,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.serveErr = make(chan error, 1)
 	go func() { s.serveErr <- s.http.Serve(s.ln) }()
 	if err := s.startBots(ctx); err != nil {
@@ -383,6 +395,7 @@ func (s *Server) AddContact(ctx context.Context, owner, contact string) error {
 		if !slices.Contains(a.Contacts, contact) {
 			a.Contacts = append(a.Contacts, contact)
 		}
+		a.Revoked = slices.DeleteFunc(a.Revoked, func(c string) bool { return c == contact })
 		return nil
 	})
 	if err != nil {

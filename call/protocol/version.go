@@ -27,6 +27,10 @@ const (
 	MaxRecordsLimit = 500
 	// MaxContacts bounds an account's contact list.
 	MaxContacts = 1000
+	// MaxDevices bounds the devices of one account logged in at once: each
+	// is a connection, a presence entry and a copy of every event of the
+	// account. A login past it gets CodeRateLimited.
+	MaxDevices = 32
 )
 
 // Ring timeout policy, enforced by the server (the single timeout authority).

@@ -58,10 +58,18 @@ func (h *encoderHook) setBitRate(bps int) {
 	}
 }
 
+// forceKeyFrame asks for a keyframe for the session's own reasons (the
+// transport came up, the camera changed): past the encoder's throttle,
+// which is for a receiver's bursts of requests.
 func (h *encoderHook) forceKeyFrame() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if k, ok := h.ctl.(codec.KeyFrameController); ok && !h.closed {
+	if h.closed {
+		return
+	}
+	if e, ok := h.ctl.(*vp8.Encoder); ok {
+		e.KeyFrameNow()
+	} else if k, ok := h.ctl.(codec.KeyFrameController); ok {
 		_ = k.ForceKeyFrame()
 	}
 }

@@ -503,6 +503,16 @@ func (c *Config) validate() error {
 	if err := checkURL(c.Server, "ws", "wss", "http", "https"); err != nil {
 		return bad("server", "%v", err)
 	}
+	if strings.Contains(c.Server, "@") && strings.Contains(c.Server, "ws") {
+		// A WebSocket dial refuses user info anyway; saying so here keeps a
+		// password out of every later message that names the server.
+		for part := range strings.SplitSeq(c.Server, ",") {
+			if u, err := url.Parse(strings.TrimSpace(part)); err == nil && u.User != nil && (u.Scheme == "ws" || u.Scheme == "wss") {
+				return bad("server", "%q: a user or password in a ws:// or wss:// URL is not supported; the account logs in with its token",
+					server.RedactURLs(part))
+			}
+		}
+	}
 	if _, err := c.clientTLS(); err != nil {
 		return bad("caFile", "%v", err)
 	}
@@ -566,14 +576,14 @@ func checkURL(raw string, schemes ...string) error {
 	for part := range strings.SplitSeq(raw, ",") {
 		u, err := url.Parse(strings.TrimSpace(part))
 		if err != nil || u.Host == "" {
-			return fmt.Errorf("%q is not a URL like %s://host:port", raw, schemes[0])
+			return fmt.Errorf("%q is not a URL like %s://host:port", server.RedactURLs(raw), schemes[0])
 		}
 		ok := false
 		for _, s := range schemes {
 			ok = ok || u.Scheme == s
 		}
 		if !ok {
-			return fmt.Errorf("%q: scheme must be one of %s", raw, strings.Join(schemes, ", "))
+			return fmt.Errorf("%q: scheme must be one of %s", server.RedactURLs(raw), strings.Join(schemes, ", "))
 		}
 	}
 	return nil

@@ -160,6 +160,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		{name: "bool", file: "checkSum: maybe\n", want: []string{"checkSum", "true or false"}},
 		{name: "bitrates crossed", file: "minBitrate: 1000\nmaxBitrate: 900\n", want: []string{"minBitrate", "maxBitrate"}},
 		{name: "server scheme", file: "server: ftp://x:1\n", want: []string{"server", "scheme"}},
+		{name: "server with a password", file: "server: ws://u:S3CRET@x:1\n", want: []string{"server", "not supported", "u:xxxxx@"}},
+		{name: "server with a token as user", file: "server: ws://a:1,wss://S3CRET@x:1\n", want: []string{"server", "not supported", "xxxxx@"}},
+		{name: "nats URL with a password", file: "serve:\n  nats: nats://u:S3CRET@\n", want: []string{"serve.nats", "u:xxxxx@"}},
 		{name: "caFile missing", flags: []override{{"caFile", "nosuch.pem", "flag --ca-file"}}, want: []string{"config caFile (from flag --ca-file)", "nosuch.pem"}},
 		{name: "caFile not PEM", file: "caFile: /dev/null\n", want: []string{"caFile", "no PEM certificate"}},
 		{name: "account", file: "account: a.b\n", want: []string{"account", `"a.b"`}},
@@ -194,6 +197,9 @@ func TestLoadConfigErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), "S3CRET") {
+				t.Errorf("error %q shows a password", err)
 			}
 		})
 	}

@@ -115,7 +115,7 @@ func runServe(ctx context.Context, c *cli, cfg *Config) (int, error) {
 		attrs = append(attrs, "replicas", reps[0].Configured)
 	}
 	if sc.NATSURL != "" {
-		attrs = append(attrs, "nats", sc.NATSURL)
+		attrs = append(attrs, "nats", server.RedactURLs(sc.NATSURL))
 	} else {
 		attrs = append(attrs, "data", sc.DataDir)
 	}

@@ -293,6 +293,13 @@ func TestKeyFrameThrottleAndCap(t *testing.T) {
 			t.Errorf("keyframes %d and %d only %d frames apart", keyAt[i-1], keyAt[i], keyAt[i]-keyAt[i-1])
 		}
 	}
+	// The sender's own request passes the throttle.
+	_ = e.ForceKeyFrame()
+	encodeAt(t, e, &clock, start.Add(90*time.Second/30))
+	e.KeyFrameNow()
+	if out := encodeAt(t, e, &clock, start.Add(91*time.Second/30)); !isKey(out) {
+		t.Error("KeyFrameNow right after a keyframe did not make one")
+	}
 	// A keyframe stays within the intra cap (900 % of an average frame at
 	// 30 fps), with libvpx's slack.
 	avg := 300_000 / 8 / 30

@@ -398,6 +398,7 @@ type Encoder struct {
 	appliedKbps  int // configured in libvpx
 	appliedIntra int
 	forceKey     bool
+	keyNow       bool // forceKey, past the throttle
 	lastKey      time.Time
 	lastPTS      int64     // µs
 	lastFrame    time.Time // wall-clock time of the last frame given to libvpx
@@ -604,7 +605,7 @@ func (e *Encoder) encode(img *image.YCbCr) ([]byte, error) {
 	dur := e.frameDuration(now)
 	pts := e.lastPTS + dur
 	var flags C.long
-	if resized || e.forceKey && (e.lastKey.IsZero() || now.Sub(e.lastKey) >= e.params.MinKeyFrameInterval) {
+	if resized || e.keyNow || e.forceKey && (e.lastKey.IsZero() || now.Sub(e.lastKey) >= e.params.MinKeyFrameInterval) {
 		flags |= C.VPX_EFLAG_FORCE_KF
 	}
 	// Crop to the image rectangle: Y/Cb/Cr may start at an offset.
@@ -627,7 +628,7 @@ func (e *Encoder) encode(img *image.YCbCr) ([]byte, error) {
 		return nil, nil
 	}
 	if e.c.out_key != 0 {
-		e.forceKey = false
+		e.forceKey, e.keyNow = false, false
 		e.lastKey = now
 		e.stats.KeyFrames++
 	}
@@ -681,6 +682,16 @@ func (e *Encoder) ForceKeyFrame() error {
 	e.forceKey = true
 	e.mu.Unlock()
 	return nil
+}
+
+// KeyFrameNow makes the next encoded frame a keyframe whatever the
+// throttle says: for the sender's own reasons (the transport just came up,
+// the camera changed), which come once, not in bursts like a receiver's
+// requests.
+func (e *Encoder) KeyFrameNow() {
+	e.mu.Lock()
+	e.forceKey, e.keyNow = true, true
+	e.mu.Unlock()
 }
 
 // Stats returns what the encoder has sent so far and its current picture.

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/softphone/softphone/call/protocol"
 	"github.com/softphone/softphone/server/auth"
@@ -20,6 +22,10 @@ const MaxClockSkew = 300 * time.Second
 
 const maxBody = 16 << 10
 
+// DefaultBodyTimeout bounds reading a request's body: a client that sends
+// it a byte at a time must not hold a connection and a handler for ever.
+const DefaultBodyTimeout = 10 * time.Second
+
 // Config wires the admin API.
 type Config struct {
 	Store     *store.Store
@@ -29,6 +35,8 @@ type Config struct {
 	// Sessions ends the live sessions of an account whose token was reset
 	// or that was removed, before the request is answered (nil: none).
 	Sessions SessionEnder
+	// BodyTimeout bounds reading a request (default DefaultBodyTimeout).
+	BodyTimeout time.Duration
 }
 
 // SessionEnder ends, on every node, the sessions of account not logged in
@@ -45,6 +53,7 @@ type Handler struct {
 	appSecret string
 	log       *slog.Logger
 	sessions  SessionEnder
+	bodyTime  time.Duration
 	mux       *http.ServeMux
 }
 
@@ -54,7 +63,11 @@ func NewHandler(cfg Config) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{st: cfg.Store, appKey: cfg.AppKey, appSecret: cfg.AppSecret, log: log, sessions: cfg.Sessions, mux: http.NewServeMux()}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	h := &Handler{st: cfg.Store, appKey: cfg.AppKey, appSecret: cfg.AppSecret, log: log, sessions: cfg.Sessions,
+		bodyTime: cfg.BodyTimeout, mux: http.NewServeMux()}
 	h.mux.HandleFunc("POST /admin/v1/users", h.createUser)
 	h.mux.HandleFunc("GET /admin/v1/users", h.listUsers)
 	h.mux.HandleFunc("DELETE /admin/v1/users/{account}", h.removeUser)
@@ -63,6 +76,9 @@ func NewHandler(cfg Config) *Handler {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The headers are read (the server's ReadHeaderTimeout); the body must
+	// follow promptly. Not every ResponseWriter supports deadlines.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.bodyTime))
 	if err := h.authenticate(r); err != nil {
 		h.log.Info("admin request refused", "path", r.URL.Path, "remote", r.RemoteAddr, "why", err.Error())
 		writeError(w, err)
@@ -112,10 +128,8 @@ type createUserRequest struct {
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 	var req createUserRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, protocol.Errorf(protocol.CodeBadRequest, "body: %v", err))
+	if err := decodeBody(r, &req); err != nil {
+		writeError(w, err)
 		return
 	}
 	u, err := NewUser(r.Context(), h.st, req.Account, req.Name)
@@ -143,15 +157,26 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) removeUser(w http.ResponseWriter, r *http.Request) {
 	account := r.PathValue("account")
 	err := h.st.DeleteAccount(r.Context(), account)
-	if store.IsNotFound(err) {
-		err = protocol.Errorf(protocol.CodeNotFound, "account %q not found", account)
-	}
-	if err != nil {
+	missing := store.IsNotFound(err)
+	if err != nil && !missing {
 		writeError(w, err)
 		return
 	}
-	h.log.Info("user removed", "account", account)
-	h.endSessions(r.Context(), account, nil)
+	if !missing {
+		h.log.Info("user removed", "account", account)
+		h.endSessions(r.Context(), account, nil)
+	}
+	// Also for a missing account: this completes an earlier removal whose
+	// revocation failed.
+	if err := revokeConsents(r.Context(), h.st, account); err != nil {
+		h.log.Error("user removed, but revoking the consent of contact lists failed; remove it again", "account", account, "err", err)
+		writeError(w, err)
+		return
+	}
+	if missing {
+		writeError(w, protocol.Errorf(protocol.CodeNotFound, "account %q not found", account))
+		return
+	}
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 
@@ -176,6 +201,31 @@ func (h *Handler) endSessions(ctx context.Context, account string, a *store.Acco
 	if err := h.sessions.EndSessions(ctx, account, a); err != nil {
 		h.log.Warn("ending sessions failed; the gateways' accounts watch ends them", "account", account, "err", err)
 	}
+}
+
+// decodeBody decodes a request body strictly: at most maxBody bytes of
+// valid UTF-8 (encoding/json would turn invalid bytes into U+FFFD and store
+// them), one JSON object with known fields only, nothing after it.
+func decodeBody(r *http.Request, v any) error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return protocol.Errorf(protocol.CodeBadRequest, "body: %v", err)
+	}
+	if len(b) > maxBody {
+		return protocol.Errorf(protocol.CodeTooLarge, "body exceeds %d bytes", maxBody)
+	}
+	if !utf8.Valid(b) {
+		return protocol.Errorf(protocol.CodeBadRequest, "body: not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return protocol.Errorf(protocol.CodeBadRequest, "body: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return protocol.Errorf(protocol.CodeBadRequest, "body: data after the JSON object")
+	}
+	return nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

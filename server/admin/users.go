@@ -4,6 +4,8 @@ package admin
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/softphone/softphone/call/protocol"
@@ -63,4 +65,30 @@ func resetToken(ctx context.Context, st *store.Store, account string) (User, *st
 		return User{}, nil, err
 	}
 	return User{Account: a.Account, Name: a.Name, Token: tok, CreatedAt: a.CreatedAt}, a, nil
+}
+
+// revokeConsents marks account revoked in every contact list that holds it
+// (store.Account.Revoked): the consent those lists gave was the removed
+// holder's, not that of whoever gets the name next. It is idempotent, so a
+// removal whose revocation failed halfway is completed by removing again.
+func revokeConsents(ctx context.Context, st *store.Store, account string) error {
+	accts, err := st.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range accts {
+		if !slices.Contains(a.Contacts, account) || slices.Contains(a.Revoked, account) {
+			continue
+		}
+		_, err := st.UpdateAccount(ctx, a.Account, func(a *store.Account) error {
+			if slices.Contains(a.Contacts, account) && !slices.Contains(a.Revoked, account) {
+				a.Revoked = append(a.Revoked, account)
+			}
+			return nil
+		})
+		if err != nil && !store.IsNotFound(err) {
+			return fmt.Errorf("revoke %s in the contacts of %s: %w", account, a.Account, err)
+		}
+	}
+	return nil
 }

@@ -28,6 +28,9 @@ func (s *session) addContact(ctx context.Context, account string) (*protocol.Con
 	}
 	a, err := g.st.UpdateAccount(ctx, s.account, func(a *store.Account) error {
 		if slices.Contains(a.Contacts, account) {
+			// Listed already; adding it again renews consent revoked by
+			// the removal of its previous holder.
+			a.Revoked = slices.DeleteFunc(a.Revoked, func(c string) bool { return c == account })
 			return nil
 		}
 		if len(a.Contacts) >= protocol.MaxContacts {
@@ -50,6 +53,7 @@ func (s *session) addContact(ctx context.Context, account string) (*protocol.Con
 func (s *session) removeContact(ctx context.Context, account string) (*protocol.ContactsReply, error) {
 	a, err := s.g.st.UpdateAccount(ctx, s.account, func(a *store.Account) error {
 		a.Contacts = slices.DeleteFunc(a.Contacts, func(c string) bool { return c == account })
+		a.Revoked = slices.DeleteFunc(a.Revoked, func(c string) bool { return c == account })
 		return nil
 	})
 	if err != nil {
@@ -61,13 +65,14 @@ func (s *session) removeContact(ctx context.Context, account string) (*protocol.
 }
 
 // contactList is owner's contact list as owner may see it: presence and
-// nickname of mutual contacts, pending for the others.
+// nickname of the contacts that consent (list owner, see
+// store.Account.Consents), pending for the others.
 func (g *Gateway) contactList(ctx context.Context, owner string, accounts []string) (*protocol.ContactsReply, error) {
 	out := &protocol.ContactsReply{Contacts: make([]protocol.Contact, 0, len(accounts))}
 	alive := map[string]nodeSeen{}
 	for _, acct := range accounts {
 		c := protocol.Contact{Account: acct, Presence: protocol.PresencePending}
-		if a, _, err := g.st.GetAccount(ctx, acct); err == nil && (a.PublicPresence || slices.Contains(a.Contacts, owner)) {
+		if a, _, err := g.st.GetAccount(ctx, acct); err == nil && (a.PublicPresence || a.Consents(owner)) {
 			c.NickName, c.Presence = a.Name, g.presenceOf(ctx, acct, alive)
 		}
 		out.Contacts = append(out.Contacts, c)

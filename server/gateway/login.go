@@ -70,7 +70,9 @@ func (s *session) login(ctx context.Context, l *protocol.Login) (_ any, _ func()
 	}
 	now := time.Now()
 	s.presSession = auth.RandomID(presenceSessionLength)
-	rev, err := g.st.SetPresence(ctx, s.account, s.device, store.Presence{Node: g.node, Session: s.presSession, Since: now.UnixMilli()})
+	alive := map[string]nodeSeen{}
+	rev, err := g.st.SetPresenceAdmitted(ctx, s.account, s.device, store.Presence{Node: g.node, Session: s.presSession, Since: now.UnixMilli()},
+		func(others map[string]store.Presence) error { return g.admitDevice(ctx, others, alive) })
 	if err != nil {
 		return nil, nil, err
 	}
@@ -100,6 +102,24 @@ func (s *session) login(ctx context.Context, l *protocol.Login) (_ any, _ func()
 		s.releaseLogin(func(held [][]byte) [][]byte { return offlineInvites(invites, held) })
 	}
 	return reply, after, nil
+}
+
+// admitDevice refuses a new device of an account that has
+// protocol.MaxDevices connected already (on live nodes; a device that went
+// away within its reconnect grace does not count). A device logging in
+// again is always admitted.
+func (g *Gateway) admitDevice(ctx context.Context, others map[string]store.Presence, alive map[string]nodeSeen) error {
+	n := 0
+	for _, p := range others {
+		if p.GoneAt == 0 && g.nodeState(ctx, p.Node, alive).alive {
+			n++
+		}
+	}
+	if n >= protocol.MaxDevices {
+		return protocol.Errorf(protocol.CodeRateLimited,
+			"%d devices of this account are logged in already (at most %d); log one of them out first", n, protocol.MaxDevices)
+	}
+	return nil
 }
 
 // iceServers issues the session's STUN/TURN servers and their expiry (unix

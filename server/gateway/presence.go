@@ -30,7 +30,7 @@ func (g *Gateway) announcePresence(ctx context.Context, account string) {
 	if err != nil {
 		return // removed
 	}
-	audience := a.Contacts
+	audience := a.Audience()
 	if a.PublicPresence {
 		audience = []string{audienceAll}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -18,9 +19,33 @@ type Account struct {
 	TokenHash string    `json:"tokenHash"`
 	CreatedAt time.Time `json:"createdAt"`
 	Contacts  []string  `json:"contacts,omitempty"`
+	// Revoked lists contacts whose holder was removed after this account
+	// listed them. They stay listed, but listing an account is consent to
+	// its holder seeing one's presence, and that consent was given to the
+	// previous holder: whoever holds the name now is not shown it until
+	// this account adds them again.
+	Revoked []string `json:"revoked,omitempty"`
 	// PublicPresence shows the account's presence to everyone who lists
 	// it, not only to mutual contacts (the built-in bots).
 	PublicPresence bool `json:"publicPresence,omitempty"`
+}
+
+// Consents reports whether the account shares its presence with account:
+// it lists it, and not from before its holder was removed.
+func (a *Account) Consents(account string) bool {
+	return slices.Contains(a.Contacts, account) && !slices.Contains(a.Revoked, account)
+}
+
+// Audience is every account the account shares its presence with (see
+// Consents).
+func (a *Account) Audience() []string {
+	out := make([]string, 0, len(a.Contacts))
+	for _, c := range a.Contacts {
+		if !slices.Contains(a.Revoked, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Incarnation names this life of the account: an account removed and

@@ -90,10 +90,36 @@ func (s *Store) updatePresenceRev(ctx context.Context, account string, f func(ac
 // orders logins: revisions only grow, across nodes and across the removal
 // of an account's entry.
 func (s *Store) SetPresence(ctx context.Context, account, device string, p Presence) (uint64, error) {
-	return s.updatePresenceRev(ctx, account, func(ap accountPresence) bool {
+	return s.SetPresenceAdmitted(ctx, account, device, p, nil)
+}
+
+// SetPresenceAdmitted is SetPresence for a device that admit lets in: it
+// sees the account's other devices' entries, as of the write that follows
+// (it runs again when a concurrent change forces a retry), and its error,
+// if any, is returned and nothing is written.
+func (s *Store) SetPresenceAdmitted(ctx context.Context, account, device string, p Presence,
+	admit func(others map[string]Presence) error) (uint64, error) {
+	var refused error
+	rev, err := s.updatePresenceRev(ctx, account, func(ap accountPresence) bool {
+		refused = nil
+		if admit != nil {
+			others := make(map[string]Presence, len(ap))
+			for d, e := range ap {
+				if d != device {
+					others[d] = e
+				}
+			}
+			if refused = admit(others); refused != nil {
+				return false
+			}
+		}
 		ap[device] = p
 		return true
 	})
+	if refused != nil {
+		return 0, refused
+	}
+	return rev, err
 }
 
 // MarkGone marks a device gone at goneAt if the login session still owns

@@ -172,9 +172,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		s.urls = append(s.urls, l.scheme+":"+net.JoinHostPort(h, strconv.Itoa(port))+"?transport="+l.transport)
 	}
+	q := newQuota(MaxAllocationsPerAccount)
 	s.srv, err = turn.NewServer(turn.ServerConfig{
 		Realm:             Realm,
 		AuthHandler:       cfg.Credentials.authHandler(cfg.Epochs),
+		QuotaHandler:      q.admit,
+		EventHandler:      q.events(),
 		LoggerFactory:     pionslog.Factory{Log: cfg.Logger, ErrorLevel: slog.LevelDebug},
 		PacketConnConfigs: packetConfigs,
 		ListenerConfigs:   listenConfigs,
