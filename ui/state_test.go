@@ -359,7 +359,9 @@ func TestSmallerStates(t *testing.T) {
 // events arrive during scrolling.
 func TestEventLogScroll(t *testing.T) {
 	eng := staticEngine(t)
-	m := staticModel(t, eng, "en", termW, termH, func(c *modelConfig) { c.debug = true })
+	// Tall enough that one STATS line (about 60 fields, wrapped) fits the
+	// log pane.
+	m := staticModel(t, eng, "en", termW, 2*termH, func(c *modelConfig) { c.debug = true })
 	add := func(i int, ev call.Event) {
 		ev.Time = fixedNow.Add(time.Duration(i) * time.Second)
 		m.Update(eventMsg{ev: ev})
