@@ -115,6 +115,7 @@ func (d statsDelta) listening(m2e float64) quality.Listening {
 	played := float64(d.PlayedSamples)
 	l.ConcealedPct = 100 * float64(lost) / played
 	l.StretchPct = 100 * float64(d.AcceleratedSamples+d.ExpandedSamples+d.UnderrunSamples) / played
+	l.ShiftsPerMin = float64(d.Accelerates+d.Expands) / (played / 48000 / 60)
 	if d.ConcealEvents > 0 {
 		frames := float64(lost) / float64(48000*audioFrameMs/1000)
 		l.MeanBurst = max(1, frames/float64(d.ConcealEvents))

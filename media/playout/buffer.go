@@ -119,13 +119,22 @@ const (
 	// leadAlpha smooths the per-decode margin measurements (~8 frames).
 	leadAlpha = 1.0 / 8
 	// Time-scale decisions.
-	histMs        = 30.0 // played audio kept for the pitch analysis
-	toleranceMs   = 1.0  // margin shortfall tolerated before expanding
-	minCutMs      = 4.0  // smallest excess worth an acceleration
-	minOpGapMs    = 50.0 // between two voiced time-scale operations
-	aboveFrames   = 50   // consecutive decodes in excess before a normal acceleration
-	urgentAbove   = 10   // ... before an urgent one
-	lowWaitFrames = 50   // frames a small expansion waits for a low-energy frame
+	histMs      = 30.0 // played audio kept for the pitch analysis
+	toleranceMs = 1.0  // margin shortfall tolerated before expanding
+	minCutMs    = 20.0 // smallest excess worth an acceleration: less is not worth a time shift
+	minOpGapMs  = 50.0 // between two voiced time-scale operations
+	aboveFrames = 50   // consecutive decodes in excess before a normal acceleration
+	// startFrames is how long after playout starts an excess is a start-up
+	// backlog (the packets the sender queued while the path came up): it
+	// goes in the first low-energy frame after urgentAbove, while the
+	// call's first words are likely still to come.
+	startFrames = 100
+	// pauseFrames low-energy frames in a row are a pause between words,
+	// where an acceleration is not heard; a single quiet frame may be a
+	// stop consonant inside a word.
+	pauseFrames   = 3
+	urgentAbove   = 10 // ... before an urgent one
+	lowWaitFrames = 50 // frames a small expansion waits for a low-energy frame
 	// voicedWaitFrames is how long a steady excess waits for a pause before
 	// voiced audio is accelerated (speech without pauses, music, a tone).
 	voicedWaitFrames = 150
@@ -197,6 +206,8 @@ type Buffer struct {
 	sinceOp   int     // samples output since the last voiced time-scale operation
 	waitLow   int     // frames a wanted adjustment has waited for low energy
 	above     int     // consecutive decodes in excess
+	leadAge   int     // decodes since playout (re)started
+	lowRun    int     // consecutive low-energy frames up to the current one
 	level     float64 // recent peak speech level (RMS)
 	inConceal bool    // the last frame produced was a concealed lost one
 
@@ -589,7 +600,7 @@ func (b *Buffer) produce() {
 		b.lastSeq = e.seq
 		m := durMs(now.Sub(e.arrival)) + e.rel
 		if !b.haveLead {
-			b.margin, b.haveLead = m, true
+			b.margin, b.haveLead, b.leadAge = m, true, 0
 		} else {
 			b.margin += (m - b.margin) * leadAlpha
 		}
@@ -754,6 +765,7 @@ func (b *Buffer) timeScale(f []int16) []int16 {
 	if !b.haveLead {
 		return f
 	}
+	b.leadAge++
 	ch := b.cfg.Channels
 	r := rms(f)
 	if r > b.level {
@@ -762,6 +774,11 @@ func (b *Buffer) timeScale(f []int16) []int16 {
 		b.level *= levelDecay
 	}
 	low := r < max(lowAbs, lowRel*b.level)
+	if low {
+		b.lowRun++
+	} else {
+		b.lowRun = 0
+	}
 	t := b.target()
 	g := max(b.ms(b.pullChunk), 0.1)
 	hist := b.hist[len(b.hist)-b.histLen:]
@@ -792,19 +809,30 @@ func (b *Buffer) timeScale(f []int16) []int16 {
 		return b.pcm[:n*ch]
 	}
 	spare := math.Floor((b.margin-t-toleranceMs)/g) * g
-	excess := b.phase + max(spare, 0)
+	// The phase alone (less than a pull, where the first packet happened
+	// to land against the puller's clock) is not worth a time shift: it
+	// goes only with at least one whole pull to spare.
+	if spare < g {
+		b.above, b.waitLow = 0, 0
+		return f
+	}
+	excess := b.phase + spare
 	if excess < max(minCutMs, 0.1*t) {
 		b.above, b.waitLow = 0, 0
 		return f
 	}
 	b.above++
 	urgent := excess >= fastExcessMs
+	need := aboveFrames
+	if b.leadAge < startFrames {
+		need = urgentAbove
+	}
 	switch {
 	case urgent && b.above < urgentAbove:
 		return f
-	case !urgent && b.above < aboveFrames:
+	case !urgent && b.above < need:
 		return f
-	case !urgent && !low && b.above < aboveFrames+voicedWaitFrames:
+	case !urgent && b.lowRun < pauseFrames && b.above < aboveFrames+voicedWaitFrames:
 		return f // a pause will come: wait for it
 	case !low && !voicedGap:
 		return f

@@ -272,3 +272,18 @@ func TestReceiverStall(t *testing.T) {
 		t.Fatalf("%d frames concealed for lost after a receiver stall, want them waited for", st.Concealed)
 	}
 }
+
+// On a clean path a small start-up excess (the first packets held up a few
+// milliseconds while the call came up, wherever the first landed against
+// the puller's clock) stays: it is not worth a time shift.
+func TestCleanPathIsNeverShifted(t *testing.T) {
+	_, pkts := speech(t, 8, wb)
+	for _, backlog := range []time.Duration{0, 4 * ms, 9 * ms, 15 * ms} {
+		arr := path{delay: netem.Delay{Base: 1 * ms}, backlog: backlog}.schedule(pkts, 5)
+		r := simulate(t, arr, arr[len(arr)-1].at+time.Second, pull)
+		if st := r.stats; st.Accelerates+st.Expands != 0 {
+			t.Errorf("start-up backlog %v: %d accelerations (%.1f ms), %d expansions on a clean path", backlog,
+				st.Accelerates, float64(st.AcceleratedSamples)/48, st.Expands)
+		}
+	}
+}

@@ -1,5 +1,7 @@
 package playout
 
+import "math"
+
 // Target delay from the distribution of packet inter-arrival delays, as
 // NetEq's delay manager computes it.
 //
@@ -25,6 +27,10 @@ const (
 	priorWeight  = 2   // intervals the "no jitter" start counts for
 	growFactor   = 2.0
 	growMs       = 20.0
+	// growFloorMs is what one interval may always raise the target to: the
+	// jitter of a poor path (a spread of ±40 ms) is learnt in the call's
+	// first half second, before the first words, not in steps through them.
+	growFloorMs = 100.0
 	// A transit step is a rise of at least stepMinMs (and more than the
 	// target) held by all of at least stepMinPackets arrivals over
 	// stepWindowMs.
@@ -50,7 +56,8 @@ type delayManager struct {
 	ivStart float64
 	ivMax   float64
 	ivHave  bool
-	target  float64 // ms, the quantile
+	target  float64    // ms, the quantile
+	early   [2]float64 // the two latest relative delays before the first interval ended
 
 	// Arrival times of the last stepWindowMs, to tell a step from jitter.
 	recent    [historyCap]float64
@@ -71,6 +78,7 @@ func (d *delayManager) reset() {
 	clear(d.hist[:])
 	d.hist[0] = 1
 	d.updates = 0
+	d.early = [2]float64{}
 	d.ivHave = false
 	d.target = bucketMs
 }
@@ -99,6 +107,21 @@ func (d *delayManager) observe(atMs, tsMs float64, count bool) float64 {
 	rel := v - d.ring[d.head].v
 	if !count {
 		return rel
+	}
+	if d.updates == 0 {
+		// Until the first interval ends the target follows the second
+		// latest arrival at once (up to growFloorMs): the delay a jittery
+		// path needs is built in the call's first moments, not after the
+		// first words were concealed, while one late packet (a receiver
+		// busy starting the call) is not taken for jitter.
+		if rel > d.early[0] {
+			d.early[0], d.early[1] = rel, d.early[0]
+		} else if rel > d.early[1] {
+			d.early[1] = rel
+		}
+		if d.early[1] > d.target {
+			d.target = min(math.Ceil(d.early[1]/bucketMs)*bucketMs, growFloorMs)
+		}
 	}
 	switch {
 	case !d.ivHave:
@@ -155,7 +178,7 @@ func (d *delayManager) add(ms float64) {
 	// a single burst (a sender or a machine that stalled once) costs the
 	// frames it delays, not seconds of a much higher target, while jitter
 	// that persists is followed within a few intervals.
-	ms = min(ms, growFactor*d.target+growMs)
+	ms = min(ms, max(growFactor*d.target+growMs, growFloorMs))
 	// The first intervals are averaged with equal weight, with the "no
 	// jitter" start counting as priorWeight of them (a real spread takes
 	// over at once at the 90th percentile; one spike does not), then each

@@ -60,3 +60,35 @@ func TestDelayManagerStep(t *testing.T) {
 		t.Fatalf("target %.1f ms after a step on a steady path, want the jitter's (≈ 4 ms)", d.target)
 	}
 }
+
+// Before the first interval ends the target already follows a jittery path
+// (so the first words are not concealed while it learns), while one late
+// packet on a steady path is not taken for jitter.
+func TestDelayManagerEarlyTarget(t *testing.T) {
+	t.Run("jitter", func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(3, 3))
+		delay := netem.Delay{Base: 40 * time.Millisecond, Jitter: 20 * time.Millisecond, Dist: netem.Normal}
+		d := newDelayManager()
+		for i := range 15 { // 300 ms
+			sent := float64(i * 20)
+			d.observe(sent+float64(delay.Draw(rng))/1e6, sent, true)
+		}
+		if d.updates != 0 || d.target < 25 || d.target > growFloorMs {
+			t.Fatalf("after 300 ms: target %.1f ms after %d intervals, want 25–%.0f before the first", d.target, d.updates, growFloorMs)
+		}
+	})
+	t.Run("one late packet", func(t *testing.T) {
+		d := newDelayManager()
+		for i := range 15 {
+			sent := float64(i * 20)
+			late := 0.0
+			if i == 3 {
+				late = 80
+			}
+			d.observe(sent+30+late, sent, true)
+		}
+		if d.target > 2*bucketMs {
+			t.Fatalf("target %.1f ms after one late packet", d.target)
+		}
+	})
+}
