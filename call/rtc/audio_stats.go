@@ -77,6 +77,7 @@ func diff(a, b playout.Stats) statsDelta {
 		UnderrunSamples: d(a.UnderrunSamples, b.UnderrunSamples),
 		PlayedSamples:   d(a.PlayedSamples, b.PlayedSamples), ConcealedSamples: d(a.ConcealedSamples, b.ConcealedSamples),
 		AcceleratedSamples: d(a.AcceleratedSamples, b.AcceleratedSamples), ExpandedSamples: d(a.ExpandedSamples, b.ExpandedSamples),
+		Accelerates: d(a.Accelerates, b.Accelerates), Expands: d(a.Expands, b.Expands),
 	}}
 }
 
