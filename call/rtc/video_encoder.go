@@ -110,12 +110,28 @@ func videoShare(targetBps, audioBps, rtxBps, maxBps int) int {
 // as the audio and retransmission rates move.
 func (s *Session) applyTarget() {
 	s.mu.Lock()
-	est, venc, closing := s.est, s.venc, s.closing
+	est, venc, closing, red := s.est, s.venc, s.closing, s.red
 	audio, rtx := s.sendRates.audio, s.sendRates.rtx
 	s.mu.Unlock()
 	if closing || est == nil || venc == nil {
 		return
 	}
-	audio = max(audio, s.cfg.audioBitrate()+audioHeaderBps)
+	audio = max(audio, audioReserve(s.cfg.audioBitrate(), red))
 	venc.setBitRate(videoShare(est.GetTargetBitrate(), audio, rtx, s.cfg.MaxBitrate*1000))
+}
+
+// audioReserve is the audio rate video leaves room for even while audio
+// sends less: speech after a pause comes back at the full bitrate, and with
+// RED every packet also carries the previous distance frames. Without it a
+// call's first words after silence landed on a link video had filled, and
+// queued behind it.
+func audioReserve(bitrate int, red *redControl) int {
+	switch {
+	case red == nil:
+		return bitrate + audioHeaderBps
+	case red.sending.Load():
+		return bitrate*(1+int(red.distance.Load())) + audioHeaderBps
+	default: // in-band FEC instead, with its extra bitrate
+		return int(float64(bitrate)*fecBitrateFactor) + audioHeaderBps
+	}
 }
