@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -83,6 +84,7 @@ func newRootCmd(c *cli) *cobra.Command {
 		&cobra.Group{ID: groupServer, Title: "Server and accounts:"},
 		&cobra.Group{ID: groupOther, Title: "Other:"},
 	)
+	root.SetHelpCommand(newHelpCmd(root))
 	root.SetHelpCommandGroupID(groupOther)
 	root.SetCompletionCommandGroupID(groupOther)
 	root.AddCommand(
@@ -93,4 +95,35 @@ func newRootCmd(c *cli) *cobra.Command {
 	)
 	registerCompletions(root)
 	return root
+}
+
+// newHelpCmd is `help [command]`. Cobra's own prints the overview and exits
+// 0 for a topic it does not know, so a script's typo looked like success.
+func newHelpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help for any command: softphone help COMMAND [SUBCOMMAND].",
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			target, _, err := root.Find(args)
+			if err != nil || target == nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []cobra.Completion
+			for _, c := range target.Commands() {
+				if c.IsAvailableCommand() {
+					names = append(names, c.Name())
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || target == nil || len(rest) > 0 {
+				return fmt.Errorf("no help topic %q: %q lists the commands", strings.Join(args, " "), "softphone help")
+			}
+			target.InitDefaultHelpFlag()
+			return target.Help()
+		},
+	}
 }
