@@ -102,7 +102,11 @@ func (p Profile) String() string {
 		parts = append(parts, "jitter="+p.Jitter.String())
 	}
 	if p.RateBps > 0 {
-		parts = append(parts, "rate="+strconv.FormatInt(p.RateBps/1000, 10)+"kbps")
+		if p.RateBps%1000 == 0 {
+			parts = append(parts, "rate="+strconv.FormatInt(p.RateBps/1000, 10)+"kbps")
+		} else {
+			parts = append(parts, "rate="+strconv.FormatInt(p.RateBps, 10)+"bps")
+		}
 		if p.Queue > 0 {
 			parts = append(parts, "queue="+p.Queue.String())
 		}
@@ -220,6 +224,8 @@ func parseDur(v string) (time.Duration, error) {
 	return d, nil
 }
 
+const maxRateBps = 100e9
+
 func parseRate(v string) (int64, error) {
 	units := []struct {
 		suffix string
@@ -229,7 +235,9 @@ func parseRate(v string) (int64, error) {
 	for _, u := range units {
 		if num, ok := strings.CutSuffix(lv, u.suffix); ok {
 			x, err := strconv.ParseFloat(num, 64)
-			if err != nil || x <= 0 {
+			// At least 1 bit/s (less would read as no cap), at most a
+			// rate an int64 holds with room (100 Gbit/s).
+			if err != nil || !(x*u.mult >= 1 && x*u.mult <= maxRateBps) {
 				break
 			}
 			return int64(x * u.mult), nil
