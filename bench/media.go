@@ -62,24 +62,14 @@ func RunMedia(ctx context.Context, p MediaPlan, out io.Writer) error {
 	if p.Only != "" && !slices.Contains(MediaParts, p.Only) {
 		return fmt.Errorf("unknown part %q (want one of %s)", p.Only, strings.Join(MediaParts, ", "))
 	}
-	dir, err := os.MkdirTemp("", "softphone-bench-media-")
-	if err != nil {
-		return err
-	}
 	if p.Profile || p.MemProfile {
 		p.KeepDir, p.CPUWorkers = true, true
 	}
-	if p.KeepDir {
-		fmt.Fprintf(out, "working directory %s (kept)\n", dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
-	srv, err := startServe(ctx, p.Exe, dir, p.ServeLogPath)
+	dir, srv, done, err := benchServe(ctx, "media", p.Exe, p.KeepDir, p.ServeLogPath, out)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	fmt.Fprintf(out, "serve pid %d on %s; %d CPUs, load average %s\n", srv.pid, srv.addr, runtime.NumCPU(), loadAvg())
+	defer done()
 	r := &mediaRun{plan: p, srv: srv, dir: dir, out: out}
 	if p.Debug {
 		r.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -206,6 +196,31 @@ type serveProc struct {
 	ws    string // engine server URL
 	admin *admin.Client
 	logF  *os.File
+}
+
+// benchServe makes a bench's working directory (kept, and said so, when
+// keep) and starts `serve` in it, printing what the figures depend on;
+// done stops the server and removes the directory.
+func benchServe(ctx context.Context, name, exe string, keep bool, logPath string, out io.Writer) (dir string, srv *serveProc, done func(), err error) {
+	dir, err = os.MkdirTemp("", "softphone-bench-"+name+"-")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	removeDir := func() {
+		if !keep {
+			_ = os.RemoveAll(dir)
+		}
+	}
+	if keep {
+		fmt.Fprintf(out, "working directory %s (kept)\n", dir)
+	}
+	srv, err = startServe(ctx, exe, dir, logPath)
+	if err != nil {
+		removeDir()
+		return "", nil, nil, err
+	}
+	fmt.Fprintf(out, "serve pid %d on %s; %d CPUs, load average %s\n", srv.pid, srv.addr, runtime.NumCPU(), loadAvg())
+	return dir, srv, func() { srv.stop(); removeDir() }, nil
 }
 
 func startServe(ctx context.Context, exe, dir, logPath string) (*serveProc, error) {

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,21 +91,11 @@ func RunQuality(ctx context.Context, p QualityPlan, out io.Writer) error {
 	if p.Duration < 8*time.Second {
 		return errors.New("calls shorter than 8 s leave too little speech to judge")
 	}
-	dir, err := os.MkdirTemp("", "softphone-bench-quality-")
+	dir, srv, done, err := benchServe(ctx, "quality", p.Exe, p.KeepDir, p.ServeLogPath, out)
 	if err != nil {
 		return err
 	}
-	if p.KeepDir {
-		fmt.Fprintf(out, "working directory %s (kept)\n", dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
-	srv, err := startServe(ctx, p.Exe, dir, p.ServeLogPath)
-	if err != nil {
-		return err
-	}
-	defer srv.stop()
-	fmt.Fprintf(out, "serve pid %d on %s; %d CPUs, load average %s\n", srv.pid, srv.addr, runtime.NumCPU(), loadAvg())
+	defer done()
 	r := &mediaRun{plan: MediaPlan{Exe: p.Exe}, srv: srv, dir: dir, out: out, log: slog.New(slog.DiscardHandler)}
 
 	sigA, sigB, err := qualitySpeech(p.Speech, p.Duration+6*time.Second)
