@@ -38,6 +38,10 @@ func (s *Session) statsLoop() {
 			return
 		case <-t.C:
 			st := s.sample()
+			// The audio and retransmission rates just measured move video's
+			// share even while the estimate holds still (an estimate that
+			// does not change calls back no more).
+			s.applyTarget()
 			s.emit(EvStats, st)
 		}
 	}
@@ -147,8 +151,9 @@ func (s *Session) sample() CallStats {
 	if ps, ok := s.player.Stats(); ok {
 		s.aq.sample(now, ps, rttMs, &out.Stats)
 	}
-	if red != nil && red.sending.Load() {
-		out.RedDistance = int(red.distance.Load())
+	if red != nil {
+		out.RedDistance = red.sendDistance()
+		out.LeanAudio = red.lean.Load()
 	}
 	if est != nil {
 		out.TargetKbps = float64(est.GetTargetBitrate()) / 1000

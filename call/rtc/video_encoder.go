@@ -106,18 +106,23 @@ func videoShare(targetBps, audioBps, rtxBps, maxBps int) int {
 // applyTarget hands the congestion controller's current target, less what
 // audio and retransmissions take, to the video encoder, whose ladder picks
 // the picture size and frame rate for it. The estimator calls back on the
-// goroutine that read the feedback; statsLoop re-applies it every second
-// as the audio and retransmission rates move.
+// goroutine that read the feedback; statsLoop re-applies it every interval
+// as the audio and retransmission rates move. It also picks RED or lean
+// audio for the target (leanAudio).
 func (s *Session) applyTarget() {
 	s.mu.Lock()
-	est, venc, closing, red := s.est, s.venc, s.closing, s.red
+	est, venc, closing, red, video := s.est, s.venc, s.closing, s.red, s.vSender != nil
 	audio, rtx := s.sendRates.audio, s.sendRates.rtx
 	s.mu.Unlock()
 	if closing || est == nil || venc == nil {
 		return
 	}
+	target := est.GetTargetBitrate()
+	if red != nil {
+		red.setLean(leanAudio(video, target, red.lean.Load()))
+	}
 	audio = max(audio, audioReserve(s.cfg.audioBitrate(), red))
-	venc.setBitRate(videoShare(est.GetTargetBitrate(), audio, rtx, s.cfg.MaxBitrate*1000))
+	venc.setBitRate(videoShare(target, audio, rtx, s.cfg.MaxBitrate*1000))
 }
 
 // audioReserve is the audio rate video leaves room for even while audio
@@ -129,7 +134,7 @@ func audioReserve(bitrate int, red *redControl) int {
 	switch {
 	case red == nil:
 		return bitrate + audioHeaderBps
-	case red.sending.Load():
+	case red.redOn():
 		return bitrate*(1+int(red.distance.Load())) + audioHeaderBps
 	default: // in-band FEC instead, with its extra bitrate
 		return int(float64(bitrate)*fecBitrateFactor) + audioHeaderBps

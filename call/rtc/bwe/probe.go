@@ -24,8 +24,15 @@ const (
 	// A cluster is 12 padding packets or more, sized to the probe rate;
 	// its later half is measured (a shaper lets its first kilobytes
 	// through at line rate).
-	probePackets     = 12
-	probeMinPackets  = 8
+	probePackets    = 12
+	probeMinPackets = 8
+	// probeMinBytes: a cluster is at least this long, well beyond a shaper's
+	// usual burst (3000 bytes: two full frames), so its later half, which
+	// is measured, is paced by the shaper. At 2 × 127 kbps a 60 ms cluster
+	// (1.9 kB) fitted the burst whole, passed, and a second did too: the
+	// rate doubled on a 150 kbit/s link, video resumed into it and the
+	// audio queued and dropped behind it.
+	probeMinBytes    = 5000
 	probeMinReceived = 0.8                   // of the cluster's packets, or the probe failed
 	probeUnsaturated = 0.9                   // receive/send rate below this: the link is the limit
 	probeTimeout     = 2 * time.Second       // feedback about a cluster comes within this
@@ -95,7 +102,7 @@ func (p *prober) due(now time.Time, rate, acked, maxRate float64, lastCut time.T
 		return plan{}, false
 	}
 	bps := min(probeFactor*rate, maxRate)
-	minBytes := probePackets * (probeHeader + WireOverhead + minPadding)
+	minBytes := max(probePackets*(probeHeader+WireOverhead+minPadding), probeMinBytes)
 	d := max(probeMinDuration, time.Duration(float64(minBytes*8)/bps*float64(time.Second)))
 	p.nextID++
 	p.last = now
@@ -168,6 +175,10 @@ func (p *prober) results(now time.Time) float64 {
 		best = 0
 	default:
 		best, p.confirm, p.failed = min(best, p.confirm), 0, 0
+		// The path carried twice the rate: probe on from there soon
+		// (libwebrtc's further probing), so a path that cleared is found
+		// in a few seconds, not a probe interval per doubling.
+		p.last = now.Add(probeConfirm - probeInterval)
 	}
 	return best
 }
