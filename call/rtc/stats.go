@@ -24,12 +24,15 @@ type statsState struct {
 	have                       bool
 }
 
-// statsLoop emits STATS every interval while the session lives.
+// statsLoop emits STATS every interval while the session lives (with
+// STATS off it still samples once a second: the rates steer video's share).
 func (s *Session) statsLoop() {
-	if s.cfg.StatsInterval < 0 {
-		return
+	emit := s.cfg.StatsInterval >= 0
+	every := s.cfg.StatsInterval
+	if !emit {
+		every = time.Second
 	}
-	t := time.NewTicker(s.cfg.StatsInterval)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	s.sample() // baseline
 	for {
@@ -42,7 +45,15 @@ func (s *Session) statsLoop() {
 			// share even while the estimate holds still (an estimate that
 			// does not change calls back no more).
 			s.applyTarget()
-			s.emit(EvStats, st)
+			s.mu.Lock()
+			est := s.est
+			s.mu.Unlock()
+			if est != nil {
+				est.Idle()
+			}
+			if emit {
+				s.emit(EvStats, st)
+			}
 		}
 	}
 }

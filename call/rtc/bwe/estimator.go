@@ -75,17 +75,18 @@ type Estimator struct {
 	ackedMax recentMax // acked over the last second: lost feedback makes dips
 	// probeRaised / beforeProbe: when a probe last raised the rate, and
 	// the rate it raised from.
-	probeRaised time.Time
-	beforeProbe float64
-	probeSent   time.Time // when the last probe cluster started
-	owd         owdTracker
-	congest     bool // the queue was over congestedQueue in this loss window
-	rtt         time.Duration
-	target      int
-	scratch     []result
-	onChange    func(int)
-	logged      int // the target last logged
-	counts      Counts
+	probeRaised  time.Time
+	beforeProbe  float64
+	probeSent    time.Time // when the last probe cluster started
+	lastFeedback time.Time
+	owd          owdTracker
+	congest      bool // the queue was over congestedQueue in this loss window
+	rtt          time.Duration
+	target       int
+	scratch      []result
+	onChange     func(int)
+	logged       int // the target last logged
+	counts       Counts
 }
 
 // Counts are cumulative counts of feedback the estimator has seen.
@@ -188,6 +189,7 @@ func (e *Estimator) sent(at time.Time, size, probe int, padding bool) uint16 {
 // feedback runs one TWCC report through the detectors and moves the target.
 func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 	e.mu.Lock()
+	e.lastFeedback = now
 	res := e.hist.parseFeedback(fb, e.scratch[:0])
 	e.scratch = res[:0]
 	if len(res) == 0 {
@@ -295,6 +297,33 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 	}
 	if changed && cb != nil {
 		cb(t)
+	}
+}
+
+// idleAfter is how long without feedback makes the estimator probe on its
+// own (Idle).
+const idleAfter = 2 * time.Second
+
+// Idle starts a probe when no feedback has come for idleAfter: with the
+// picture suspended and the microphone silent (or its file at its end)
+// nothing is sent, nothing acknowledged, and feedback — where probes
+// start — never runs, so a suspended picture stayed suspended to the end
+// of the call. The owner calls it about once a second.
+func (e *Estimator) Idle() {
+	now := e.now()
+	e.mu.Lock()
+	if e.lastFeedback.IsZero() || now.Sub(e.lastFeedback) < idleAfter {
+		e.mu.Unlock()
+		return
+	}
+	pl, probeNow := e.probe.due(now, float64(e.target), 0, float64(e.cfg.MaxBps), e.rate.lastCut, usageNormal)
+	if probeNow {
+		e.counts.Probes++
+		e.probeSent = now
+	}
+	e.mu.Unlock()
+	if probeNow {
+		e.startProbe(pl)
 	}
 }
 

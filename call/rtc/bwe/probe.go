@@ -81,13 +81,13 @@ type prober struct {
 }
 
 // due decides whether to probe now; rate is the current target, acked what
-// arrives, max the configured maximum, lastCut the time of the last
-// congestion cut. While we send far less than the target (video suspended
-// for want of bandwidth) only probes can show the path has more, so they
-// come sooner.
+// arrives (0: nothing does, idle), max the configured maximum, lastCut the
+// time of the last congestion cut. While we send far less than the target
+// (video suspended for want of bandwidth), or nothing at all, only probes
+// can show the path has more, so they come sooner.
 func (p *prober) due(now time.Time, rate, acked, maxRate float64, lastCut time.Time, u usage) (plan, bool) {
 	interval := p.backoff(probeInterval)
-	if acked > 0 && acked < 0.5*rate {
+	if acked < 0.5*rate {
 		interval = probeIntervalIdle
 	}
 	if !p.enabled || rate >= 0.95*maxRate || u == usageOver ||

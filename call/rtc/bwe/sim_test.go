@@ -98,8 +98,9 @@ type sim struct {
 	sentBytes []int
 	queueMax  []time.Duration
 	targets   []int
-	// audioOnly sends no video (a picture suspended for want of bandwidth).
-	audioOnly bool
+	// audioOnly sends no video (a picture suspended for want of bandwidth),
+	// silent no audio either; the owner's once-a-second Idle runs then.
+	audioOnly, silent bool
 }
 
 func newSim(t *testing.T, cfg Config, link *simLink) *sim {
@@ -154,11 +155,14 @@ func (s *sim) run(d time.Duration) {
 		target := s.e.GetTargetBitrate()
 		rate := pacingFactor * float64(target) / 8
 		s.tokens = min(s.tokens+rate*step.Seconds(), max(rate*pacingBurst.Seconds(), pacingMinBurst))
-		if ms%20 == 0 {
+		if ms%1000 == 0 {
+			s.e.Idle()
+		}
+		if ms%20 == 0 && !s.silent {
 			s.send(pending{size: 110}) // audio: never paced
 			s.tokens -= 110
 		}
-		if ms%33 == 0 && !s.audioOnly {
+		if ms%33 == 0 && !s.audioOnly && !s.silent {
 			// As the session shares it: audio (44 kbps of RTP, 59 on the
 			// wire) first, then video with its packets' overhead.
 			video := max((float64(target)*0.95-44_000-50*WireOverhead*8-12_000)/1.035, 20_000)
@@ -336,6 +340,33 @@ func TestProbeOutlastsShaperBurst(t *testing.T) {
 	if high > 200_000 {
 		s.log()
 		t.Errorf("a probe took the target to %d kbps on a 150 kbps link", high/1000)
+	}
+}
+
+// TestIdleProbesFindTheLiftedCap: a picture suspended behind a 150 kbps
+// cap and a microphone that went quiet leave nothing to send and so no
+// feedback; the estimator must probe on its own and find the path once the
+// cap is gone, back at the configured floor within 10 s.
+func TestIdleProbesFindTheLiftedCap(t *testing.T) {
+	link := &simLink{rate: 150_000, queue: 200 * time.Millisecond, burst: 3000, delay: 20 * time.Millisecond, rng: rand.New(rand.NewPCG(11, 12))}
+	s := newSim(t, callConfig(), link)
+	s.run(15 * time.Second)
+	before := s.e.GetTargetBitrate()
+	s.silent = true
+	link.rate = 0
+	s.run(20 * time.Second)
+	back := -1
+	for i := 15; i < len(s.targets); i++ {
+		if s.targets[i] >= 600_000 {
+			back = i - 15
+			break
+		}
+	}
+	t.Logf("target %d kbps under the cap; above 600 kbps %d s after the media stopped and the cap lifted; probes %d, raises %d",
+		before/1000, back, s.e.counts.Probes, s.e.counts.ProbeRaises)
+	if before > 200_000 || back < 0 || back >= 10 {
+		s.log()
+		t.Errorf("not back within 10 s (%d)", back)
 	}
 }
 
