@@ -75,18 +75,18 @@ type Estimator struct {
 	ackedMax recentMax // acked over the last second: lost feedback makes dips
 	// probeRaised / beforeProbe: when a probe last raised the rate, and
 	// the rate it raised from.
-	probeRaised  time.Time
-	beforeProbe  float64
-	probeSent    time.Time // when the last probe cluster started
-	lastFeedback time.Time
-	owd          owdTracker
-	congest      bool // the queue was over congestedQueue in this loss window
-	rtt          time.Duration
-	target       int
-	scratch      []result
-	onChange     func(int)
-	logged       int // the target last logged
-	counts       Counts
+	probeRaised time.Time
+	beforeProbe float64
+	probeSent   time.Time // when the last probe cluster started
+	lastMedia   time.Time // feedback last acknowledged media (not padding)
+	owd         owdTracker
+	congest     bool // the queue was over congestedQueue in this loss window
+	rtt         time.Duration
+	target      int
+	scratch     []result
+	onChange    func(int)
+	logged      int // the target last logged
+	counts      Counts
 }
 
 // Counts are cumulative counts of feedback the estimator has seen.
@@ -189,7 +189,6 @@ func (e *Estimator) sent(at time.Time, size, probe int, padding bool) uint16 {
 // feedback runs one TWCC report through the detectors and moves the target.
 func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 	e.mu.Lock()
-	e.lastFeedback = now
 	res := e.hist.parseFeedback(fb, e.scratch[:0])
 	e.scratch = res[:0]
 	if len(res) == 0 {
@@ -224,6 +223,7 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 		}
 		if !r.sent.padding {
 			e.acked.add(r.arrival, r.sent.at, r.sent.size)
+			e.lastMedia = now
 		}
 		e.delay.packet(r.sent.at, r.arrival)
 		e.owd.add(now, r.sent.at, r.arrival)
@@ -300,19 +300,19 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 	}
 }
 
-// idleAfter is how long without feedback makes the estimator probe on its
-// own (Idle).
-const idleAfter = 2 * time.Second
+// idleAfter is how long without media acknowledged makes the estimator
+// probe on its own (Idle).
+const idleAfter = time.Second
 
-// Idle starts a probe when no feedback has come for idleAfter: with the
-// picture suspended and the microphone silent (or its file at its end)
-// nothing is sent, nothing acknowledged, and feedback — where probes
+// Idle starts a probe when no media has been acknowledged for idleAfter:
+// with the picture suspended and the microphone silent (or its file at its
+// end) nothing is sent, nothing acknowledged, and feedback — where probes
 // start — never runs, so a suspended picture stayed suspended to the end
 // of the call. The owner calls it about once a second.
 func (e *Estimator) Idle() {
 	now := e.now()
 	e.mu.Lock()
-	if e.lastFeedback.IsZero() || now.Sub(e.lastFeedback) < idleAfter {
+	if e.lastMedia.IsZero() || now.Sub(e.lastMedia) < idleAfter {
 		e.mu.Unlock()
 		return
 	}

@@ -19,25 +19,32 @@ const (
 	probeConfirm      = time.Second
 	probeMaxInterval  = 6 * time.Second
 	probeAfterCut     = 2 * time.Second // no probe this soon after a congestion cut
-	probeFactor       = 2.0
 	probeMinDuration  = 60 * time.Millisecond
 	// A cluster is 12 padding packets or more, sized to the probe rate;
 	// its later half is measured (a shaper lets its first kilobytes
 	// through at line rate).
 	probePackets    = 12
 	probeMinPackets = 8
-	// probeMinBytes: a cluster is at least this long, well beyond a shaper's
-	// usual burst (3000 bytes: two full frames), so its later half, which
-	// is measured, is paced by the shaper. At 2 × 127 kbps a 60 ms cluster
-	// (1.9 kB) fitted the burst whole, passed, and a second did too: the
-	// rate doubled on a 150 kbit/s link, video resumed into it and the
-	// audio queued and dropped behind it.
+	// probeMinBytes: a cluster is at least this long, one and a half times
+	// a shaper's usual burst (3000 bytes: two full frames), so the later
+	// part of its measured half is paced by the shaper. At 2 × 127 kbps a
+	// 60 ms cluster (1.9 kB) fitted the burst whole, passed, and a second
+	// did too: the rate doubled on a 150 kbit/s link, video resumed into it
+	// and the audio queued and dropped behind it. Longer clusters cost the
+	// seconds they are sent in more of a capped link.
 	probeMinBytes    = 5000
 	probeMinReceived = 0.8                   // of the cluster's packets, or the probe failed
 	probeUnsaturated = 0.9                   // receive/send rate below this: the link is the limit
 	probeTimeout     = 2 * time.Second       // feedback about a cluster comes within this
 	probeMaxQueue    = 15 * time.Millisecond // delay growth across a cluster that says it queued
 )
+
+// probeFactors are the multiples of the rate a probe asks for: twice it,
+// and after each failure in a row a smaller step. A path with room for
+// 40 % more than the rate fails every probe at twice it: a cut left the
+// rate at 108 kbps on a 150 kbit/s link, the picture suspended, and it
+// stayed there for the rest of the call.
+var probeFactors = [...]float64{2, 1.5, 1.25}
 
 // cluster accumulates what was sent and acknowledged of one probe.
 type cluster struct {
@@ -101,7 +108,7 @@ func (p *prober) due(now time.Time, rate, acked, maxRate float64, lastCut time.T
 		p.last = now
 		return plan{}, false
 	}
-	bps := min(probeFactor*rate, maxRate)
+	bps := min(probeFactors[p.failed%len(probeFactors)]*rate, maxRate)
 	minBytes := max(probePackets*(probeHeader+WireOverhead+minPadding), probeMinBytes)
 	d := max(probeMinDuration, time.Duration(float64(minBytes*8)/bps*float64(time.Second)))
 	p.nextID++
