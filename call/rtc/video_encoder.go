@@ -15,6 +15,11 @@ const (
 	// mediaShare is the share of the congestion target the media may use:
 	// the rest leaves room for RTCP and the pacer's probes.
 	mediaShare = 0.95
+	// leanMediaShare is that share on a path narrow enough for lean audio
+	// (leanAudio): there a probe's 40 kbit (bwe.probeMinBytes) on top of
+	// media at 95 % of the target queued speech into the bottleneck's
+	// drops, and the smallest pictures need far less than the rest.
+	leanMediaShare = 0.8
 	// audioHeaderBps is Opus's RTP overhead at 50 packets/s: a 12-byte
 	// header and the 8-byte transport-wide sequence extension.
 	audioHeaderBps = 50 * (12 + 8) * 8
@@ -97,9 +102,9 @@ func (h *encoderHook) close() {
 // The configured minimum is no floor here: the estimate wins (the
 // estimator itself keeps the minimum while the network carries it).
 // Below vp8.SuspendKbps the encoder pauses.
-func videoShare(targetBps, audioBps, rtxBps, maxBps int) int {
+func videoShare(targetBps, audioBps, rtxBps, maxBps int, share float64) int {
 	const audioWire = 50 * bwe.WireOverhead * 8 // 50 packets/s
-	v := int((float64(targetBps)*mediaShare - float64(audioBps+audioWire+rtxBps+rtcpBps)) / videoWire)
+	v := int((float64(targetBps)*share - float64(audioBps+audioWire+rtxBps+rtcpBps)) / videoWire)
 	return min(max(v, 1000), maxBps)
 }
 
@@ -122,7 +127,11 @@ func (s *Session) applyTarget() {
 		red.setLean(leanAudio(video, target, red.lean.Load()))
 	}
 	audio = max(audio, audioReserve(s.cfg.audioBitrate(), red))
-	venc.setBitRate(videoShare(target, audio, rtx, s.cfg.MaxBitrate*1000))
+	share := mediaShare
+	if red != nil && red.lean.Load() {
+		share = leanMediaShare
+	}
+	venc.setBitRate(videoShare(target, audio, rtx, s.cfg.MaxBitrate*1000, share))
 }
 
 // audioReserve is the audio rate video leaves room for even while audio

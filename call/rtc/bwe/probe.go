@@ -25,13 +25,14 @@ const (
 	// through at line rate).
 	probePackets    = 12
 	probeMinPackets = 8
-	// probeMinBytes: a cluster is at least this long, one and a half times
-	// a shaper's usual burst (3000 bytes: two full frames), so the later
-	// part of its measured half is paced by the shaper. At 2 × 127 kbps a
-	// 60 ms cluster (1.9 kB) fitted the burst whole, passed, and a second
-	// did too: the rate doubled on a 150 kbit/s link, video resumed into it
-	// and the audio queued and dropped behind it. Longer clusters cost the
-	// seconds they are sent in more of a capped link.
+	// probeMinBytes: a cluster is at least this long, 1.7 times a
+	// shaper's usual burst (3000 bytes: two full frames), so the later part
+	// of its measured half is paced by the shaper. A link saves up its
+	// burst between probes: at 2 × 127 kbps a 60 ms cluster (1.9 kB)
+	// fitted it whole, passed, and the confirming one a second later did
+	// too; the rate doubled on a 150 kbit/s link, video resumed into it and
+	// the audio queued and dropped behind it. The price: the second a probe
+	// goes out in carries 40 kbit more (TestBottleneck).
 	probeMinBytes    = 5000
 	probeMinReceived = 0.8                   // of the cluster's packets, or the probe failed
 	probeUnsaturated = 0.9                   // receive/send rate below this: the link is the limit
