@@ -359,6 +359,9 @@ func (s *Session) setup() error {
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
 		return fmt.Errorf("header extensions: %w", err)
 	}
+	// Before the TWCC sender, which then writes its reports through it:
+	// they name a media stream, never an RTX one (twcc_ssrc.go).
+	reg.Add(twccSSRCFactory{})
 	// The feedback we send for what we receive; it also registers the
 	// transport-wide sequence number extension our pacer writes.
 	if err := webrtc.ConfigureTWCCSenderWithOptions(me, reg, twcc.WithLoggerFactory(lf)); err != nil {
