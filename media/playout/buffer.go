@@ -189,9 +189,14 @@ type Buffer struct {
 	// pull (ms) the last decode happened. A decode only happens at a pull,
 	// so the margin moves in steps of the pull size while time-scale
 	// operations move the phase; the audio's delay is margin + phase.
-	margin    float64
-	phase     float64
-	haveLead  bool
+	margin   float64
+	phase    float64
+	haveLead bool
+	// anchor: the next decode is a fast start's first packet, played the
+	// moment it arrived. Its wait of zero says nothing of the level the
+	// packets after it keep, so it does not seed the margin (it would read
+	// as an underrun and be expanded, then accelerated back: two shifts).
+	anchor    bool
 	pullChunk float64 // smoothed max Pull size, per-channel samples
 	pullPos   int     // samples per channel already written by the current Pull
 	// The puller's clock (followClock).
@@ -529,7 +534,21 @@ func (b *Buffer) tryStart() bool {
 	if !b.started || first == nil {
 		return false
 	}
-	if !(b.cfg.FastStart && !b.everPlayed) {
+	if b.cfg.FastStart && !b.everPlayed {
+		// A fast start plays from the first packet's own frame. A RED copy
+		// of the frame before it (and any older copy) is audio captured
+		// before the call was up: playing it would put a frame of delay in
+		// the buffer that has to be accelerated away later, a time shift
+		// in the call's first words.
+		for _, e := range b.st.items {
+			if !e.secondary {
+				first = e
+				break
+			}
+		}
+		b.st.dropBefore(first.ts)
+		b.anchor = true
+	} else {
 		t := b.target()
 		waited := durMs(b.cfg.Now().Sub(b.waitFrom))
 		if waited < t && b.ms(float64(b.st.end()-first.ts)) < t {
@@ -599,7 +618,9 @@ func (b *Buffer) produce() {
 		b.lt.due(false)
 		b.lastSeq = e.seq
 		m := durMs(now.Sub(e.arrival)) + e.rel
-		if !b.haveLead {
+		if b.anchor {
+			b.anchor = false
+		} else if !b.haveLead {
 			b.margin, b.haveLead, b.leadAge = m, true, 0
 		} else {
 			b.margin += (m - b.margin) * leadAlpha

@@ -286,4 +286,16 @@ func TestCleanPathIsNeverShifted(t *testing.T) {
 				st.Accelerates, float64(st.AcceleratedSamples)/48, st.Expands)
 		}
 	}
+	// The connect replay: the first packet sent is up to half a frame old
+	// and, with RED, carries a copy of a frame from before the call was up.
+	for _, red := range []int{0, 1} {
+		for _, age := range []time.Duration{1 * ms, 5 * ms, 10 * ms} {
+			arr := path{delay: netem.Delay{Base: 1 * ms}, red: red, replay: age}.schedule(pkts, 5)
+			r := simulate(t, arr, arr[len(arr)-1].at+time.Second, pull)
+			if st := r.stats; st.Accelerates+st.Expands != 0 {
+				t.Errorf("replay %v old, RED %d: %d accelerations (%.1f ms), %d expansions on a clean path", age, red,
+					st.Accelerates, float64(st.AcceleratedSamples)/48, st.Expands)
+			}
+		}
+	}
 }
