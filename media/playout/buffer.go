@@ -98,7 +98,12 @@ type Stats struct {
 	AcceleratedSamples uint64 // audio they removed
 	Expands            uint64 // preemptive expansions
 	ExpandedSamples    uint64 // audio they inserted
-	Rebuffers          uint64 // times playback stopped for lack of packets and re-buffered
+	// Pause is the part of the counters above that fell in pauses of the
+	// remote speech (after a low-energy frame): concealment and time-scale
+	// changes there replace or move near-silence, which a listener does
+	// not hear, so the listening estimate leaves them out.
+	Pause     PauseCounts
+	Rebuffers uint64 // times playback stopped for lack of packets and re-buffered
 	// StoppedSamples is the concealment that ran out into a stop (the
 	// sender ended, an outage): left out of the counts above.
 	StoppedSamples uint64
@@ -132,9 +137,13 @@ const (
 	// pauseFrames low-energy frames in a row are a pause between words,
 	// where an acceleration is not heard; a single quiet frame may be a
 	// stop consonant inside a word.
-	pauseFrames   = 3
-	urgentAbove   = 10 // ... before an urgent one
-	lowWaitFrames = 50 // frames a small expansion waits for a low-energy frame
+	pauseFrames = 3
+	urgentAbove = 10 // ... before an urgent one
+	// lowWaitFrames is how long a small expansion waits for a low-energy
+	// frame: a deficit under smallMs is within the margin's own noise, not
+	// worth a time shift in a word, and speech pauses well within 10 s
+	// (a tone or music that never does is stretched after it).
+	lowWaitFrames = 500
 	// voicedWaitFrames is how long a steady excess waits for a pause before
 	// voiced audio is accelerated (speech without pauses, music, a tone).
 	voicedWaitFrames = 150
@@ -213,6 +222,7 @@ type Buffer struct {
 	above     int     // consecutive decodes in excess
 	leadAge   int     // decodes since playout (re)started
 	lowRun    int     // consecutive low-energy frames up to the current one
+	frameLow  bool    // the last decoded frame was low-energy: concealment now fills a pause
 	level     float64 // recent peak speech level (RMS)
 	inConceal bool    // the last frame produced was a concealed lost one
 
@@ -226,6 +236,16 @@ type Buffer struct {
 	frameBuf []int16
 
 	s Stats
+}
+
+// PauseCounts are counters of Stats restricted to pauses in the speech.
+type PauseCounts struct {
+	PlayedSamples    uint64
+	ConcealedSamples uint64
+	ConcealEvents    uint64
+	UnderrunSamples  uint64
+	Shifts           uint64 // accelerations and expansions
+	StretchedSamples uint64 // audio they removed or inserted
 }
 
 // runCounts is what a run of concealment with nothing held counted.
@@ -507,8 +527,24 @@ func (b *Buffer) Pull(out []int16) {
 			b.s.SilenceMs += b.ms(float64(len(out) / ch))
 			return
 		}
+		before := b.s
 		b.produce()
+		if b.frameLow {
+			b.countPause(&before)
+		}
 	}
+}
+
+// countPause adds what the frame just produced counted (b.s against
+// before) to the pause counters.
+func (b *Buffer) countPause(before *Stats) {
+	p, s := &b.s.Pause, &b.s
+	p.PlayedSamples += s.PlayedSamples - before.PlayedSamples
+	p.ConcealedSamples += s.ConcealedSamples - before.ConcealedSamples
+	p.ConcealEvents += s.ConcealEvents - before.ConcealEvents
+	p.UnderrunSamples += s.UnderrunSamples - before.UnderrunSamples
+	p.Shifts += s.Accelerates + s.Expands - before.Accelerates - before.Expands
+	p.StretchedSamples += s.AcceleratedSamples + s.ExpandedSamples - before.AcceleratedSamples - before.ExpandedSamples
 }
 
 // followClock tracks how far the audio pulled runs ahead of wall-clock
@@ -755,6 +791,13 @@ func (b *Buffer) conceal(out []int16) {
 func (b *Buffer) emit(f []int16, fixed bool) {
 	ch := b.cfg.Channels
 	if !fixed {
+		r := rms(f)
+		if r > b.level {
+			b.level = r
+		} else {
+			b.level *= levelDecay
+		}
+		b.frameLow = r < max(lowAbs, lowRel*b.level)
 		f = b.timeScale(f)
 	}
 	b.pcmEnd = copy(b.pcm, f)
@@ -788,13 +831,7 @@ func (b *Buffer) timeScale(f []int16) []int16 {
 	}
 	b.leadAge++
 	ch := b.cfg.Channels
-	r := rms(f)
-	if r > b.level {
-		b.level = r
-	} else {
-		b.level *= levelDecay
-	}
-	low := r < max(lowAbs, lowRel*b.level)
+	low := b.frameLow
 	if low {
 		b.lowRun++
 	} else {
