@@ -17,6 +17,9 @@ type Config struct {
 	A, B string        // interface names in this namespace
 	AtoB netem.Profile // what frames from A to B go through
 	BtoA netem.Profile
+	// AtoBLater and BtoALater follow AtoB and BtoA during the run: each
+	// phase applies from its At after the bridge's start (netem.ParsePlan).
+	AtoBLater, BtoALater []netem.Phase
 	// All impairs every frame; by default only IPv4/IPv6 UDP (the media)
 	// is impaired and everything else — ARP, the TCP of the signaling
 	// WebSocket — passes at once, as the product's own --impair does.
@@ -34,13 +37,18 @@ type Bridge struct {
 
 type dir struct {
 	link *netem.Link
-	from *port
-	to   *port
-	all  bool
-	log  *slog.Logger
+	// first is the profile the direction started with; later the phases
+	// still to come (only readLoop touches later).
+	first string
+	later []netem.Phase
+	from  *port
+	to    *port
+	all   bool
+	log   *slog.Logger
 
 	mu        sync.Mutex
 	meter     meter
+	switched  []Switch
 	bypassed  uint64
 	reordered uint64
 	writeErrs uint64
@@ -66,8 +74,10 @@ func New(cfg Config) (*Bridge, error) {
 	}
 	br := &Bridge{cfg: cfg, a: a, b: b}
 	start := time.Now()
-	br.ab = &dir{link: netem.NewLink(cfg.AtoB), from: a, to: b, all: cfg.All, log: cfg.Log.With("dir", cfg.A+"→"+cfg.B), meter: meter{start: start}}
-	br.ba = &dir{link: netem.NewLink(cfg.BtoA), from: b, to: a, all: cfg.All, log: cfg.Log.With("dir", cfg.B+"→"+cfg.A), meter: meter{start: start}}
+	br.ab = &dir{link: netem.NewLink(cfg.AtoB), first: cfg.AtoB.String(), later: cfg.AtoBLater, from: a, to: b, all: cfg.All,
+		log: cfg.Log.With("dir", cfg.A+"→"+cfg.B), meter: meter{start: start}}
+	br.ba = &dir{link: netem.NewLink(cfg.BtoA), first: cfg.BtoA.String(), later: cfg.BtoALater, from: b, to: a, all: cfg.All,
+		log: cfg.Log.With("dir", cfg.B+"→"+cfg.A), meter: meter{start: start}}
 	return br, nil
 }
 
@@ -99,8 +109,9 @@ func (d *dir) stats() Direction {
 		Bypassed:      d.bypassed,
 		Reordered:     d.reordered,
 		WriteErrs:     d.writeErrs,
-		Profile:       p.String(),
+		Profile:       d.first,
 		MeanLossPc:    100 * p.MeanLoss(),
+		Switched:      append([]Switch(nil), d.switched...),
 		Start:         d.meter.start,
 		OfferedKbps:   kbps(d.meter.offered),
 		DeliveredKbps: kbps(d.meter.delivered),
@@ -129,6 +140,7 @@ func (d *dir) readLoop(ctx context.Context, out chan<- timed) {
 		d.mu.Lock()
 		d.meter.slot(&d.meter.offered, now, n)
 		d.mu.Unlock()
+		d.advance(now)
 		f := frame{data: append([]byte(nil), buf[:n]...)}
 		if !d.all && !isUDP(f.data) {
 			d.mu.Lock()
@@ -142,6 +154,19 @@ func (d *dir) readLoop(ctx context.Context, out chan<- timed) {
 			continue
 		}
 		out <- timed{at: at, f: f}
+	}
+}
+
+// advance switches the link to the phases whose time has come.
+func (d *dir) advance(now time.Time) {
+	for len(d.later) > 0 && now.Sub(d.meter.start) >= d.later[0].At {
+		ph := d.later[0]
+		d.later = d.later[1:]
+		d.link.SetProfile(ph.Profile)
+		d.mu.Lock()
+		d.switched = append(d.switched, Switch{At: now, Profile: ph.Profile.String()})
+		d.mu.Unlock()
+		d.log.Info("profile changed", "profile", ph.Profile.String())
 	}
 }
 

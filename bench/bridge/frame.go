@@ -24,8 +24,16 @@ type Direction struct {
 	DeliveredKbps []float64 `json:"deliveredKbps"`
 	Reordered     uint64    `json:"reordered"` // frames released after a later one
 	WriteErrs     uint64    `json:"writeErrors"`
-	Profile       string    `json:"profile"`
+	Profile       string    `json:"profile"` // the profile it started with
 	MeanLossPc    float64   `json:"configuredLossPct"`
+	// Switched lists when the profile changed during the run (a plan).
+	Switched []Switch `json:"switched,omitempty"`
+}
+
+// Switch is one change of a direction's profile.
+type Switch struct {
+	At      time.Time `json:"at"`
+	Profile string    `json:"profile"`
 }
 
 // Stats is the bridge's counters per direction.

@@ -61,6 +61,15 @@ type Link struct {
 // NewLink returns a Link for p. Two Links with equal profiles and seeds
 // make the same decisions for the same packet sequence.
 func NewLink(p Profile) *Link {
+	return &Link{
+		p:       withLinkDefaults(p),
+		lossRng: rand.New(rand.NewSource(p.Seed*2 + 1)),
+		delRng:  rand.New(rand.NewSource(p.Seed*2 + 2)),
+	}
+}
+
+// withLinkDefaults fills in a rate cap's queue and burst.
+func withLinkDefaults(p Profile) Profile {
 	if p.RateBps > 0 {
 		if p.Queue == 0 {
 			p.Queue = DefaultQueue
@@ -69,11 +78,7 @@ func NewLink(p Profile) *Link {
 			p.Burst = DefaultBurst
 		}
 	}
-	return &Link{
-		p:       p,
-		lossRng: rand.New(rand.NewSource(p.Seed*2 + 1)),
-		delRng:  rand.New(rand.NewSource(p.Seed*2 + 2)),
-	}
+	return p
 }
 
 // Profile returns the Link's profile with defaults filled in.

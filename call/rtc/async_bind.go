@@ -88,7 +88,7 @@ func (t *asyncBindTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecPara
 		if ok {
 			// pion sends what Bind reports; mediadevices still encodes Opus.
 			bound = rc
-			w = &redWriter{next: b.writer, pt: uint8(rc.PayloadType), distance: &t.red.distance}
+			w = &redWriter{next: b.writer, pt: uint8(rc.PayloadType), ctl: t.red}
 		}
 	}
 	only := onlyCodec{TrackLocalContext: ctx, codec: *chosen, writer: w}

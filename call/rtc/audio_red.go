@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -68,11 +67,12 @@ func redFor(codecs []webrtc.RTPCodecParameters, pt webrtc.PayloadType) (webrtc.R
 }
 
 // redWriter turns the Opus packets mediadevices writes into RED packets
-// carrying copies of the previous frames, as many as distance says.
+// carrying copies of the previous frames, as many as ctl says (none
+// while the audio is lean).
 type redWriter struct {
-	next     webrtc.TrackLocalWriter
-	pt       uint8 // audio/red
-	distance *atomic.Int32
+	next webrtc.TrackLocalWriter
+	pt   uint8 // audio/red
+	ctl  *redControl
 
 	mu  sync.Mutex
 	enc red.Encoder
@@ -81,7 +81,7 @@ type redWriter struct {
 func (w *redWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	p := w.enc.Encode(h.PayloadType, h.Timestamp, payload, int(w.distance.Load()))
+	p := w.enc.Encode(h.PayloadType, h.Timestamp, payload, w.ctl.sendDistance())
 	hdr := *h
 	hdr.PayloadType = w.pt
 	return w.next.WriteRTP(&hdr, p)

@@ -32,6 +32,15 @@ const (
 	// fecBitrateFactor raises the Opus bitrate while FEC is on: the LBRR
 	// copy takes its bits from the primary.
 	fecBitrateFactor = 1.25
+	// A video call whose congestion target falls below leanBelowBps sends
+	// its audio lean: RED off, in-band FEC on (40 kbit/s of Opus instead of
+	// 64 and more). Behind a 150 kbit/s bottleneck RED's copies took 90
+	// kbit/s, and up to 185 when the queue's drops raised the distance:
+	// more than the link, so the audio queued and dropped behind itself.
+	// Drops there are congestion, which more copies make worse. Above
+	// leanAboveBps RED comes back. Audio-only calls keep RED.
+	leanBelowBps = 250_000
+	leanAboveBps = 320_000
 )
 
 // redControl is the audio sender's loss protection, shared by the bound
@@ -39,7 +48,10 @@ const (
 // (which sets it from the receiver's reports).
 type redControl struct {
 	sending  atomic.Bool  // the peer negotiated RED: our audio goes as RED
-	distance atomic.Int32 // previous frames each packet repeats
+	distance atomic.Int32 // previous frames each packet repeats (what loss asks for)
+	// lean: the path is too narrow for RED beside video; packets carry
+	// no copies (distance 0) and Opus its in-band FEC (leanAudio).
+	lean atomic.Bool
 
 	mu       sync.Mutex
 	raisedAt time.Time
@@ -70,13 +82,48 @@ func (c *redControl) applyFEC(lossPct int) {
 	if c.enc == nil {
 		return
 	}
-	if c.sending.Load() {
+	if c.redOn() {
 		c.enc.SetExpectedLoss(0)
 		c.enc.SetTargetBitrate(c.bitrate)
 		return
 	}
 	c.enc.SetExpectedLoss(min(max(lossPct, fecMinLoss), fecMaxLoss))
 	c.enc.SetTargetBitrate(int(float64(c.bitrate) * fecBitrateFactor))
+}
+
+// redOn reports whether our audio carries RED copies now.
+func (c *redControl) redOn() bool { return c.sending.Load() && !c.lean.Load() }
+
+// sendDistance is the number of copies each packet carries now: 0 while
+// lean or without RED.
+func (c *redControl) sendDistance() int {
+	if !c.redOn() {
+		return 0
+	}
+	return int(c.distance.Load())
+}
+
+// setLean switches between RED and lean audio (in-band FEC, no copies).
+func (c *redControl) setLean(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lean.Swap(on) != on {
+		c.applyFEC(c.fecLoss)
+	}
+}
+
+// leanAudio decides whether a call's audio goes lean for the congestion
+// target (wire bps) with hysteresis: only beside video, below leanBelowBps,
+// until the target is above leanAboveBps again.
+func leanAudio(video bool, targetBps int, lean bool) bool {
+	switch {
+	case !video:
+		return false
+	case lean:
+		return targetBps <= leanAboveBps
+	default:
+		return targetBps < leanBelowBps
+	}
 }
 
 // report takes the receiver's view of our audio: loss (0–1, before

@@ -4,6 +4,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/mediadevices/pkg/io/audio"
+	"github.com/pion/mediadevices/pkg/prop"
+	"github.com/pion/mediadevices/pkg/wave"
+
+	"github.com/softphone/softphone/media/audiocmp"
 	"github.com/softphone/softphone/media/opus"
 )
 
@@ -51,5 +56,89 @@ func TestREDControl(t *testing.T) {
 	}
 	if d := c.distance.Load(); d != minRED {
 		t.Fatalf("distance %d after a long clean spell, want %d", d, minRED)
+	}
+}
+
+// Lean audio is for video calls on a narrow path only, with hysteresis.
+func TestLeanAudio(t *testing.T) {
+	tests := []struct {
+		name   string
+		video  bool
+		target int
+		lean   bool
+		want   bool
+	}{
+		{"audio-only call keeps RED however narrow", false, 60_000, false, false},
+		{"audio-only call leaves lean", false, 60_000, true, false},
+		{"video at the configured floor", true, 632_000, false, false},
+		{"video behind 300 kbit/s, above the threshold", true, 270_000, false, false},
+		{"video behind 150 kbit/s", true, 127_000, false, true},
+		{"lean holds inside the band", true, 300_000, true, true},
+		{"lean ends above the band", true, 330_000, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := leanAudio(tt.video, tt.target, tt.lean); got != tt.want {
+				t.Fatalf("lean %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// Going lean turns the RED copies off and Opus' in-band FEC on with its
+// higher bitrate (the real encoder then puts LBRR in its packets), and
+// video's reserve for the audio follows; back above the band RED returns
+// with the distance the loss reports asked for.
+func TestLeanSwitchesREDForFEC(t *testing.T) {
+	// As the session builds it (session.go).
+	enc := &opus.EncoderBuilder{EncoderOptions: opus.EncoderOptions{
+		Bitrate: 32000, FEC: true, LossPerc: fecMinLoss, Complexity: -1, MaxBandwidth: opus.Wideband}}
+	c := newRedControl(enc, 32000)
+	c.bound(true)
+	c.report(time.Unix(0, 0), 0.10, 1.1)
+	steps := []struct {
+		lean     bool
+		distance int
+		fec      bool
+		reserve  int
+	}{
+		{false, 2, false, 3*32000 + audioHeaderBps},
+		{true, 0, true, 40000 + audioHeaderBps},
+		{false, 2, false, 3*32000 + audioHeaderBps},
+	}
+	sig := audiocmp.Speech(48000, 48000, 3)
+	for i, st := range steps {
+		c.setLean(st.lean)
+		if d := c.sendDistance(); d != st.distance {
+			t.Fatalf("step %d: sending distance %d, want %d", i, d, st.distance)
+		}
+		if r := audioReserve(32000, c); r != st.reserve {
+			t.Errorf("step %d: video leaves %d bps for audio, want %d", i, r, st.reserve)
+		}
+		pos := 0
+		src := audio.ReaderFunc(func() (wave.Audio, func(), error) {
+			chunk := wave.NewInt16Interleaved(wave.ChunkInfo{Len: 960, Channels: 1, SamplingRate: 48000})
+			copy(chunk.Data, sig[pos%len(sig):])
+			pos += 960
+			return chunk, func() {}, nil
+		})
+		rc, err := enc.BuildAudioEncoder(src, prop.Media{Audio: prop.Audio{SampleRate: 48000, ChannelCount: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fec := 0
+		for range 40 {
+			pkt, _, err := rc.Read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opus.PacketHasFEC(pkt) {
+				fec++
+			}
+		}
+		_ = rc.Close()
+		if (fec > 0) != st.fec {
+			t.Errorf("step %d (lean %v): %d of 40 packets carry FEC", i, st.lean, fec)
+		}
 	}
 }

@@ -359,6 +359,9 @@ func (s *Session) setup() error {
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
 		return fmt.Errorf("header extensions: %w", err)
 	}
+	// Before the TWCC sender, which then writes its reports through it:
+	// they name a media stream, never an RTX one (twcc_ssrc.go).
+	reg.Add(twccSSRCFactory{})
 	// The feedback we send for what we receive; it also registers the
 	// transport-wide sequence number extension our pacer writes.
 	if err := webrtc.ConfigureTWCCSenderWithOptions(me, reg, twcc.WithLoggerFactory(lf)); err != nil {
@@ -370,6 +373,12 @@ func (s *Session) setup() error {
 	se.SetIPFilter(usableInterfaceIP)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetDTLSRetransmissionInterval(dtlsRetransmit)
+	// No HelloVerifyRequest cookie round trip as DTLS server: the cookie
+	// proves the client owns its address, which ICE's authenticated checks
+	// already did (pion drops non-STUN packets from addresses that are not
+	// the peer's candidates, signalled or learnt from checks). It cost
+	// every call one more flight before the first audio.
+	se.SetDTLSInsecureSkipHelloVerify(true)
 	se.SetICETimeouts(iceDisconnected, iceFailed, iceKeepalive)
 	se.SetHostAcceptanceMinWait(0)
 	se.SetSrflxAcceptanceMinWait(0)

@@ -24,12 +24,15 @@ type statsState struct {
 	have                       bool
 }
 
-// statsLoop emits STATS every interval while the session lives.
+// statsLoop emits STATS every interval while the session lives (with
+// STATS off it still samples once a second: the rates steer video's share).
 func (s *Session) statsLoop() {
-	if s.cfg.StatsInterval < 0 {
-		return
+	emit := s.cfg.StatsInterval >= 0
+	every := s.cfg.StatsInterval
+	if !emit {
+		every = time.Second
 	}
-	t := time.NewTicker(s.cfg.StatsInterval)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	s.sample() // baseline
 	for {
@@ -38,7 +41,19 @@ func (s *Session) statsLoop() {
 			return
 		case <-t.C:
 			st := s.sample()
-			s.emit(EvStats, st)
+			// The audio and retransmission rates just measured move video's
+			// share even while the estimate holds still (an estimate that
+			// does not change calls back no more).
+			s.applyTarget()
+			s.mu.Lock()
+			est := s.est
+			s.mu.Unlock()
+			if est != nil {
+				est.Idle()
+			}
+			if emit {
+				s.emit(EvStats, st)
+			}
 		}
 	}
 }
@@ -147,8 +162,9 @@ func (s *Session) sample() CallStats {
 	if ps, ok := s.player.Stats(); ok {
 		s.aq.sample(now, ps, rttMs, &out.Stats)
 	}
-	if red != nil && red.sending.Load() {
-		out.RedDistance = int(red.distance.Load())
+	if red != nil {
+		out.RedDistance = red.sendDistance()
+		out.LeanAudio = red.lean.Load()
 	}
 	if est != nil {
 		out.TargetKbps = float64(est.GetTargetBitrate()) / 1000

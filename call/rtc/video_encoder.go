@@ -15,6 +15,11 @@ const (
 	// mediaShare is the share of the congestion target the media may use:
 	// the rest leaves room for RTCP and the pacer's probes.
 	mediaShare = 0.95
+	// leanMediaShare is that share on a path narrow enough for lean audio
+	// (leanAudio): there a probe's 40 kbit (bwe.probeMinBytes) on top of
+	// media at 95 % of the target queued speech into the bottleneck's
+	// drops, and the smallest pictures need far less than the rest.
+	leanMediaShare = 0.8
 	// audioHeaderBps is Opus's RTP overhead at 50 packets/s: a 12-byte
 	// header and the 8-byte transport-wide sequence extension.
 	audioHeaderBps = 50 * (12 + 8) * 8
@@ -97,27 +102,36 @@ func (h *encoderHook) close() {
 // The configured minimum is no floor here: the estimate wins (the
 // estimator itself keeps the minimum while the network carries it).
 // Below vp8.SuspendKbps the encoder pauses.
-func videoShare(targetBps, audioBps, rtxBps, maxBps int) int {
+func videoShare(targetBps, audioBps, rtxBps, maxBps int, share float64) int {
 	const audioWire = 50 * bwe.WireOverhead * 8 // 50 packets/s
-	v := int((float64(targetBps)*mediaShare - float64(audioBps+audioWire+rtxBps+rtcpBps)) / videoWire)
+	v := int((float64(targetBps)*share - float64(audioBps+audioWire+rtxBps+rtcpBps)) / videoWire)
 	return min(max(v, 1000), maxBps)
 }
 
 // applyTarget hands the congestion controller's current target, less what
 // audio and retransmissions take, to the video encoder, whose ladder picks
 // the picture size and frame rate for it. The estimator calls back on the
-// goroutine that read the feedback; statsLoop re-applies it every second
-// as the audio and retransmission rates move.
+// goroutine that read the feedback; statsLoop re-applies it every interval
+// as the audio and retransmission rates move. It also picks RED or lean
+// audio for the target (leanAudio).
 func (s *Session) applyTarget() {
 	s.mu.Lock()
-	est, venc, closing, red := s.est, s.venc, s.closing, s.red
+	est, venc, closing, red, video := s.est, s.venc, s.closing, s.red, s.vSender != nil
 	audio, rtx := s.sendRates.audio, s.sendRates.rtx
 	s.mu.Unlock()
 	if closing || est == nil || venc == nil {
 		return
 	}
+	target := est.GetTargetBitrate()
+	if red != nil {
+		red.setLean(leanAudio(video, target, red.lean.Load()))
+	}
 	audio = max(audio, audioReserve(s.cfg.audioBitrate(), red))
-	venc.setBitRate(videoShare(est.GetTargetBitrate(), audio, rtx, s.cfg.MaxBitrate*1000))
+	share := mediaShare
+	if red != nil && red.lean.Load() {
+		share = leanMediaShare
+	}
+	venc.setBitRate(videoShare(target, audio, rtx, s.cfg.MaxBitrate*1000, share))
 }
 
 // audioReserve is the audio rate video leaves room for even while audio
@@ -129,7 +143,7 @@ func audioReserve(bitrate int, red *redControl) int {
 	switch {
 	case red == nil:
 		return bitrate + audioHeaderBps
-	case red.sending.Load():
+	case red.redOn():
 		return bitrate*(1+int(red.distance.Load())) + audioHeaderBps
 	default: // in-band FEC instead, with its extra bitrate
 		return int(float64(bitrate)*fecBitrateFactor) + audioHeaderBps

@@ -27,7 +27,14 @@ func TestAudioReserve(t *testing.T) {
 		}
 	}
 	// On a 150 kbit/s path with RED the picture gets what is left, if any.
-	if v := videoShare(140_000, audioReserve(32_000, red(true, 1)), 0, 900_000); v > 40_000 {
+	if v := videoShare(140_000, audioReserve(32_000, red(true, 1)), 0, 900_000, mediaShare); v > 40_000 {
 		t.Errorf("video share %d of a 140 kbit/s target beside RED audio", v)
+	}
+	// Lean audio leaves the smallest picture (160x90@10: 16 kbps) its
+	// room on a 150 kbit/s path and the path a fifth of the target free.
+	lean := red(true, 1)
+	lean.lean.Store(true)
+	if v := videoShare(137_000, audioReserve(32_000, lean), 0, 900_000, leanMediaShare); v < 25_000 || v > 40_000 {
+		t.Errorf("video share %d of a 137 kbit/s target beside lean audio", v)
 	}
 }

@@ -36,6 +36,9 @@ type VideoStats struct {
 	// packets lost on the way.
 	RtxKbps     float64 `json:"rtxKbps"`
 	RtxRecvKbps float64 `json:"rtxRecvKbps"`
+	// LeanAudio: the congestion target is too low for RED beside video,
+	// so our audio goes without copies and with Opus' in-band FEC.
+	LeanAudio bool `json:"leanAudio"`
 	// QueueDelayMs is the queueing delay our estimator sees on the path
 	// to the peer (one-way delay over its minimum).
 	QueueDelayMs float64 `json:"queueDelayMs"`

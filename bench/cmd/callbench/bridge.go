@@ -23,7 +23,7 @@ func runBridge(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	a := fs.String("a", "", "interface towards namespace A")
 	b := fs.String("b", "", "interface towards namespace B")
-	both := fs.String("profile", "", "impairment of both directions (netem syntax, e.g. loss=5%,delay=40ms,jitter=20ms)")
+	both := fs.String("profile", "", "impairment of both directions (netem syntax, e.g. loss=5%,delay=40ms,jitter=20ms; phases: rate=150kbps;30s:clean)")
 	ab := fs.String("ab", "", "impairment A→B (overrides -profile)")
 	ba := fs.String("ba", "", "impairment B→A (overrides -profile)")
 	all := fs.Bool("all", false, "impair every frame, not only UDP")
@@ -34,11 +34,11 @@ func runBridge(args []string, stdout, stderr io.Writer) error {
 	if *a == "" || *b == "" {
 		return fmt.Errorf("bridge: -a and -b are required")
 	}
-	pick := func(own string) (netem.Profile, error) {
+	pick := func(own string) ([]netem.Phase, error) {
 		if own == "" {
 			own = *both
 		}
-		return netem.ParseProfile(own)
+		return netem.ParsePlan(own)
 	}
 	pab, err := pick(*ab)
 	if err != nil {
@@ -49,7 +49,8 @@ func runBridge(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	br, err := bridge.New(bridge.Config{A: *a, B: *b, AtoB: pab, BtoA: pba, All: *all, Log: log})
+	br, err := bridge.New(bridge.Config{A: *a, B: *b, AtoB: pab[0].Profile, BtoA: pba[0].Profile,
+		AtoBLater: pab[1:], BtoALater: pba[1:], All: *all, Log: log})
 	if err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func runBridge(args []string, stdout, stderr io.Writer) error {
 	}
 	done := make(chan error, 1)
 	go func() { done <- br.Run(ctx) }()
-	fmt.Fprintf(stdout, "bridge %s⇄%s ready: A→B %s, B→A %s\n", *a, *b, pab, pba)
+	fmt.Fprintf(stdout, "bridge %s⇄%s ready: A→B %s, B→A %s\n", *a, *b, netem.PlanString(pab), netem.PlanString(pba))
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {

@@ -130,3 +130,40 @@ func TestWireSettle(t *testing.T) {
 		t.Errorf("no cap: %+v", w)
 	}
 }
+
+// A cap lifted mid-call: the wire is judged before the lift, and each side
+// reports when the full picture came back to stay.
+func TestCapLifted(t *testing.T) {
+	start := time.Unix(1000, 0)
+	d := bridge.Direction{Profile: "rate=150kbps,queue=200ms", Start: start,
+		Switched: []bridge.Switch{{At: start.Add(8 * time.Second), Profile: "clean"}},
+		// The call's first STATS at 1002: 3 s over the cap, then under it
+		// until the lift at its sixth second, then far over it.
+		OfferedKbps: []float64{1, 1, 300, 200, 160, 140, 130, 120, 600, 700, 700, 700, 700}}
+	w := wireFrom(d, 1002, 11)
+	if w.LiftS == nil || *w.LiftS != 6 || w.SettleS != 3 {
+		t.Errorf("wire %+v (lift %v)", w, w.LiftS)
+	}
+	if want := 120.0; w.MeanAfter != want {
+		t.Errorf("mean after 5 s and before the lift %.1f, want %.1f", w.MeanAfter, want)
+	}
+	sec := func(fps float64, w, h int) Second { return Second{Fps: fps, Width: w, Height: h} }
+	tests := []struct {
+		name string
+		secs []Second
+		want int
+	}{
+		{"back 2 s after the lift", []Second{sec(30, 640, 360), sec(10, 160, 90), sec(10, 160, 90), sec(10, 160, 90),
+			sec(20, 320, 180), sec(30, 640, 360), sec(30, 640, 360), sec(30, 640, 360), sec(0, 640, 360)}, 2},
+		{"full size once, then down again", []Second{sec(30, 640, 360), sec(10, 160, 90), sec(10, 160, 90), sec(30, 640, 360),
+			sec(20, 320, 180), sec(20, 320, 180), sec(20, 320, 180)}, -1},
+		{"full size but frozen", []Second{sec(30, 640, 360), sec(10, 160, 90), sec(10, 160, 90), sec(0, 640, 360),
+			sec(0, 640, 360), sec(0, 640, 360)}, -1},
+	}
+	for _, tt := range tests {
+		full, back := fullBack(tt.secs, 3)
+		if full != "640x360" || back == nil || *back != tt.want {
+			t.Errorf("%s: full %s back %v, want %d", tt.name, full, *back, tt.want)
+		}
+	}
+}

@@ -103,8 +103,8 @@ func runReport(args []string, stdout io.Writer) error {
 	fmt.Fprintln(stdout, "† a sender's own local.wav matched the speech it read in < 90 % of windows: its capture was starved of CPU, so that call measured the machine's load as much as the network (no mouth-to-ear for it). Mouth-to-ear is half the two-way sum, from median offsets.")
 	if len(videoRows) > 0 {
 		fmt.Fprintln(stdout)
-		fmt.Fprintln(stdout, "| profile | call | B receives fps mean/min (s < 15 fps, s at 0) | A receives fps mean/min (s < 15, s at 0) | received resolutions (B) | A sends / target kbps | B sends / target kbps | wire kbps A→B/B→A after 5 s (≤ cap from s) | audio PESQ-WB A→B/B→A |")
-		fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|")
+		fmt.Fprintln(stdout, "| profile | call | B receives fps mean/min (s < 15 fps, s at 0) | A receives fps mean/min (s < 15, s at 0) | received resolutions (B) | A sends / target kbps | B sends / target kbps | wire kbps A→B/B→A after 5 s (≤ cap from s) | audio PESQ-WB A→B/B→A | full size back after the lift, s (B/A) |")
+		fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|---|")
 		for _, r := range videoRows {
 			fmt.Fprintln(stdout, r)
 		}
@@ -154,7 +154,7 @@ func audioRow(name, spec string, calls []callDir) string {
 
 func videoRow(name string, c callDir) string {
 	if c.failed || c.video == nil {
-		return fmt.Sprintf("| %s | %d | failed | | | | | | |", name, c.n)
+		return fmt.Sprintf("| %s | %d | failed | | | | | | | |", name, c.n)
 	}
 	v := c.video
 	recv := func(s SideVideo) string {
@@ -178,8 +178,17 @@ func videoRow(name string, c callDir) string {
 		}
 		wire = fmt.Sprintf("%.0f%s / %.0f%s", v.AtoB.MeanAfter, settle(v.AtoB), v.BtoA.MeanAfter, settle(v.BtoA))
 	}
-	return fmt.Sprintf("| %s | %d | %s | %s | %s | %s | %s | %s | %s |", name, c.n, recv(v.B), recv(v.A),
-		resolutions(v.B.Resolutions), send(v.A), send(v.B), wire, pesq)
+	back := func(s SideVideo) string {
+		switch {
+		case s.FullBackS == nil:
+			return "–"
+		case *s.FullBackS < 0:
+			return "never"
+		}
+		return strconv.Itoa(*s.FullBackS)
+	}
+	return fmt.Sprintf("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s/%s |", name, c.n, recv(v.B), recv(v.A),
+		resolutions(v.B.Resolutions), send(v.A), send(v.B), wire, pesq, back(v.B), back(v.A))
 }
 
 func fmtMsShort(v *float64) string {

@@ -50,6 +50,11 @@ type SideVideo struct {
 	SendKbpsMax    float64 `json:"sendKbpsMax"`
 	TargetKbpsMean float64 `json:"targetKbpsMean"`
 	LossPctMean    float64 `json:"lossPctMean"`
+	// With a profile that lifts its cap during the call (a plan): the full
+	// size (the largest picture received in the call) and how many seconds
+	// after the lift it came back to stay; -1: not by the end.
+	FullSize  string `json:"fullSize,omitempty"`
+	FullBackS *int   `json:"fullBackAfterLiftS,omitempty"`
 }
 
 // Wire is one direction's traffic through the bridge (every frame, as a
@@ -61,6 +66,10 @@ type Wire struct {
 	// below the cap to the end of the call (0 without a cap, -1 never).
 	SettleS   int     `json:"settleS"`
 	MeanAfter float64 `json:"offeredKbpsMeanAfter5s"`
+	// LiftS is the second the first profile of a plan ended (the cap was
+	// lifted), nil when the profile held the whole call; SettleS then
+	// judges the seconds before it.
+	LiftS *int `json:"liftS,omitempty"`
 }
 
 // VideoResult is both sides of a video call.
@@ -86,9 +95,15 @@ func wireFrom(d bridge.Direction, first float64, seconds int) *Wire {
 		}
 		w.OfferedKbps = append(w.OfferedKbps, v)
 	}
+	end := len(w.OfferedKbps) - 1 // the hang-up second is partial
+	if len(d.Switched) > 0 {
+		lift := int(math.Floor(float64(d.Switched[0].At.UnixNano())/1e9 - first))
+		w.LiftS = &lift
+		end = min(end, max(lift, 0))
+	}
 	var n int
 	for i, v := range w.OfferedKbps {
-		if i >= 5 && i < len(w.OfferedKbps)-1 { // the hang-up second is partial
+		if i >= 5 && i < end {
 			w.MeanAfter += v
 			n++
 		}
@@ -98,15 +113,16 @@ func wireFrom(d bridge.Direction, first float64, seconds int) *Wire {
 	}
 	if w.CapKbps > 0 {
 		w.SettleS = 0
-		// The last second is cut by the hang-up; judge the ones before.
-		for i := len(w.OfferedKbps) - 2; i >= 0; i-- {
+		// The last second is cut by the hang-up (or the cap lifted then);
+		// judge the ones before.
+		for i := end - 1; i >= 0; i-- {
 			if w.OfferedKbps[i] > w.CapKbps {
 				w.SettleS = i + 1
 				break
 			}
 		}
 		// Under the cap only as the call winds down is not settling.
-		if w.SettleS >= len(w.OfferedKbps)-3 {
+		if w.SettleS >= end-2 {
 			w.SettleS = -1
 		}
 	}
@@ -221,6 +237,15 @@ func runVideo(args []string, stdout io.Writer) error {
 		res.AtoB = wireFrom(st.AtoB, firstA, len(sa))
 		res.BtoA = wireFrom(st.BtoA, firstB, len(sb))
 	}
+	for _, side := range []struct {
+		v    *SideVideo
+		secs []Second
+		w    *Wire // the direction this side receives
+	}{{&res.A, sa, res.BtoA}, {&res.B, sb, res.AtoB}} {
+		if side.w != nil && side.w.LiftS != nil {
+			side.v.FullSize, side.v.FullBackS = fullBack(side.secs, *side.w.LiftS)
+		}
+	}
 	if *out != "" {
 		data, err := json.MarshalIndent(res, "", "  ")
 		if err != nil {
@@ -237,6 +262,13 @@ func runVideo(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s receives: fps mean %.1f min %.0f, %d s below 15 fps, %d s at 0 fps (longest %d), %s; sends %.0f kbps (max %.0f) vs target %.0f\n",
 			side.name, side.v.FpsMean, side.v.FpsMin, side.v.Below15, side.v.Frozen, side.v.LongestFrozen,
 			resolutions(side.v.Resolutions), side.v.SendKbpsMean, side.v.SendKbpsMax, side.v.TargetKbpsMean)
+		if b := side.v.FullBackS; b != nil {
+			if *b < 0 {
+				fmt.Fprintf(stdout, "%s receives: full size %s not back after the cap lifted\n", side.name, side.v.FullSize)
+			} else {
+				fmt.Fprintf(stdout, "%s receives: full size %s back %d s after the cap lifted\n", side.name, side.v.FullSize, *b)
+			}
+		}
 	}
 	for _, w := range []struct {
 		name string
@@ -260,6 +292,26 @@ func runVideo(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%4d  %s %s | %s %s\n", i, row(sa, i), wireAt(res.AtoB, i), row(sb, i), wireAt(res.BtoA, i))
 	}
 	return nil
+}
+
+// fullBack finds the full size (the largest picture received) and the
+// seconds after lift from which every second but the last (cut by the
+// hang-up) shows it at a frame rate above 0; -1 when that never happens.
+func fullBack(secs []Second, lift int) (string, *int) {
+	best, full := 0, ""
+	for _, s := range secs {
+		if px := s.Width * s.Height; px > best {
+			best, full = px, fmt.Sprintf("%dx%d", s.Width, s.Height)
+		}
+	}
+	back := -1
+	for i := len(secs) - 2; i >= max(lift, 0); i-- {
+		if secs[i].Width*secs[i].Height != best || secs[i].Fps == 0 {
+			break
+		}
+		back = i - lift
+	}
+	return full, &back
 }
 
 func row(s []Second, i int) string {

@@ -78,6 +78,7 @@ type Estimator struct {
 	probeRaised time.Time
 	beforeProbe float64
 	probeSent   time.Time // when the last probe cluster started
+	lastMedia   time.Time // feedback last acknowledged media (not padding)
 	owd         owdTracker
 	congest     bool // the queue was over congestedQueue in this loss window
 	rtt         time.Duration
@@ -222,6 +223,7 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 		}
 		if !r.sent.padding {
 			e.acked.add(r.arrival, r.sent.at, r.sent.size)
+			e.lastMedia = now
 		}
 		e.delay.packet(r.sent.at, r.arrival)
 		e.owd.add(now, r.sent.at, r.arrival)
@@ -295,6 +297,33 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 	}
 	if changed && cb != nil {
 		cb(t)
+	}
+}
+
+// idleAfter is how long without media acknowledged makes the estimator
+// probe on its own (Idle).
+const idleAfter = time.Second
+
+// Idle starts a probe when no media has been acknowledged for idleAfter:
+// with the picture suspended and the microphone silent (or its file at its
+// end) nothing is sent, nothing acknowledged, and feedback — where probes
+// start — never runs, so a suspended picture stayed suspended to the end
+// of the call. The owner calls it about once a second.
+func (e *Estimator) Idle() {
+	now := e.now()
+	e.mu.Lock()
+	if e.lastMedia.IsZero() || now.Sub(e.lastMedia) < idleAfter {
+		e.mu.Unlock()
+		return
+	}
+	pl, probeNow := e.probe.due(now, float64(e.target), 0, float64(e.cfg.MaxBps), e.rate.lastCut, usageNormal)
+	if probeNow {
+		e.counts.Probes++
+		e.probeSent = now
+	}
+	e.mu.Unlock()
+	if probeNow {
+		e.startProbe(pl)
 	}
 }
 

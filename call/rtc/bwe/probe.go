@@ -19,18 +19,33 @@ const (
 	probeConfirm      = time.Second
 	probeMaxInterval  = 6 * time.Second
 	probeAfterCut     = 2 * time.Second // no probe this soon after a congestion cut
-	probeFactor       = 2.0
 	probeMinDuration  = 60 * time.Millisecond
 	// A cluster is 12 padding packets or more, sized to the probe rate;
 	// its later half is measured (a shaper lets its first kilobytes
 	// through at line rate).
-	probePackets     = 12
-	probeMinPackets  = 8
+	probePackets    = 12
+	probeMinPackets = 8
+	// probeMinBytes: a cluster is at least this long, 1.7 times a
+	// shaper's usual burst (3000 bytes: two full frames), so the later part
+	// of its measured half is paced by the shaper. A link saves up its
+	// burst between probes: at 2 × 127 kbps a 60 ms cluster (1.9 kB)
+	// fitted it whole, passed, and the confirming one a second later did
+	// too; the rate doubled on a 150 kbit/s link, video resumed into it and
+	// the audio queued and dropped behind it. The price: the second a probe
+	// goes out in carries 40 kbit more (TestBottleneck).
+	probeMinBytes    = 5000
 	probeMinReceived = 0.8                   // of the cluster's packets, or the probe failed
 	probeUnsaturated = 0.9                   // receive/send rate below this: the link is the limit
 	probeTimeout     = 2 * time.Second       // feedback about a cluster comes within this
 	probeMaxQueue    = 15 * time.Millisecond // delay growth across a cluster that says it queued
 )
+
+// probeFactors are the multiples of the rate a probe asks for: twice it,
+// and after each failure in a row a smaller step. A path with room for
+// 40 % more than the rate fails every probe at twice it: a cut left the
+// rate at 108 kbps on a 150 kbit/s link, the picture suspended, and it
+// stayed there for the rest of the call.
+var probeFactors = [...]float64{2, 1.5, 1.25}
 
 // cluster accumulates what was sent and acknowledged of one probe.
 type cluster struct {
@@ -74,13 +89,13 @@ type prober struct {
 }
 
 // due decides whether to probe now; rate is the current target, acked what
-// arrives, max the configured maximum, lastCut the time of the last
-// congestion cut. While we send far less than the target (video suspended
-// for want of bandwidth) only probes can show the path has more, so they
-// come sooner.
+// arrives (0: nothing does, idle), max the configured maximum, lastCut the
+// time of the last congestion cut. While we send far less than the target
+// (video suspended for want of bandwidth), or nothing at all, only probes
+// can show the path has more, so they come sooner.
 func (p *prober) due(now time.Time, rate, acked, maxRate float64, lastCut time.Time, u usage) (plan, bool) {
 	interval := p.backoff(probeInterval)
-	if acked > 0 && acked < 0.5*rate {
+	if acked < 0.5*rate {
 		interval = probeIntervalIdle
 	}
 	if !p.enabled || rate >= 0.95*maxRate || u == usageOver ||
@@ -94,8 +109,8 @@ func (p *prober) due(now time.Time, rate, acked, maxRate float64, lastCut time.T
 		p.last = now
 		return plan{}, false
 	}
-	bps := min(probeFactor*rate, maxRate)
-	minBytes := probePackets * (probeHeader + WireOverhead + minPadding)
+	bps := min(probeFactors[p.failed%len(probeFactors)]*rate, maxRate)
+	minBytes := max(probePackets*(probeHeader+WireOverhead+minPadding), probeMinBytes)
 	d := max(probeMinDuration, time.Duration(float64(minBytes*8)/bps*float64(time.Second)))
 	p.nextID++
 	p.last = now
@@ -168,6 +183,10 @@ func (p *prober) results(now time.Time) float64 {
 		best = 0
 	default:
 		best, p.confirm, p.failed = min(best, p.confirm), 0, 0
+		// The path carried twice the rate: probe on from there soon
+		// (libwebrtc's further probing), so a path that cleared is found
+		// in a few seconds, not a probe interval per doubling.
+		p.last = now.Add(probeConfirm - probeInterval)
 	}
 	return best
 }
