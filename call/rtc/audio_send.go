@@ -38,9 +38,11 @@ const (
 	// kbit/s, and up to 185 when the queue's drops raised the distance:
 	// more than the link, so the audio queued and dropped behind itself.
 	// Drops there are congestion, which more copies make worse. Above
-	// leanAboveBps RED comes back. Audio-only calls keep RED.
-	leanBelowBps = 250_000
-	leanAboveBps = 320_000
+	// leanAboveBps RED comes back: above what a 300 kbit/s bottleneck's
+	// estimate overshoots to (323 kbps), where RED at distance 2 beside
+	// video filled the link at the first words. Audio-only calls keep RED.
+	leanBelowBps = 350_000
+	leanAboveBps = 450_000
 )
 
 // redControl is the audio sender's loss protection, shared by the bound

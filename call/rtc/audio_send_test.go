@@ -71,10 +71,12 @@ func TestLeanAudio(t *testing.T) {
 		{"audio-only call keeps RED however narrow", false, 60_000, false, false},
 		{"audio-only call leaves lean", false, 60_000, true, false},
 		{"video at the configured floor", true, 632_000, false, false},
-		{"video behind 300 kbit/s, above the threshold", true, 270_000, false, false},
+		{"video behind 300 kbit/s", true, 270_000, false, true},
 		{"video behind 150 kbit/s", true, 127_000, false, true},
-		{"lean holds inside the band", true, 300_000, true, true},
-		{"lean ends above the band", true, 330_000, true, false},
+		{"a 300 kbit/s estimate's overshoot stays lean", true, 323_000, true, true},
+		{"lean holds inside the band", true, 440_000, true, true},
+		{"no lean above the threshold", true, 360_000, false, false},
+		{"lean ends above the band", true, 460_000, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

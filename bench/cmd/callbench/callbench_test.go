@@ -21,7 +21,9 @@ func statsLines(t *testing.T, path string, fps []float64) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	b.WriteString(`{"event":"USER_ACCEPT","time":"2026-01-01T00:00:00Z","data":{}}` + "\n")
 	for i, f := range fps {
-		data, _ := json.Marshal(map[string]any{"fps": f, "width": 640, "height": 360, "sendKbps": 300 + i, "targetKbps": 250, "lossPct": 1.5})
+		// The sixth second says the peer suspended its video.
+		data, _ := json.Marshal(map[string]any{"fps": f, "width": 640, "height": 360, "sendKbps": 300 + i, "targetKbps": 250, "lossPct": 1.5,
+			"recvSuspended": i == 5})
 		fmt.Fprintf(&b, `{"event":"STATS","time":%q,"data":%s}`+"\n", t0.Add(time.Duration(i+1)*time.Second).Format(time.RFC3339Nano), data)
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
@@ -46,7 +48,7 @@ func TestVideoSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	A := res.A
-	if A.Frozen != 2 || A.LongestFrozen != 2 || A.Below15 != 3 || A.FpsMin != 0 {
+	if A.Frozen != 2 || A.LongestFrozen != 2 || A.Below15 != 3 || A.FpsMin != 0 || A.Below5Suspended != 1 || A.Below5Unnoticed != 1 {
 		t.Errorf("A: %+v", A)
 	}
 	if want := (30 + 0 + 0 + 12 + 30 + 30 + 30) / 7.0; A.FpsMean != want {

@@ -103,7 +103,7 @@ func runReport(args []string, stdout io.Writer) error {
 	fmt.Fprintln(stdout, "† a sender's own local.wav matched the speech it read in < 90 % of windows: its capture was starved of CPU, so that call measured the machine's load as much as the network (no mouth-to-ear for it). Mouth-to-ear is half the two-way sum, from median offsets.")
 	if len(videoRows) > 0 {
 		fmt.Fprintln(stdout)
-		fmt.Fprintln(stdout, "| profile | call | B receives fps mean/min (s < 15 fps, s at 0) | A receives fps mean/min (s < 15, s at 0) | received resolutions (B) | A sends / target kbps | B sends / target kbps | wire kbps A→B/B→A after 5 s (≤ cap from s) | audio PESQ-WB A→B/B→A | full size back after the lift, s (B/A) |")
+		fmt.Fprintln(stdout, "| profile | call | B receives fps mean/min (s < 15 fps, s at 0, s < 5 not suspended) | A receives fps mean/min (s < 15, s at 0, s < 5 not suspended) | received resolutions (B) | A sends / target kbps | B sends / target kbps | wire kbps A→B/B→A after 5 s (≤ cap from s) | audio PESQ-WB A→B/B→A | full size back after the lift, s (B/A) |")
 		fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|---|")
 		for _, r := range videoRows {
 			fmt.Fprintln(stdout, r)
@@ -158,7 +158,7 @@ func videoRow(name string, c callDir) string {
 	}
 	v := c.video
 	recv := func(s SideVideo) string {
-		return fmt.Sprintf("%.1f/%.0f (%d, %d)", s.FpsMean, s.FpsMin, s.Below15, s.Frozen)
+		return fmt.Sprintf("%.1f/%.0f (%d, %d, %d)", s.FpsMean, s.FpsMin, s.Below15, s.Frozen, s.Below5Unnoticed)
 	}
 	send := func(s SideVideo) string { return fmt.Sprintf("%.0f / %.0f", s.SendKbpsMean, s.TargetKbpsMean) }
 	pesq := "–"

@@ -32,6 +32,9 @@ type Second struct {
 	RttMs    float64 `json:"rttMs"`
 	Mos      float64 `json:"mos"`
 	FreezeMs float64 `json:"freezeMs"` // when the build reports it
+	// RecvSuspended: the peer said its video is paused for want of
+	// bandwidth (the TUI shows it), when the build reports it.
+	RecvSuspended bool `json:"recvSuspended"`
 }
 
 // SideVideo summarises what one side received and sent.
@@ -45,6 +48,10 @@ type SideVideo struct {
 	LongestFrozen int            `json:"longestRunAt0fps"`
 	Resolutions   map[string]int `json:"resolutions"` // received WxH → seconds
 	FreezeMsSum   float64        `json:"freezeMsSum"`
+	// Seconds under 5 fps while the peer's video was suspended (with the
+	// notice) and without it.
+	Below5Suspended int `json:"secondsBelow5fpsSuspended"`
+	Below5Unnoticed int `json:"secondsBelow5fpsNotSuspended"`
 	// After the first five seconds, what this side sent against its target:
 	SendKbpsMean   float64 `json:"sendKbpsMean"`
 	SendKbpsMax    float64 `json:"sendKbpsMax"`
@@ -177,6 +184,13 @@ func summarise(secs []Second) SideVideo {
 			if s.Fps < 15 {
 				v.Below15++
 			}
+			if s.Fps < 5 {
+				if s.RecvSuspended {
+					v.Below5Suspended++
+				} else {
+					v.Below5Unnoticed++
+				}
+			}
 			if s.Fps == 0 {
 				v.Frozen++
 				run++
@@ -259,8 +273,9 @@ func runVideo(args []string, stdout io.Writer) error {
 		name string
 		v    SideVideo
 	}{{"A", res.A}, {"B", res.B}} {
-		fmt.Fprintf(stdout, "%s receives: fps mean %.1f min %.0f, %d s below 15 fps, %d s at 0 fps (longest %d), %s; sends %.0f kbps (max %.0f) vs target %.0f\n",
+		fmt.Fprintf(stdout, "%s receives: fps mean %.1f min %.0f, %d s below 15 fps, %d s at 0 fps (longest %d), %d s below 5 fps suspended with notice, %d s without, %s; sends %.0f kbps (max %.0f) vs target %.0f\n",
 			side.name, side.v.FpsMean, side.v.FpsMin, side.v.Below15, side.v.Frozen, side.v.LongestFrozen,
+			side.v.Below5Suspended, side.v.Below5Unnoticed,
 			resolutions(side.v.Resolutions), side.v.SendKbpsMean, side.v.SendKbpsMax, side.v.TargetKbpsMean)
 		if b := side.v.FullBackS; b != nil {
 			if *b < 0 {

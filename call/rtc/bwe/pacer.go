@@ -412,6 +412,14 @@ func (p *Pacer) probe(pl plan) {
 			p.sendMu.Unlock()
 			h := &rtp.Header{Version: 2, Padding: true, PaddingSize: pad, PayloadType: st.rtxPT, SSRC: st.rtxSSRC, Timestamp: ts}
 			_ = p.send(st, h, nil, nil, classPadding, pl.id)
+			// The probe's bytes come out of the bucket, as audio's do: video
+			// waits while it goes out and the link carries the probe in
+			// place of the media, not on top of it. On a capped link its
+			// 40 kbit on top of the media queued the speech behind them.
+			p.mu.Lock()
+			p.refill(time.Now())
+			p.tokens -= float64(h.MarshalSize() + int(pad))
+			p.mu.Unlock()
 			if i+1 < n {
 				t.Reset(gap)
 			}

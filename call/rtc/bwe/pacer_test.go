@@ -156,6 +156,30 @@ func TestProbePadding(t *testing.T) {
 	}
 }
 
+// A probe's padding is paid from the pacer's bucket: the video written
+// after it waits until the bytes are made up, so the link carries the probe
+// in place of the media rather than on top of it.
+func TestProbeHoldsVideoBack(t *testing.T) {
+	e, w, write := pair(t, 100_000)
+	// 100 KB at 2 Mbps: at 1.5 × 100 kbps the bucket takes 4 s to make that
+	// up, far longer than a slow machine needs to send the probe.
+	e.Pacer().probe(plan{id: 1, bps: 2_000_000, duration: 400 * time.Millisecond})
+	e.Pacer().probes.Wait()
+	sent := len(w.snapshot())
+	if err := write(2, rtp.Header{SSRC: 2, SequenceNumber: 1, PayloadType: 96}, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if e.Pacer().Backlog() == 0 || len(w.snapshot()) != sent {
+		t.Fatalf("video after a probe left at once (backlog %v)", e.Pacer().Backlog())
+	}
+	if err := write(1, rtp.Header{SSRC: 1, SequenceNumber: 1, PayloadType: 111}, 100); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.snapshot(); len(got) != sent+1 || got[len(got)-1].SSRC != 1 {
+		t.Fatal("audio waited behind a probe")
+	}
+}
+
 // FuzzFeedback feeds arbitrary RTCP to an estimator that has sent
 // packets: malformed or hostile feedback must not panic or wedge it.
 func FuzzFeedback(f *testing.F) {

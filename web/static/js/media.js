@@ -41,6 +41,8 @@ export class MediaSession {
     this.wantOffer = false;
     this.closed = false;
     this.started = false;
+    this.want = null; // kinds our devices are opening for (start)
+    this.localAttached = false; // attachLocal ran
     this.polling = false;
     this.lastError = '';
     this.localCandidates = 0;
@@ -56,7 +58,7 @@ export class MediaSession {
     this.timers = [];
 
     const config = {
-      iceServers: o.iceServers || [],
+      iceServers: o.relayOnly ? o.iceServers || [] : withoutLoopbackServers(o.iceServers || []),
       bundlePolicy: 'max-bundle',
       rtcpMuxPolicy: 'require',
       // Candidates are gathered as the connection is built (while the call
@@ -76,18 +78,26 @@ export class MediaSession {
     this.pc.onsignalingstatechange = () => this.log('signaling', this.pc.signalingState);
   }
 
-  // start adds the local tracks once stream (a MediaStream or a promise of
-  // one) is there; the caller then offers and gathers at once, the callee
-  // waits for the offer. Relays from the peer queue behind the tracks, so
-  // an offer is never answered without them.
-  start(stream) {
+  // start opens the call's media. The caller offers at once, with a
+  // sending transceiver for each kind in want ({audio, video}: what the
+  // devices are being opened for); the callee answers its offer with those
+  // kinds sending. The devices' tracks go onto the transceivers when they
+  // open (attachLocal): opening the microphone and camera overlaps with the
+  // negotiation instead of holding back the offer or the answer.
+  start(stream, want = { audio: true, video: this.callType === 2 }) {
     this.started = true;
-    this.enqueue(async () => {
-      this.stream = (await stream) || new MediaStream();
-      if (this.closed) return;
-      this.addLocalTracks();
-      if (this.offerer) await this.negotiate();
-    });
+    this.want = want;
+    if (this.offerer) {
+      this.enqueue(async () => {
+        if (this.closed) return;
+        this.addTransceivers();
+        await this.negotiate();
+      });
+    }
+    Promise.resolve(stream).then(
+      (st) => this.enqueue(() => this.attachLocal(st || new MediaStream())),
+      () => this.enqueue(() => this.attachLocal(new MediaStream())),
+    );
   }
 
   // activate lets relays flow (the call is active and the relay token
@@ -104,14 +114,68 @@ export class MediaSession {
     this.timers.push(setInterval(() => this.sampleStats(), this.statsIntervalMs));
   }
 
-  addLocalTracks() {
-    const audio = this.stream.getAudioTracks()[0];
-    if (audio) this.pc.addTrack(audio, this.stream);
-    else this.pc.addTransceiver('audio', { direction: 'recvonly' });
-    if (this.callType === 2) {
-      const video = this.stream.getVideoTracks()[0];
-      if (video) this.pc.addTrack(video, this.stream);
-      else this.pc.addTransceiver('video', { direction: 'recvonly' });
+  // addTransceivers gives the caller's offer one transceiver per kind of
+  // the call, sending where a device is being opened for it.
+  addTransceivers() {
+    const kinds = this.callType === 2 ? ['audio', 'video'] : ['audio'];
+    for (const kind of kinds) {
+      const init = this.want[kind] ? { direction: 'sendrecv', streams: [this.stream] } : { direction: 'recvonly' };
+      this.pc.addTransceiver(kind, init);
+    }
+  }
+
+  // expectSending makes the transceivers an offer created (recvonly) send
+  // when our devices are still opening for their kind, so the answer
+  // already says so and the tracks need no renegotiation when they come.
+  expectSending() {
+    if (this.localAttached || !this.want) return;
+    for (const t of this.pc.getTransceivers()) {
+      const kind = t.receiver.track.kind;
+      if (t.stopped || t.sender.track || t.direction !== 'recvonly' || !this.want[kind]) continue;
+      if (kind === 'video' && this.callType !== 2) continue;
+      t.direction = 'sendrecv';
+      t.sender.setStreams(this.stream);
+    }
+  }
+
+  // attachLocal puts the opened devices' tracks on the call: onto the
+  // transceiver of their kind that waits for one (no renegotiation), or as
+  // new tracks before any offer. A kind that was announced as sending but
+  // got no track (the device failed) goes back to receive only, which
+  // takes a new offer.
+  async attachLocal(stream) {
+    if (this.closed) return;
+    this.stream = stream;
+    this.localAttached = true;
+    let renegotiate = false;
+    const kinds = this.callType === 2 ? ['audio', 'video'] : ['audio'];
+    for (const kind of kinds) {
+      const track = kind === 'audio' ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
+      const t = this.pc.getTransceivers().find((x) => !x.stopped && !x.sender.track && x.receiver.track.kind === kind);
+      if (!t) {
+        if (track) this.pc.addTrack(track, stream);
+        continue;
+      }
+      const sending = t.direction === 'sendrecv' || t.direction === 'sendonly';
+      if (track) {
+        await t.sender.replaceTrack(track);
+        t.sender.setStreams(stream);
+        if (!sending) {
+          t.direction = 'sendrecv';
+          renegotiate = true;
+        }
+      } else if (sending) {
+        t.direction = 'recvonly';
+        renegotiate = true;
+      }
+    }
+    if (!renegotiate) return;
+    // The caller offers again (after the answer to an offer in flight); the
+    // callee asks it to.
+    if (this.offerer) {
+      if (this.pc.localDescription) await this.negotiate();
+    } else if (this.pc.remoteDescription) {
+      this.send('control', { renegotiate: true });
     }
   }
 
@@ -189,6 +253,7 @@ export class MediaSession {
 
   async applyDescription(desc) {
     await this.pc.setRemoteDescription({ type: desc.type, sdp: desc.sdp });
+    if (desc.type === 'offer') this.expectSending();
     const pending = this.pendingRemote;
     this.pendingRemote = [];
     for (const c of pending) await this.addRemoteCandidate(c);
@@ -505,6 +570,29 @@ export class MediaSession {
     }
     this.pc.close();
   }
+}
+
+// withoutLoopbackServers drops the STUN/TURN URLs whose host is a loopback
+// address, as the Go engine does (call/rtc/ice.go): such a server only
+// reflects or relays addresses the host candidates already reach, and its
+// allocations and relay candidates add work and relays to every call's
+// setup. A relay-only session keeps them: there the relay is the point.
+export function withoutLoopbackServers(servers) {
+  const out = [];
+  for (const s of servers) {
+    const urls = (Array.isArray(s.urls) ? s.urls : [s.urls]).filter((u) => !isLoopbackICEURL(u));
+    if (urls.length) out.push({ ...s, urls });
+  }
+  return out;
+}
+
+// isLoopbackICEURL reports a stun:/turn:/turns: URL whose host is
+// localhost or a loopback IP (127.0.0.0/8, ::1).
+export function isLoopbackICEURL(u) {
+  const m = /^[a-z]+:(\[[^\]]*\]|[^:?]*)/i.exec(String(u));
+  if (!m) return false;
+  const host = m[1].replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || host === '0:0:0:0:0:0:0:1';
 }
 
 // cleanCandidate keeps exactly the documented RTCIceCandidateInit fields

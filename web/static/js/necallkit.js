@@ -358,7 +358,7 @@ export class NECallKit {
       // callee accepts.
       const replyP = this.request('call', req);
       const session = this.createSession(cur);
-      session.start(this.adoptMedia(cur, this.openMedia(type)));
+      session.start(this.adoptMedia(cur, this.openMedia(type)), this.mediaWant(type));
       let reply;
       try {
         reply = await replyP;
@@ -392,7 +392,7 @@ export class NECallKit {
         const replyP = this.request('accept', { channelId: cur.channelId });
         // Without prepareMediaOnInvite the devices open now, while the
         // accept travels.
-        if (session && !session.started) session.start(this.adoptMedia(cur, this.openMedia(cur.callType)));
+        if (session && !session.started) session.start(this.adoptMedia(cur, this.openMedia(cur.callType)), this.mediaWant(cur.callType));
         reply = await replyP;
       } catch (err) {
         if (this.cur === cur && CHANNEL_GONE.has(err.code)) this.toIdle();
@@ -570,10 +570,15 @@ export class NECallKit {
 
   // ---- internals: media ----
 
+  // mediaWant is what openMedia opens for a call of type: {audio, video}.
+  mediaWant(type) {
+    return { audio: this.config.openMicrophone !== false, video: type === 2 && this.config.openCamera !== false };
+  }
+
   // openMedia opens the microphone and, for video, the camera; a device that
   // fails is reported with MEDIA_WARNING and the call goes on without it.
   async openMedia(type) {
-    const want = { audio: this.config.openMicrophone !== false, video: type === 2 && this.config.openCamera !== false };
+    const want = this.mediaWant(type);
     const videoC = { width: { ideal: this.config.videoWidth }, height: { ideal: this.config.videoHeight } };
     const get = (audio, video) => navigator.mediaDevices.getUserMedia({ audio, video: video ? videoC : false });
     if (!navigator.mediaDevices || (!want.audio && !want.video)) return new MediaStream();
@@ -772,7 +777,7 @@ export class NECallKit {
     // prepareMediaOnInvite the devices open too, so accepting only has to
     // answer the caller's offer.
     const session = this.createSession(this.cur);
-    if (this.config.prepareMediaOnInvite) session.start(this.adoptMedia(this.cur, this.openMedia(inv.callType)));
+    if (this.config.prepareMediaOnInvite) session.start(this.adoptMedia(this.cur, this.openMedia(inv.callType)), this.mediaWant(inv.callType));
     // The seed's INVITED data also names the caller `invitor` and the call
     // type `type`.
     this.emit(EVENT.INVITED, { ...inv, invitor: inv.from, type: inv.callType, isFromGroup: false, userIds: [] });
@@ -827,7 +832,7 @@ export class NECallKit {
           this.state = CallingStatus.inCall;
           this.invite = null;
           if (!this.session) this.createSession(cur);
-          if (!this.session.started) this.session.start(this.adoptMedia(cur, this.openMedia(cur.callType)));
+          if (!this.session.started) this.session.start(this.adoptMedia(cur, this.openMedia(cur.callType)), this.mediaWant(cur.callType));
           this.session.activate();
         }
       }
@@ -849,7 +854,7 @@ export class NECallKit {
           peer: out ? cs.to : cs.from, callType: cs.callType, outgoing: out, mediaToken: cs.mediaToken || '',
         };
         this.state = cs.state === 'active' ? CallingStatus.inCall : CallingStatus.calling;
-        this.createSession(this.cur).start(this.adoptMedia(this.cur, this.openMedia(cs.callType)));
+        this.createSession(this.cur).start(this.adoptMedia(this.cur, this.openMedia(cs.callType)), this.mediaWant(cs.callType));
         if (this.state === CallingStatus.inCall) this.session.activate();
       }
       if (this.state !== CallingStatus.idle) return;
