@@ -78,6 +78,11 @@ func diff(a, b playout.Stats) statsDelta {
 		PlayedSamples:   d(a.PlayedSamples, b.PlayedSamples), ConcealedSamples: d(a.ConcealedSamples, b.ConcealedSamples),
 		AcceleratedSamples: d(a.AcceleratedSamples, b.AcceleratedSamples), ExpandedSamples: d(a.ExpandedSamples, b.ExpandedSamples),
 		Accelerates: d(a.Accelerates, b.Accelerates), Expands: d(a.Expands, b.Expands),
+		Pause: playout.PauseCounts{
+			PlayedSamples: d(a.Pause.PlayedSamples, b.Pause.PlayedSamples), ConcealedSamples: d(a.Pause.ConcealedSamples, b.Pause.ConcealedSamples),
+			ConcealEvents: d(a.Pause.ConcealEvents, b.Pause.ConcealEvents), UnderrunSamples: d(a.Pause.UnderrunSamples, b.Pause.UnderrunSamples),
+			Shifts: d(a.Pause.Shifts, b.Pause.Shifts), StretchedSamples: d(a.Pause.StretchedSamples, b.Pause.StretchedSamples),
+		},
 	}}
 }
 
@@ -104,22 +109,23 @@ func (d statsDelta) framePct(n uint64) float64 {
 	return 100 * float64(n) / float64(frames)
 }
 
-// listening is the E-model input for what was played. A wait for a late
-// packet conceals without replacing any speech: to a listener it is a
-// stretch, not a loss.
+// listening is the E-model input for what was played while the remote
+// side spoke: concealment and time-scale changes in its pauses move or
+// replace near-silence and are not heard. A wait for a late packet
+// conceals without replacing any speech: to a listener it is a stretch,
+// not a loss.
 func (d statsDelta) listening(m2e float64) quality.Listening {
-	l := quality.Listening{MouthToEarMs: m2e, MeanBurst: 1}
-	if d.PlayedSamples == 0 {
+	l := quality.Listening{MouthToEarMs: m2e}
+	sub := func(x, y uint64) uint64 { return x - min(x, y) }
+	p := d.Pause
+	played := float64(sub(d.PlayedSamples, p.PlayedSamples))
+	if played == 0 {
 		return l
 	}
-	lost := d.ConcealedSamples - min(d.UnderrunSamples, d.ConcealedSamples)
-	played := float64(d.PlayedSamples)
+	under := sub(d.UnderrunSamples, p.UnderrunSamples)
+	lost := sub(sub(d.ConcealedSamples, p.ConcealedSamples), under)
 	l.ConcealedPct = 100 * float64(lost) / played
-	l.StretchPct = 100 * float64(d.AcceleratedSamples+d.ExpandedSamples+d.UnderrunSamples) / played
-	l.ShiftsPerMin = float64(d.Accelerates+d.Expands) / (played / 48000 / 60)
-	if d.ConcealEvents > 0 {
-		frames := float64(lost) / float64(48000*audioFrameMs/1000)
-		l.MeanBurst = max(1, frames/float64(d.ConcealEvents))
-	}
+	l.StretchPct = 100 * float64(sub(d.AcceleratedSamples+d.ExpandedSamples, p.StretchedSamples)+under) / played
+	l.ShiftsPerMin = float64(sub(d.Accelerates+d.Expands, p.Shifts)) / (played / 48000 / 60)
 	return l
 }

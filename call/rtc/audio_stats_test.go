@@ -26,6 +26,19 @@ func TestListeningFromDelta(t *testing.T) {
 	if want := 100 * 1440.0 / (30 * second); l.StretchPct != want {
 		t.Errorf("StretchPct %.4f, want %.4f", l.StretchPct, want)
 	}
+	// What fell in the remote side's pauses is not heard: only speech counts.
+	c := b
+	c.Pause = playout.PauseCounts{PlayedSamples: 20 * second, Shifts: 4, StretchedSamples: 480, ConcealedSamples: 960, ConcealEvents: 1}
+	sp := diff(a, c).listening(0)
+	if want := 2.0 / (10.0 / 60); sp.ShiftsPerMin != want {
+		t.Errorf("speech only: ShiftsPerMin %.2f, want %.2f", sp.ShiftsPerMin, want)
+	}
+	if want := 100 * 960.0 / (10 * second); sp.ConcealedPct != want {
+		t.Errorf("speech only: ConcealedPct %.4f, want %.4f", sp.ConcealedPct, want)
+	}
+	if want := 100 * 960.0 / (10 * second); sp.StretchPct != want {
+		t.Errorf("speech only: StretchPct %.4f, want %.4f", sp.StretchPct, want)
+	}
 	still := diff(b, b).listening(0)
 	if still.ShiftsPerMin != 0 || still.ConcealedPct != 0 {
 		t.Errorf("nothing played: %+v", still)

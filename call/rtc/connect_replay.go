@@ -3,6 +3,7 @@ package rtc
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
@@ -12,6 +13,13 @@ import (
 // maxHeldBytes bounds what a sender keeps for its replay: a 720p keyframe
 // fits, a runaway source does not grow memory.
 const maxHeldBytes = 512 << 10
+
+// maxAudioReplayAge is the oldest audio packet worth replaying: half a
+// 20 ms frame. An older one saves the peer less than 10 ms of waiting for
+// the next capture, and its lateness against the packets that follow
+// would stand in the peer's playout buffer as excess delay, to be
+// accelerated away in the call's first words.
+const maxAudioReplayAge = 10 * time.Millisecond
 
 // replayWriter sits between a bound track and pion's writer. Until the
 // session's transport is up (connected false), pion drops what a sender
@@ -24,6 +32,7 @@ type replayWriter struct {
 	webrtc.TrackLocalWriter
 	video     bool
 	connected *atomic.Bool
+	now       func() time.Time
 
 	mu      sync.Mutex
 	held    []heldPacket
@@ -32,12 +41,13 @@ type replayWriter struct {
 }
 
 type heldPacket struct {
+	at      time.Time // when it was written
 	header  rtp.Header
 	payload []byte
 }
 
 func newReplayWriter(w webrtc.TrackLocalWriter, video bool, connected *atomic.Bool) *replayWriter {
-	return &replayWriter{TrackLocalWriter: w, video: video, connected: connected}
+	return &replayWriter{TrackLocalWriter: w, video: video, connected: connected, now: time.Now}
 }
 
 // WriteRTP passes the packet on and, before the transport is up, keeps it.
@@ -72,12 +82,13 @@ func (w *replayWriter) hold(h *rtp.Header, payload []byte) {
 		w.held, w.bytes = w.held[:0], 0
 		return
 	}
-	w.held = append(w.held, heldPacket{header: h.Clone(), payload: append([]byte(nil), payload...)})
+	w.held = append(w.held, heldPacket{at: w.now(), header: h.Clone(), payload: append([]byte(nil), payload...)})
 	w.bytes += len(payload)
 }
 
 // replay writes the kept packets once, after the transport came up, and
-// returns how many it wrote.
+// returns how many it wrote. An audio packet older than maxAudioReplayAge
+// is dropped instead.
 func (w *replayWriter) replay() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -85,6 +96,10 @@ func (w *replayWriter) replay() int {
 		return 0
 	}
 	w.flushed = true
+	if !w.video && len(w.held) > 0 && w.now().Sub(w.held[0].at) > maxAudioReplayAge {
+		w.held, w.bytes = nil, 0
+		return 0
+	}
 	n := 0
 	for i := range w.held {
 		if _, err := w.TrackLocalWriter.WriteRTP(&w.held[i].header, w.held[i].payload); err != nil {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -38,27 +39,34 @@ func TestReplayWriter(t *testing.T) {
 	tests := []struct {
 		name       string
 		video      bool
-		before     []pkt // written before the transport is up
-		after      []pkt // written once it is
+		before     []pkt         // written before the transport is up
+		after      []pkt         // written once it is
+		age        time.Duration // of the kept packets when the transport comes up
 		wantReplay []uint16
 	}{
 		{"audio keeps the newest packet", false,
-			[]pkt{{1, 960, audio}, {2, 1920, audio}, {3, 2880, audio}}, nil, []uint16{3}},
-		{"audio with nothing before", false, nil, []pkt{{1, 960, audio}}, nil},
+			[]pkt{{1, 960, audio}, {2, 1920, audio}, {3, 2880, audio}}, nil, 3 * time.Millisecond, []uint16{3}},
+		{"audio half a frame old is replayed", false,
+			[]pkt{{1, 960, audio}}, nil, maxAudioReplayAge, []uint16{1}},
+		{"audio older than half a frame is not", false,
+			[]pkt{{1, 960, audio}}, nil, maxAudioReplayAge + time.Millisecond, nil},
+		{"audio with nothing before", false, nil, []pkt{{1, 960, audio}}, 0, nil},
 		{"video keeps the newest keyframe's packets", true,
 			[]pkt{{1, 1000, vp8KeyStart}, {2, 1000, vp8Cont}, {3, 4000, vp8DeltaStart}, {4, 4000, vp8Cont},
 				{5, 7000, vp8KeyStart}, {6, 7000, vp8Cont}, {7, 7000, vp8Cont}, {8, 10000, vp8DeltaStart}},
-			nil, []uint16{5, 6, 7}},
+			nil, 50 * time.Millisecond, []uint16{5, 6, 7}},
 		{"video without a keyframe keeps nothing", true,
-			[]pkt{{1, 1000, vp8DeltaStart}, {2, 1000, vp8Cont}}, nil, nil},
+			[]pkt{{1, 1000, vp8DeltaStart}, {2, 1000, vp8Cont}}, nil, 0, nil},
 		{"packets after connecting are not kept", true,
-			nil, []pkt{{1, 1000, vp8KeyStart}, {2, 1000, vp8Cont}}, nil},
+			nil, []pkt{{1, 1000, vp8KeyStart}, {2, 1000, vp8Cont}}, 0, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			end := &recordWriter{}
 			var connected atomic.Bool
 			w := newReplayWriter(end, tc.video, &connected)
+			clock := time.Unix(1000, 0)
+			w.now = func() time.Time { return clock }
 			write := func(ps []pkt) {
 				for _, p := range ps {
 					if _, err := w.WriteRTP(&rtp.Header{SequenceNumber: p.seq, Timestamp: p.ts}, p.payload); err != nil {
@@ -67,6 +75,7 @@ func TestReplayWriter(t *testing.T) {
 				}
 			}
 			write(tc.before)
+			clock = clock.Add(tc.age)
 			connected.Store(true)
 			write(tc.after)
 			n := len(end.got)

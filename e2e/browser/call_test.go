@@ -176,3 +176,38 @@ func browserCallsBob(t *testing.T, srv *server.Server, toks map[string]string, m
 	}
 	return bob, alice
 }
+
+// TestBrowserMicrophoneFails: the page offers audio as sending before its
+// microphone opens; when getUserMedia then fails, it says so (MEDIA_WARNING)
+// and offers again receive-only, so the call still carries the engine's
+// audio and the engine's no-media check names the real cause (the peer
+// sends nothing) rather than lost RTP.
+func TestBrowserMicrophoneFails(t *testing.T) {
+	srv, toks := pair(t, nil)
+	bob := newEngine(t, srv, "bob", toks["bob"], engineMedia())
+	alice := open(t, srv, "alice", toks["alice"], "")
+	alice.eval(`(() => {
+		navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('no microphone here', 'NotFoundError'));
+	})()`, nil)
+	alice.check(alice.ClickContact(ctxT(t), "bob", false))
+	inv := bob.waitFor(protocol.EvInvited, nil).Data.(protocol.Invite)
+	if err := bob.Accept(ctxT(t), &inv); err != nil {
+		t.Fatal(err)
+	}
+	alice.event("MEDIA_WARNING", "d.kind === 'audio' && d.error.includes('NotFoundError')")
+	alice.stats("d.audioPacketsReceived > 10")
+	var dir string
+	alice.eval(`softphoneApp.kit.session.pc.getTransceivers()[0].currentDirection`, &dir)
+	if dir != "recvonly" {
+		t.Errorf("the page's audio transceiver is %q after the failure, want recvonly", dir)
+	}
+	w := bob.waitFor(call.EvMediaWarning, func(ev call.Event) bool {
+		m := ev.Data.(call.MediaWarning)
+		return m.Kind == protocol.ProblemNoMedia && !m.Remote
+	}).Data.(call.MediaWarning)
+	if !strings.Contains(w.Error, "the peer sends no media") {
+		t.Errorf("engine's cause %q, want that the peer sends no media", w.Error)
+	}
+	alice.click("btn-hangup")
+	bob.waitFor(protocol.EvCallEnd, nil)
+}

@@ -98,7 +98,12 @@ type Stats struct {
 	AcceleratedSamples uint64 // audio they removed
 	Expands            uint64 // preemptive expansions
 	ExpandedSamples    uint64 // audio they inserted
-	Rebuffers          uint64 // times playback stopped for lack of packets and re-buffered
+	// Pause is the part of the counters above that fell in pauses of the
+	// remote speech (after a low-energy frame): concealment and time-scale
+	// changes there replace or move near-silence, which a listener does
+	// not hear, so the listening estimate leaves them out.
+	Pause     PauseCounts
+	Rebuffers uint64 // times playback stopped for lack of packets and re-buffered
 	// StoppedSamples is the concealment that ran out into a stop (the
 	// sender ended, an outage): left out of the counts above.
 	StoppedSamples uint64
@@ -132,9 +137,13 @@ const (
 	// pauseFrames low-energy frames in a row are a pause between words,
 	// where an acceleration is not heard; a single quiet frame may be a
 	// stop consonant inside a word.
-	pauseFrames   = 3
-	urgentAbove   = 10 // ... before an urgent one
-	lowWaitFrames = 50 // frames a small expansion waits for a low-energy frame
+	pauseFrames = 3
+	urgentAbove = 10 // ... before an urgent one
+	// lowWaitFrames is how long a small expansion waits for a low-energy
+	// frame: a deficit under smallMs is within the margin's own noise, not
+	// worth a time shift in a word, and speech pauses well within 10 s
+	// (a tone or music that never does is stretched after it).
+	lowWaitFrames = 500
 	// voicedWaitFrames is how long a steady excess waits for a pause before
 	// voiced audio is accelerated (speech without pauses, music, a tone).
 	voicedWaitFrames = 150
@@ -189,9 +198,14 @@ type Buffer struct {
 	// pull (ms) the last decode happened. A decode only happens at a pull,
 	// so the margin moves in steps of the pull size while time-scale
 	// operations move the phase; the audio's delay is margin + phase.
-	margin    float64
-	phase     float64
-	haveLead  bool
+	margin   float64
+	phase    float64
+	haveLead bool
+	// anchor: the next decode is a fast start's first packet, played the
+	// moment it arrived. Its wait of zero says nothing of the level the
+	// packets after it keep, so it does not seed the margin (it would read
+	// as an underrun and be expanded, then accelerated back: two shifts).
+	anchor    bool
 	pullChunk float64 // smoothed max Pull size, per-channel samples
 	pullPos   int     // samples per channel already written by the current Pull
 	// The puller's clock (followClock).
@@ -208,6 +222,7 @@ type Buffer struct {
 	above     int     // consecutive decodes in excess
 	leadAge   int     // decodes since playout (re)started
 	lowRun    int     // consecutive low-energy frames up to the current one
+	frameLow  bool    // the last decoded frame was low-energy: concealment now fills a pause
 	level     float64 // recent peak speech level (RMS)
 	inConceal bool    // the last frame produced was a concealed lost one
 
@@ -221,6 +236,16 @@ type Buffer struct {
 	frameBuf []int16
 
 	s Stats
+}
+
+// PauseCounts are counters of Stats restricted to pauses in the speech.
+type PauseCounts struct {
+	PlayedSamples    uint64
+	ConcealedSamples uint64
+	ConcealEvents    uint64
+	UnderrunSamples  uint64
+	Shifts           uint64 // accelerations and expansions
+	StretchedSamples uint64 // audio they removed or inserted
 }
 
 // runCounts is what a run of concealment with nothing held counted.
@@ -502,8 +527,24 @@ func (b *Buffer) Pull(out []int16) {
 			b.s.SilenceMs += b.ms(float64(len(out) / ch))
 			return
 		}
+		before := b.s
 		b.produce()
+		if b.frameLow {
+			b.countPause(&before)
+		}
 	}
+}
+
+// countPause adds what the frame just produced counted (b.s against
+// before) to the pause counters.
+func (b *Buffer) countPause(before *Stats) {
+	p, s := &b.s.Pause, &b.s
+	p.PlayedSamples += s.PlayedSamples - before.PlayedSamples
+	p.ConcealedSamples += s.ConcealedSamples - before.ConcealedSamples
+	p.ConcealEvents += s.ConcealEvents - before.ConcealEvents
+	p.UnderrunSamples += s.UnderrunSamples - before.UnderrunSamples
+	p.Shifts += s.Accelerates + s.Expands - before.Accelerates - before.Expands
+	p.StretchedSamples += s.AcceleratedSamples + s.ExpandedSamples - before.AcceleratedSamples - before.ExpandedSamples
 }
 
 // followClock tracks how far the audio pulled runs ahead of wall-clock
@@ -529,7 +570,21 @@ func (b *Buffer) tryStart() bool {
 	if !b.started || first == nil {
 		return false
 	}
-	if !(b.cfg.FastStart && !b.everPlayed) {
+	if b.cfg.FastStart && !b.everPlayed {
+		// A fast start plays from the first packet's own frame. A RED copy
+		// of the frame before it (and any older copy) is audio captured
+		// before the call was up: playing it would put a frame of delay in
+		// the buffer that has to be accelerated away later, a time shift
+		// in the call's first words.
+		for _, e := range b.st.items {
+			if !e.secondary {
+				first = e
+				break
+			}
+		}
+		b.st.dropBefore(first.ts)
+		b.anchor = true
+	} else {
 		t := b.target()
 		waited := durMs(b.cfg.Now().Sub(b.waitFrom))
 		if waited < t && b.ms(float64(b.st.end()-first.ts)) < t {
@@ -599,7 +654,9 @@ func (b *Buffer) produce() {
 		b.lt.due(false)
 		b.lastSeq = e.seq
 		m := durMs(now.Sub(e.arrival)) + e.rel
-		if !b.haveLead {
+		if b.anchor {
+			b.anchor = false
+		} else if !b.haveLead {
 			b.margin, b.haveLead, b.leadAge = m, true, 0
 		} else {
 			b.margin += (m - b.margin) * leadAlpha
@@ -734,6 +791,13 @@ func (b *Buffer) conceal(out []int16) {
 func (b *Buffer) emit(f []int16, fixed bool) {
 	ch := b.cfg.Channels
 	if !fixed {
+		r := rms(f)
+		if r > b.level {
+			b.level = r
+		} else {
+			b.level *= levelDecay
+		}
+		b.frameLow = r < max(lowAbs, lowRel*b.level)
 		f = b.timeScale(f)
 	}
 	b.pcmEnd = copy(b.pcm, f)
@@ -767,13 +831,7 @@ func (b *Buffer) timeScale(f []int16) []int16 {
 	}
 	b.leadAge++
 	ch := b.cfg.Channels
-	r := rms(f)
-	if r > b.level {
-		b.level = r
-	} else {
-		b.level *= levelDecay
-	}
-	low := r < max(lowAbs, lowRel*b.level)
+	low := b.frameLow
 	if low {
 		b.lowRun++
 	} else {

@@ -286,4 +286,78 @@ func TestCleanPathIsNeverShifted(t *testing.T) {
 				st.Accelerates, float64(st.AcceleratedSamples)/48, st.Expands)
 		}
 	}
+	// The connect replay: the first packet sent is up to half a frame old
+	// and, with RED, carries a copy of a frame from before the call was up.
+	for _, red := range []int{0, 1} {
+		for _, age := range []time.Duration{1 * ms, 5 * ms, 10 * ms} {
+			arr := path{delay: netem.Delay{Base: 1 * ms}, red: red, replay: age}.schedule(pkts, 5)
+			r := simulate(t, arr, arr[len(arr)-1].at+time.Second, pull)
+			if st := r.stats; st.Accelerates+st.Expands != 0 {
+				t.Errorf("replay %v old, RED %d: %d accelerations (%.1f ms), %d expansions on a clean path", age, red,
+					st.Accelerates, float64(st.AcceleratedSamples)/48, st.Expands)
+			}
+		}
+	}
+}
+
+// Loss in a pause of the speech is counted apart (Stats.Pause): the
+// listening estimate leaves it out, as a listener does not hear it.
+func TestLossInPausesCountedApart(t *testing.T) {
+	sig, pkts := speech(t, 8, wb)
+	level := make([]float64, len(pkts))
+	peak := 0.0
+	for i := range pkts {
+		level[i] = rms16(sig[i*frame : (i+1)*frame])
+		peak = max(peak, level[i])
+	}
+	// Frames well inside a pause, and well inside speech (their three
+	// predecessors alike), at least ten frames apart.
+	inside := func(i int, f func(float64) bool) bool {
+		for j := i - 3; j <= i; j++ {
+			if j < 0 || !f(level[j]) {
+				return false
+			}
+		}
+		return true
+	}
+	drop := map[uint16]bool{}
+	var nPause, nSpeech int
+	last := -100
+	for i := 10; i < len(pkts)-10; i++ {
+		if i-last < 10 {
+			continue
+		}
+		switch {
+		case nPause < 5 && inside(i, func(l float64) bool { return l < 0.01*peak }):
+			nPause++
+		case nSpeech < 5 && inside(i, func(l float64) bool { return l > 0.3*peak }):
+			nSpeech++
+		default:
+			continue
+		}
+		drop[uint16(1000+i)] = true
+		last = i
+	}
+	if nPause == 0 || nSpeech == 0 {
+		t.Fatalf("test speech has %d pause and %d speech frames to drop", nPause, nSpeech)
+	}
+	var arr []arrival
+	for _, a := range (path{delay: netem.Delay{Base: 1 * ms}}).schedule(pkts, 5) {
+		if !drop[a.seq] {
+			arr = append(arr, a)
+		}
+	}
+	st := simulate(t, arr, arr[len(arr)-1].at+time.Second, pull).stats
+	const f = uint64(frame)
+	if got, want := st.Pause.ConcealedSamples, uint64(nPause)*f; got != want {
+		t.Errorf("concealed in pauses: %d samples, want %d (%d frames)", got, want, nPause)
+	}
+	// (A wait for a packet that came late is concealment too; not a loss.)
+	lost := st.ConcealedSamples - st.UnderrunSamples
+	if got, want := lost-st.Pause.ConcealedSamples+st.Pause.UnderrunSamples, uint64(nSpeech)*f; got != want {
+		t.Errorf("concealed in speech: %d samples, want %d (%d frames)", got, want, nSpeech)
+	}
+	if st.Pause.PlayedSamples == 0 || st.Pause.PlayedSamples >= st.PlayedSamples {
+		t.Errorf("pause share of the played audio: %d of %d samples", st.Pause.PlayedSamples, st.PlayedSamples)
+	}
 }

@@ -40,6 +40,10 @@ type path struct {
 	// step adds step[1] to the transit of every packet sent from step[0]
 	// on (a sender that stalled and skipped ahead, a longer route).
 	step [2]time.Duration
+	// replay: the first frame was captured before the path was up and is
+	// never sent; the second is sent this much late, once the path is up
+	// (the connect replay of call/rtc), carrying a RED copy of the first.
+	replay time.Duration
 }
 
 type arrival struct {
@@ -70,6 +74,12 @@ func (p path) schedule(pkts [][]byte, seed uint64) []arrival {
 				panic(err)
 			}
 			a.blocks = blocks
+		}
+		if p.replay > 0 && i == 0 {
+			continue
+		}
+		if p.replay > 0 && i == 1 {
+			sent += p.replay
 		}
 		if loss.Drop(rng) {
 			continue

@@ -20,16 +20,14 @@ func TestListening(t *testing.T) {
 		{"clean, 100 ms", quality.Listening{MouthToEarMs: 100}, 4.31, 4.33},
 		{"clean, 300 ms", quality.Listening{MouthToEarMs: 300}, 3.8, 4.2},
 		// 5.5 % random loss concealed: 2.3–3.0 PESQ-WB.
-		{"5.5 % concealed", quality.Listening{ConcealedPct: 5.5, MeanBurst: 1.05, MouthToEarMs: 40}, 2.6, 3.0},
+		{"5.5 % concealed", quality.Listening{ConcealedPct: 5.5, MouthToEarMs: 40}, 2.6, 3.0},
 		// 1 % concealed: ≈ 3.6–4.1.
-		{"1 % concealed", quality.Listening{ConcealedPct: 1, MeanBurst: 1, MouthToEarMs: 40}, 3.8, 4.1},
-		// Bursts hurt less than the same loss spread out (the ear hears fewer events).
-		{"1 % in bursts of 3", quality.Listening{ConcealedPct: 1, MeanBurst: 3, MouthToEarMs: 40}, 3.9, 4.2},
+		{"1 % concealed", quality.Listening{ConcealedPct: 1, MouthToEarMs: 40}, 3.8, 4.1},
 		{"stretching", quality.Listening{StretchPct: 2, MouthToEarMs: 40}, 3.9, 4.2},
-		// The bridge's jittery path (40 ± 20 ms): 7 changes of delay in a
-		// 15 s call, half a percent stretched, scored 3.5–3.9 PESQ-WB.
-		{"a jittery path's changes", quality.Listening{ConcealedPct: 0.2, StretchPct: 0.5, ShiftsPerMin: 28, MeanBurst: 1, MouthToEarMs: 120}, 3.6, 4.1},
-		{"the same share in one change", quality.Listening{ConcealedPct: 0.2, StretchPct: 0.5, ShiftsPerMin: 4, MeanBurst: 1, MouthToEarMs: 120}, 4.1, 4.3},
+		// The bridge's jittery path (40 ± 20 ms): 6–7 changes of delay in
+		// 15 s of speech, half a percent stretched, scored 3.5–4.2 PESQ-WB.
+		{"a jittery path's changes", quality.Listening{ConcealedPct: 0.2, StretchPct: 0.5, ShiftsPerMin: 26, MouthToEarMs: 120}, 3.6, 4.1},
+		{"the same share in one change", quality.Listening{ConcealedPct: 0.2, StretchPct: 0.5, ShiftsPerMin: 4, MouthToEarMs: 120}, 4.1, 4.3},
 		{"hopeless", quality.Listening{ConcealedPct: 60, MouthToEarMs: 900}, 1, 1.5},
 		{"negative inputs count as none", quality.Listening{ConcealedPct: -3, StretchPct: math.NaN()}, 4.31, 4.33},
 	}
@@ -43,7 +41,7 @@ func TestListening(t *testing.T) {
 	// More concealment never scores better.
 	prev := 5.0
 	for c := 0.0; c <= 30; c += 0.5 {
-		m := quality.Listening{ConcealedPct: c, MeanBurst: 1, MouthToEarMs: 50}.MOS()
+		m := quality.Listening{ConcealedPct: c, MouthToEarMs: 50}.MOS()
 		if m > prev {
 			t.Fatalf("MOS rises from %v to %v at %v %% concealed", prev, m, c)
 		}
