@@ -24,6 +24,11 @@ const (
 	levelBucket = 20 * time.Millisecond
 	levelWindow = 5
 	levelSlots  = 8
+
+	// talkLevel is the microphone's ≈ 100 ms peak (of full scale) from
+	// which the local side counts as speaking (−34 dBFS): words peak far
+	// above it, a quiet room's noise and a muted microphone below.
+	talkLevel = 0.02
 )
 
 // mediaTaps belongs to one media session.

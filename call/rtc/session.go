@@ -334,7 +334,8 @@ func (s *Session) setup() error {
 	maxBps := cfg.MaxBitrate*1000 + cfg.audioBitrate()
 	var est *bwe.Estimator
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		est = bwe.New(bwe.Config{StartBps: minBps, MinBps: minBps, MaxBps: maxBps, Log: s.log})
+		est = bwe.New(bwe.Config{StartBps: minBps, MinBps: minBps, MaxBps: maxBps, Log: s.log,
+			Talking: func() bool { return s.taps.mic.level() >= talkLevel }})
 		return est, nil
 	})
 	if err != nil {

@@ -33,7 +33,11 @@ type Config struct {
 	// FloorBps is the lowest estimate ever (default 30 kbps): feedback
 	// needs packets, and audio alone needs about that.
 	FloorBps int
-	Log      *slog.Logger
+	// Talking, when set, reports whether the local side is speaking now:
+	// probes wait for a pause in it (probeTalkWait). Called with the
+	// estimator's lock held: it must be quick and must not call back.
+	Talking func() bool
+	Log     *slog.Logger
 }
 
 // WireOverhead is what a packet carries on the wire besides its RTP: IPv4
@@ -277,7 +281,7 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 	t := int(target)
 	changed := t != e.target
 	e.target = t
-	pl, probeNow := e.probe.due(now, target, acked, float64(e.cfg.MaxBps), e.rate.lastCut, u)
+	pl, probeNow := e.probe.due(now, target, acked, float64(e.cfg.MaxBps), e.rate.lastCut, u, e.talking())
 	if probeNow {
 		e.counts.Probes++
 		e.probeSent = now
@@ -316,7 +320,7 @@ func (e *Estimator) Idle() {
 		e.mu.Unlock()
 		return
 	}
-	pl, probeNow := e.probe.due(now, float64(e.target), 0, float64(e.cfg.MaxBps), e.rate.lastCut, usageNormal)
+	pl, probeNow := e.probe.due(now, float64(e.target), 0, float64(e.cfg.MaxBps), e.rate.lastCut, usageNormal, e.talking())
 	if probeNow {
 		e.counts.Probes++
 		e.probeSent = now
@@ -326,6 +330,9 @@ func (e *Estimator) Idle() {
 		e.startProbe(pl)
 	}
 }
+
+// talking reports whether the local side speaks (Config.Talking).
+func (e *Estimator) talking() bool { return e.cfg.Talking != nil && e.cfg.Talking() }
 
 // GetTargetBitrate implements cc.BandwidthEstimator. pion's NACK
 // responder also reads it (through the cc interceptor) as its

@@ -38,6 +38,11 @@ const (
 	probeUnsaturated = 0.9                   // receive/send rate below this: the link is the limit
 	probeTimeout     = 2 * time.Second       // feedback about a cluster comes within this
 	probeMaxQueue    = 15 * time.Millisecond // delay growth across a cluster that says it queued
+	// probeTalkWait is how long a due probe waits for a pause in our own
+	// speech. A probe fills a narrow link's queue for a few hundred ms
+	// (5000 bytes are 270 ms of 150 kbit/s): the audio sent meanwhile comes
+	// late or is dropped, which in a pause is silence, in a word a gap.
+	probeTalkWait = 3 * time.Second
 )
 
 // probeFactors are the multiples of the rate a probe asks for: twice it,
@@ -92,8 +97,9 @@ type prober struct {
 // arrives (0: nothing does, idle), max the configured maximum, lastCut the
 // time of the last congestion cut. While we send far less than the target
 // (video suspended for want of bandwidth), or nothing at all, only probes
-// can show the path has more, so they come sooner.
-func (p *prober) due(now time.Time, rate, acked, maxRate float64, lastCut time.Time, u usage) (plan, bool) {
+// can show the path has more, so they come sooner. While talking (the
+// local side is speaking) a probe waits up to probeTalkWait for a pause.
+func (p *prober) due(now time.Time, rate, acked, maxRate float64, lastCut time.Time, u usage, talking bool) (plan, bool) {
 	interval := p.backoff(probeInterval)
 	if acked < 0.5*rate {
 		interval = probeIntervalIdle
@@ -107,6 +113,9 @@ func (p *prober) due(now time.Time, rate, acked, maxRate float64, lastCut time.T
 		// The first probe waits for the call to settle (DTLS, the first
 		// keyframe) rather than going out with the first feedback.
 		p.last = now
+		return plan{}, false
+	}
+	if talking && now.Sub(p.last) < interval+probeTalkWait {
 		return plan{}, false
 	}
 	bps := min(probeFactors[p.failed%len(probeFactors)]*rate, maxRate)
