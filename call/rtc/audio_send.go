@@ -29,6 +29,11 @@ const (
 	// fecMinLoss is the expected loss FEC protects against from the start.
 	fecMinLoss = 5
 	fecMaxLoss = 20
+	// fecLeanMinLoss is lean audio's floor: libopus puts LBRR only in
+	// SILK frames, and forces SILK for FEC only when the expected loss
+	// exceeds (128 − its voice estimate)/16, up to 8 % for audio it takes
+	// for music (a tone, a test signal). Lean audio has no other repair.
+	fecLeanMinLoss = 10
 	// fecBitrateFactor raises the Opus bitrate while FEC is on: the LBRR
 	// copy takes its bits from the primary.
 	fecBitrateFactor = 1.25
@@ -89,7 +94,11 @@ func (c *redControl) applyFEC(lossPct int) {
 		c.enc.SetTargetBitrate(c.bitrate)
 		return
 	}
-	c.enc.SetExpectedLoss(min(max(lossPct, fecMinLoss), fecMaxLoss))
+	floor := fecMinLoss
+	if c.lean.Load() {
+		floor = fecLeanMinLoss
+	}
+	c.enc.SetExpectedLoss(min(max(lossPct, floor), fecMaxLoss))
 	c.enc.SetTargetBitrate(int(float64(c.bitrate) * fecBitrateFactor))
 }
 

@@ -92,23 +92,42 @@ func TestLeanAudio(t *testing.T) {
 // video's reserve for the audio follows; back above the band RED returns
 // with the distance the loss reports asked for.
 func TestLeanSwitchesREDForFEC(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sig  []int16
+		loss float64 // the receiver's report before the switches
+	}{
+		{"speech, 10 % loss reported", audiocmp.Speech(48000, 48000, 3), 0.10},
+		// libopus codes what it takes for music in CELT, without LBRR,
+		// unless the expected loss is high enough: lean audio must carry
+		// FEC for any signal, from a clean report on.
+		{"two tones, clean report", audiocmp.Signal(1, 0), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testLeanSwitch(t, tc.sig, tc.loss) })
+	}
+}
+
+func testLeanSwitch(t *testing.T, sig []int16, loss float64) {
 	// As the session builds it (session.go).
 	enc := &opus.EncoderBuilder{EncoderOptions: opus.EncoderOptions{
 		Bitrate: 32000, FEC: true, LossPerc: fecMinLoss, Complexity: -1, MaxBandwidth: opus.Wideband}}
 	c := newRedControl(enc, 32000)
 	c.bound(true)
-	c.report(time.Unix(0, 0), 0.10, 1.1)
+	c.report(time.Unix(0, 0), loss, 1.1)
+	d := 2
+	if loss == 0 {
+		d = minRED
+	}
 	steps := []struct {
 		lean     bool
 		distance int
 		fec      bool
 		reserve  int
 	}{
-		{false, 2, false, 3*32000 + audioHeaderBps},
+		{false, d, false, (1+d)*32000 + audioHeaderBps},
 		{true, 0, true, 40000 + audioHeaderBps},
-		{false, 2, false, 3*32000 + audioHeaderBps},
+		{false, d, false, (1+d)*32000 + audioHeaderBps},
 	}
-	sig := audiocmp.Speech(48000, 48000, 3)
 	for i, st := range steps {
 		c.setLean(st.lean)
 		if d := c.sendDistance(); d != st.distance {
