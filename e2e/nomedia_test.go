@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,13 +25,26 @@ var (
 // reported by the peer (remote).
 func noMediaWarning(d *device, remote bool) call.MediaWarning {
 	d.t.Helper()
+	return noMediaWarnings(d, remote)[remote]
+}
+
+// noMediaWarnings waits for d's noMedia warnings until it has one from
+// each origin asked for (local: false, the peer's: true), whichever comes
+// first: both may be delivered within a millisecond, in either order.
+func noMediaWarnings(d *device, remotes ...bool) map[bool]call.MediaWarning {
+	d.t.Helper()
+	got := map[bool]call.MediaWarning{}
 	deadline := time.Now().Add(waitTimeout)
-	for {
+	for len(got) < len(remotes) {
 		w, ok := d.waitFor(call.EvMediaWarning, time.Until(deadline)).Data.(call.MediaWarning)
-		if ok && w.Kind == protocol.ProblemNoMedia && w.Remote == remote {
-			return w
+		if !ok || w.Kind != protocol.ProblemNoMedia || !slices.Contains(remotes, w.Remote) {
+			continue
+		}
+		if _, seen := got[w.Remote]; !seen {
+			got[w.Remote] = w
 		}
 	}
+	return got
 }
 
 // TestNoMediaWarningICE: a call whose media cannot connect (one side
@@ -48,11 +62,11 @@ func TestNoMediaWarningICE(t *testing.T) {
 	if !strings.Contains(a.Error, "ICE") || !strings.Contains(a.Error, "0 local") {
 		t.Errorf("alice (relay-only, no TURN): cause %q, want ICE with 0 local candidates", a.Error)
 	}
-	b := noMediaWarning(mc.bob, false)
-	if !strings.Contains(b.Error, "no ICE candidates from the peer") {
+	bw := noMediaWarnings(mc.bob, false, true)
+	if b := bw[false]; !strings.Contains(b.Error, "no ICE candidates from the peer") {
 		t.Errorf("bob: cause %q, want no ICE candidates from the peer", b.Error)
 	}
-	if r := noMediaWarning(mc.bob, true); !strings.Contains(r.Error, "the peer receives no media") {
+	if r := bw[true]; !strings.Contains(r.Error, "the peer receives no media") {
 		t.Errorf("bob hears alice's warning as %q", r.Error)
 	}
 	if err := mc.alice.Hangup(ctxT(t)); err != nil {
