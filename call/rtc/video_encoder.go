@@ -16,18 +16,17 @@ const (
 	// the rest leaves room for RTCP and the pacer's probes.
 	mediaShare = 0.95
 	// leanMediaShare is that share on a path narrow enough for lean audio
-	// (leanAudio). The estimate there sits at or above the bottleneck (162
-	// kbps on 150 kbit/s, 323 on 300: it counts no Ethernet framing and no
-	// RTCP), and a probe's 5000 bytes (bwe.probeMinBytes) on top of media
-	// at 80 % of it still queued speech late; the smallest pictures need
-	// far less than the rest.
+	// (leanAudio): a probe's 5000 bytes (bwe.probeMinBytes) on top of media
+	// at 80 % of it queued speech late, and the smallest pictures need far
+	// less than the rest. The estimator holds the target while the media
+	// leave this much of it unused (its application-limited rule).
 	leanMediaShare = 0.7
 	// audioHeaderBps is Opus's RTP overhead at 50 packets/s: a 12-byte
 	// header and the 8-byte transport-wide sequence extension.
 	audioHeaderBps = 50 * (12 + 8) * 8
 	// videoWire is video's wire rate per RTP rate: about 1100-byte packets
-	// carrying bwe.WireOverhead each.
-	videoWire = 1.035
+	// carrying bwe.WireOverhead (58 bytes) each.
+	videoWire = 1.053
 	// rtcpBps is the RTCP we send in the same direction (mostly the
 	// transport-wide feedback for the peer's media, ten times a second):
 	// measured over the bridge, the wire carried 20 % more than our RTP.

@@ -76,7 +76,7 @@ type queued struct {
 	header  *rtp.Header
 	payload []byte
 	attrs   interceptor.Attributes
-	size    int
+	size    int // on the wire (WireOverhead included)
 	class   class
 }
 
@@ -224,32 +224,35 @@ func (p *Pacer) write(ssrc uint32, h *rtp.Header, payload []byte, attrs intercep
 		c = classRTX
 	}
 	size := h.MarshalSize() + len(payload) + int(h.PaddingSize)
+	// The bucket counts what the packet occupies on the link, as the
+	// estimate does: the target is a wire rate.
+	wire := size + WireOverhead
 	now := time.Now()
 	p.refill(now)
 	if c == classAudio {
 		// Audio never waits behind video; its bytes still come out of the
 		// bucket, so video yields it the bandwidth.
-		p.tokens -= float64(size)
+		p.tokens -= float64(wire)
 		p.mu.Unlock()
 		return size, p.send(st, h, payload, attrs, c, 0)
 	}
-	if c == classRTX && !p.rtxAllow(now, size) {
+	if c == classRTX && !p.rtxAllow(now, wire) {
 		p.stats.RTXDropped++
 		p.mu.Unlock()
 		return size, nil
 	}
 	if len(p.rtxQ)+len(p.videoQ) == 0 && !p.draining && p.tokens > 0 {
-		p.tokens -= float64(size)
+		p.tokens -= float64(wire)
 		p.mu.Unlock()
 		return size, p.send(st, h, payload, attrs, c, 0)
 	}
-	if c == classVideo && float64(p.queued+size) > p.rate*maxQueueDelay.Seconds() {
+	if c == classVideo && float64(p.queued+wire) > p.rate*maxQueueDelay.Seconds() {
 		p.stats.VideoDropped++
 		p.mu.Unlock()
 		return size, nil
 	}
 	hdr := h.Clone()
-	q := &queued{st: st, header: &hdr, payload: append([]byte(nil), payload...), attrs: maps.Clone(attrs), size: size, class: c}
+	q := &queued{st: st, header: &hdr, payload: append([]byte(nil), payload...), attrs: maps.Clone(attrs), size: wire, class: c}
 	if c == classRTX {
 		p.rtxQ = append(p.rtxQ, q)
 	} else {
@@ -418,7 +421,7 @@ func (p *Pacer) probe(pl plan) {
 			// 40 kbit on top of the media queued the speech behind them.
 			p.mu.Lock()
 			p.refill(time.Now())
-			p.tokens -= float64(h.MarshalSize() + int(pad))
+			p.tokens -= float64(h.MarshalSize() + int(pad) + WireOverhead)
 			p.mu.Unlock()
 			if i+1 < n {
 				t.Reset(gap)

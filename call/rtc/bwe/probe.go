@@ -164,8 +164,11 @@ func (p *prober) feedback(r result) {
 // completed). A successful probe counts only when the next one, sent
 // probeConfirm later, agrees: one probe in a hundred that fits a shaper's
 // burst, or meets a receiver that reads in bursts, otherwise raises the
-// rate well past the path and freezes the picture for a second.
-func (p *prober) results(now time.Time) float64 {
+// rate well past the path and freezes the picture for a second. useful
+// says whether a result would raise the rate (the estimator's ceiling): one
+// that would not is a failure, so it neither asks for a confirming probe a
+// second later nor resets the back-off.
+func (p *prober) results(now time.Time, useful func(bps float64) bool) float64 {
 	done, best := false, 0.0
 	for id, c := range p.clusters {
 		if now.Sub(c.started) > probeTimeout {
@@ -181,6 +184,9 @@ func (p *prober) results(now time.Time) float64 {
 	}
 	if !done {
 		return 0
+	}
+	if best > 0 && !useful(best) {
+		best = 0
 	}
 	switch {
 	case best == 0:

@@ -31,3 +31,44 @@ func TestProbeWaitsForAPause(t *testing.T) {
 		})
 	}
 }
+
+// A probe that arrived whole but would not raise the rate (over the known
+// capacity, under the ceiling) is a failure: no confirming probe a second
+// later, and the next one steps down the factors.
+func TestProbeBelowTheCeilingFails(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		name       string
+		useful     bool
+		wantFailed int
+		wantNext   time.Duration // after the result, till the next probe is due
+	}{
+		{"raises the rate: confirm it soon", true, 0, probeConfirm},
+		// The back-off after one failure, counted from when it was sent.
+		{"under the ceiling: a failure", false, 1, probeMaxInterval - 200*time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := prober{enabled: true, last: t0} // as due() left it
+			// A cluster of 12 packets of 400 bytes sent and received 5 ms apart
+			// (640 kbps) without queueing.
+			c := &cluster{id: 1, rate: 640_000, started: t0, ends: t0.Add(60 * time.Millisecond)}
+			p.clusters = map[int]*cluster{1: c}
+			for i := range 12 {
+				at := t0.Add(time.Duration(i) * 5 * time.Millisecond)
+				p.sent(1, at, 400)
+				p.feedback(result{sent: sentPacket{at: at, size: 400, probe: 1}, arrival: time.Duration(at.UnixNano()) + 20*time.Millisecond})
+			}
+			now := t0.Add(200 * time.Millisecond)
+			got := p.results(now, func(float64) bool { return tc.useful })
+			if got != 0 || p.failed != tc.wantFailed {
+				t.Fatalf("result %.0f, failed %d; want 0 (unconfirmed or failed), %d", got, p.failed, tc.wantFailed)
+			}
+			if tc.useful && p.confirm == 0 {
+				t.Fatalf("the first success was not kept for confirmation")
+			}
+			if next := p.last.Add(p.backoff(probeInterval)).Sub(now); next != tc.wantNext {
+				t.Errorf("next probe %v after the result, want %v", next, tc.wantNext)
+			}
+		})
+	}
+}

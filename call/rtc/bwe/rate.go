@@ -25,6 +25,21 @@ const (
 	// decreases happened) is "known" within this many standard deviations;
 	// above it the increase turns multiplicative again.
 	capacityDeviation = 3
+	// alrShare: while what arrives is below this share of the rate, the
+	// sender is application-limited (libwebrtc's ALR) and the rate holds
+	// (above throughputFloor): the media do not test it, so nothing would
+	// show the path's limit until they follow the rate over it. On a narrow
+	// path video takes 70 % of the target (leanMediaShare); the target crept
+	// from 294 to 417 kbps on 300 kbit/s while the media sent 200, then
+	// the media followed and queued the speech 126 ms.
+	alrShare = 0.8
+	// probeLift: with a capacity known, a probe counts above it only when it
+	// shows this multiple of it (the path grew, a cap lifted). A token
+	// bucket lets a probe of up to 2.5 times its rate through whole while
+	// its burst lasts (5000 bytes against 3000 of burst), so the 1.25× and
+	// 1.5× steps passed on a held 150 kbit/s cap (143 → 184 kbps) and the
+	// video resumed into a full link. Up to the capacity they count.
+	probeLift = 1.6
 )
 
 // aimd is the delay-based rate: additive/multiplicative increase while the
@@ -114,6 +129,9 @@ func (a *aimd) increase(now time.Time, acked float64, rtt time.Duration) {
 	}
 	dt := min(now.Sub(a.lastChange).Seconds(), 1)
 	a.lastChange = now
+	if acked > 0 && acked < alrShare*a.rate && a.rate >= throughputFloor {
+		return // application-limited: hold (alrShare)
+	}
 	if a.haveCap && acked/1000 > a.capMean+capacityDeviation*a.capDev() {
 		a.haveCap = false // more arrives than ever did at a cut: the path grew
 	}
@@ -164,4 +182,14 @@ func (a *aimd) raise(now time.Time, bps float64) {
 		a.haveCap = false // the path carries more than it did at the last cuts
 	}
 	a.lastChange = now
+}
+
+// probeCeiling is what a probe's result bps may raise the rate to: all of
+// it without a known capacity or when it shows probeLift times that
+// capacity, else no more than the rate the capacity holds (capHold).
+func (a *aimd) probeCeiling(bps float64) float64 {
+	if bps <= 0 || !a.haveCap || bps >= probeLift*a.capMean*1000 {
+		return bps
+	}
+	return min(bps, max(a.rate, capHold*a.capMean*1000))
 }

@@ -101,6 +101,10 @@ type sim struct {
 	// audioOnly sends no video (a picture suspended for want of bandwidth),
 	// silent no audio either; the owner's once-a-second Idle runs then.
 	audioOnly, silent bool
+	// lean: video is sent as the session does on a narrow path (leanAudio,
+	// leanMediaShare): 70 % of a target below 350 kbps (until it is above
+	// 450) less the audio and RTCP, so the media use less than the target.
+	lean bool
 }
 
 func newSim(t *testing.T, cfg Config, link *simLink) *sim {
@@ -163,9 +167,14 @@ func (s *sim) run(d time.Duration) {
 			s.tokens -= 110
 		}
 		if ms%33 == 0 && !s.audioOnly && !s.silent {
-			// As the session shares it: audio (44 kbps of RTP, 59 on the
+			// As the session shares it: audio (44 kbps of RTP, 67 on the
 			// wire) first, then video with its packets' overhead.
-			video := max((float64(target)*0.95-44_000-50*WireOverhead*8-12_000)/1.035, 20_000)
+			share := 0.95
+			s.lean = target < 350_000 || s.lean && target <= 450_000
+			if s.lean {
+				share = 0.7
+			}
+			video := max((float64(target)*share-44_000-50*WireOverhead*8-12_000)/1.053, 20_000)
 			frame := int(video / 8 / 30)
 			for frame > 0 {
 				n := min(frame, 1200)
@@ -180,6 +189,7 @@ func (s *sim) run(d time.Duration) {
 		}
 		for len(s.probes) > 0 && !s.probes[0].at.After(s.now) {
 			s.send(pending{size: s.probeSize, probe: s.probeID, padding: true})
+			s.tokens -= float64(s.probeSize + WireOverhead) // as the pacer: video waits for it
 			s.probes = s.probes[1:]
 		}
 		for s.inbound.Len() > 0 && !s.inbound[0].at.After(s.now) {
