@@ -88,7 +88,8 @@ type Estimator struct {
 	probeSent   time.Time // when the last probe cluster started
 	lastMedia   time.Time // feedback last acknowledged media (not padding)
 	owd         owdTracker
-	congest     bool // the queue was over congestedQueue in this loss window
+	lastTalk    time.Time // Config.Talking last said so
+	congest     bool      // the queue was over congestedQueue in this loss window
 	rtt         time.Duration
 	target      int
 	scratch     []result
@@ -286,7 +287,7 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 	t := int(target)
 	changed := t != e.target
 	e.target = t
-	pl, probeNow := e.probe.due(now, target, acked, float64(e.cfg.MaxBps), e.rate.lastCut, u, e.talking())
+	pl, probeNow := e.probe.due(now, target, acked, float64(e.cfg.MaxBps), e.rate.lastCut, u, e.talking(now))
 	if probeNow {
 		e.counts.Probes++
 		e.probeSent = now
@@ -325,7 +326,7 @@ func (e *Estimator) Idle() {
 		e.mu.Unlock()
 		return
 	}
-	pl, probeNow := e.probe.due(now, float64(e.target), 0, float64(e.cfg.MaxBps), e.rate.lastCut, usageNormal, e.talking())
+	pl, probeNow := e.probe.due(now, float64(e.target), 0, float64(e.cfg.MaxBps), e.rate.lastCut, usageNormal, e.talking(now))
 	if probeNow {
 		e.counts.Probes++
 		e.probeSent = now
@@ -336,8 +337,15 @@ func (e *Estimator) Idle() {
 	}
 }
 
-// talking reports whether the local side speaks (Config.Talking).
-func (e *Estimator) talking() bool { return e.cfg.Talking != nil && e.cfg.Talking() }
+// talking reports whether the local side speaks (Config.Talking) or did
+// within talkHangover. e.mu is held.
+func (e *Estimator) talking(now time.Time) bool {
+	if e.cfg.Talking != nil && e.cfg.Talking() {
+		e.lastTalk = now
+		return true
+	}
+	return !e.lastTalk.IsZero() && now.Sub(e.lastTalk) < talkHangover
+}
 
 // GetTargetBitrate implements cc.BandwidthEstimator. pion's NACK
 // responder also reads it (through the cc interceptor) as its

@@ -72,3 +72,29 @@ func TestProbeBelowTheCeilingFails(t *testing.T) {
 		})
 	}
 }
+
+// The local side counts as speaking through the pauses between phrases
+// (talkHangover), so a probe waits for the end of a turn.
+func TestTalkHangover(t *testing.T) {
+	speaking := false
+	e := New(Config{MinBps: 300_000, Talking: func() bool { return speaking }})
+	t.Cleanup(func() { _ = e.Close() })
+	t0 := time.Unix(1000, 0)
+	steps := []struct {
+		at       time.Duration
+		speaking bool
+		want     bool
+	}{
+		{0, false, false},                                 // never spoke
+		{time.Second, true, true},                         // a phrase
+		{time.Second + 500*time.Millisecond, false, true}, // a pause between phrases
+		{time.Second + talkHangover - time.Millisecond, false, true},
+		{time.Second + talkHangover, false, false}, // the turn ended
+	}
+	for _, s := range steps {
+		speaking = s.speaking
+		if got := e.talking(t0.Add(s.at)); got != s.want {
+			t.Errorf("at %v (speaking %v): talking %v, want %v", s.at, s.speaking, got, s.want)
+		}
+	}
+}
