@@ -98,3 +98,27 @@ func TestTalkHangover(t *testing.T) {
 		}
 	}
 }
+
+// While the media use less than half the rate a probe asks for four times
+// it first, else twice; after a failure the factors step down.
+func TestProbeFactor(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		name   string
+		acked  float64
+		failed int
+		want   float64
+	}{
+		{"media at the rate", 120_000, 0, 2 * 130_000},
+		{"picture suspended", 50_000, 0, probeIdleFactor * 130_000},
+		{"suspended, after a failure", 50_000, 1, 1.5 * 130_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := prober{enabled: true, last: t0, failed: tc.failed}
+			pl, ok := p.due(t0.Add(probeMaxInterval), 130_000, tc.acked, 2_000_000, time.Time{}, usageNormal, false)
+			if !ok || pl.bps != tc.want {
+				t.Fatalf("probe %v at %.0f kbps, want %.0f", ok, pl.bps/1000, tc.want/1000)
+			}
+		})
+	}
+}
