@@ -287,7 +287,7 @@ func (e *Estimator) feedback(now time.Time, fb *rtcp.TransportLayerCC) {
 	t := int(target)
 	changed := t != e.target
 	e.target = t
-	pl, probeNow := e.probe.due(now, target, acked, float64(e.cfg.MaxBps), e.rate.lastCut, u, e.talking(now))
+	pl, probeNow := e.probe.due(now, target, acked, float64(e.cfg.MaxBps), e.rate.probeLeast(), e.rate.lastCut, u, e.talking(now))
 	if probeNow {
 		e.counts.Probes++
 		e.probeSent = now
@@ -326,7 +326,7 @@ func (e *Estimator) Idle() {
 		e.mu.Unlock()
 		return
 	}
-	pl, probeNow := e.probe.due(now, float64(e.target), 0, float64(e.cfg.MaxBps), e.rate.lastCut, usageNormal, e.talking(now))
+	pl, probeNow := e.probe.due(now, float64(e.target), 0, float64(e.cfg.MaxBps), e.rate.probeLeast(), e.rate.lastCut, usageNormal, e.talking(now))
 	if probeNow {
 		e.counts.Probes++
 		e.probeSent = now

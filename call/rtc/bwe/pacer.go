@@ -402,6 +402,7 @@ func (p *Pacer) probe(pl plan) {
 			n += extra // fast paths: more full packets
 		}
 		gap := pl.duration / time.Duration(n)
+		start := time.Now()
 		t := time.NewTimer(0)
 		defer t.Stop()
 		for i := range n {
@@ -424,7 +425,11 @@ func (p *Pacer) probe(pl plan) {
 			p.tokens -= float64(h.MarshalSize() + int(pad) + WireOverhead)
 			p.mu.Unlock()
 			if i+1 < n {
-				t.Reset(gap)
+				// Each packet at its own time from the start: a gap counted
+				// from the last send adds the send's time and the timer's
+				// lateness to every gap, and a probe asked for at 648 kbps
+				// left at 410-460.
+				t.Reset(time.Until(start.Add(gap * time.Duration(i+1))))
 			}
 		}
 	}()

@@ -114,7 +114,13 @@ type prober struct {
 // (video suspended for want of bandwidth), or nothing at all, only probes
 // can show the path has more, so they come sooner. While talking (the
 // local side is speaking) a probe waits up to probeTalkWait for a pause.
-func (p *prober) due(now time.Time, rate, acked, maxRate float64, lastCut time.Time, u usage, talking bool) (plan, bool) {
+//
+// least is the lowest probe rate whose result could raise the rate (the
+// estimator's ceiling, 0: any): a probe asks for at least that. Below it a
+// success counts as a failure, and on a path whose cap had lifted the 1.5×
+// and 1.25× steps wasted two probes of every three (18 s to the full
+// picture instead of 6).
+func (p *prober) due(now time.Time, rate, acked, maxRate, least float64, lastCut time.Time, u usage, talking bool) (plan, bool) {
 	interval := p.backoff(probeInterval)
 	idle := acked < 0.5*rate
 	if idle {
@@ -138,7 +144,7 @@ func (p *prober) due(now time.Time, rate, acked, maxRate float64, lastCut time.T
 	if idle && p.failed%len(probeFactors) == 0 {
 		factor = probeIdleFactor
 	}
-	bps := min(factor*rate, maxRate)
+	bps := min(max(factor*rate, least), maxRate)
 	minBytes := max(probePackets*(probeHeader+WireOverhead+minPadding), probeMinBytes)
 	d := max(probeMinDuration, time.Duration(float64(minBytes*8)/bps*float64(time.Second)))
 	p.nextID++

@@ -24,7 +24,7 @@ func TestProbeWaitsForAPause(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := prober{enabled: true, last: t0}
 			// Media at the rate (not idle), far below the maximum, no cut.
-			_, got := p.due(t0.Add(tc.after), 100_000, 100_000, 1_000_000, time.Time{}, usageNormal, tc.talking)
+			_, got := p.due(t0.Add(tc.after), 100_000, 100_000, 1_000_000, 0, time.Time{}, usageNormal, tc.talking)
 			if got != tc.want {
 				t.Fatalf("probe due %v, want %v", got, tc.want)
 			}
@@ -100,22 +100,26 @@ func TestTalkHangover(t *testing.T) {
 }
 
 // While the media use less than half the rate a probe asks for four times
-// it first, else twice; after a failure the factors step down.
+// it first, else twice; after a failure the factors step down, but never
+// below what could raise the rate.
 func TestProbeFactor(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	for _, tc := range []struct {
 		name   string
 		acked  float64
 		failed int
+		least  float64 // what would count (probeLeast)
 		want   float64
 	}{
-		{"media at the rate", 120_000, 0, 2 * 130_000},
-		{"picture suspended", 50_000, 0, probeIdleFactor * 130_000},
-		{"suspended, after a failure", 50_000, 1, 1.5 * 130_000},
+		{"media at the rate", 120_000, 0, 0, 2 * 130_000},
+		{"picture suspended", 50_000, 0, 0, probeIdleFactor * 130_000},
+		{"suspended, after a failure", 50_000, 1, 0, 1.5 * 130_000},
+		{"after a failure, at a known capacity", 50_000, 1, 300_000, 300_000},
+		{"a step that would count anyway", 120_000, 0, 200_000, 2 * 130_000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := prober{enabled: true, last: t0, failed: tc.failed}
-			pl, ok := p.due(t0.Add(probeMaxInterval), 130_000, tc.acked, 2_000_000, time.Time{}, usageNormal, false)
+			pl, ok := p.due(t0.Add(probeMaxInterval), 130_000, tc.acked, 2_000_000, tc.least, time.Time{}, usageNormal, false)
 			if !ok || pl.bps != tc.want {
 				t.Fatalf("probe %v at %.0f kbps, want %.0f", ok, pl.bps/1000, tc.want/1000)
 			}

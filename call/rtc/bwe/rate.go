@@ -193,3 +193,15 @@ func (a *aimd) probeCeiling(bps float64) float64 {
 	}
 	return min(bps, max(a.rate, capHold*a.capMean*1000))
 }
+
+// probeLeast is the lowest probe rate whose result probeCeiling lets raise
+// the rate: with the rate at its known capacity, probeLift times that
+// capacity and a quarter more (a probe's packets leave at timer ticks, and
+// its measured rate comes out under what it asked for); 0 when any probe
+// could.
+func (a *aimd) probeLeast() float64 {
+	if !a.haveCap || a.rate < capHold*a.capMean*1000 {
+		return 0
+	}
+	return 1.25 * probeLift * a.capMean * 1000
+}

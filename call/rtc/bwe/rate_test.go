@@ -51,4 +51,13 @@ func TestProbeCeiling(t *testing.T) {
 			t.Errorf("probe %.0f kbps: ceiling %.0f, want %.0f", tc.probe/1000, got/1000, tc.want/1000)
 		}
 	}
+	// Below the capacity any probe may raise the rate; at it, only one that
+	// asks for enough to show the path grew.
+	if got := a.probeLeast(); got != 0 {
+		t.Errorf("rate under the capacity: least probe %.0f kbps, want any", got/1000)
+	}
+	a.rate = capHold * 300_000
+	if got, want := a.probeLeast(), 1.25*probeLift*300_000; got != want {
+		t.Errorf("rate at the capacity: least probe %.0f kbps, want %.0f", got/1000, want/1000)
+	}
 }
